@@ -1,0 +1,213 @@
+"""Expenses of a platform: submitted, approved by someone else, paid, or rejected."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
+from domain.errors import InvalidTransition, SelfApproval
+from domain.money import Money
+from domain.values import (
+    MAX_TEXT,
+    ExpenseState,
+    PaymentMethod,
+    optional_iban,
+    optional_text,
+    sha256_hex,
+    text,
+)
+
+MAX_CATEGORY = 50
+
+
+class Expense(Ledgered):
+    TOPIC = "buurtkas.expense.Expense"
+
+    class Event(Fact):
+        TOPIC = "buurtkas.expense.Event"
+
+    class Submitted(Event, Aggregate.Created):
+        TOPIC = "buurtkas.expense.Submitted"
+        platform_id: UUID
+        grant_id: UUID | None
+        payee_name: str
+        payee_iban: str | None
+        amount: Money
+        category: str
+        description: str
+        invoice_number: str | None
+        receipt_sha256: str | None
+        payment_method: PaymentMethod
+
+    class ReceiptAttached(Event):
+        TOPIC = "buurtkas.expense.ReceiptAttached"
+        receipt_sha256: str
+
+        def apply(self, aggregate: Expense) -> None:
+            aggregate.receipt_sha256 = self.receipt_sha256
+
+    class Approved(Event):
+        TOPIC = "buurtkas.expense.Approved"
+
+        def apply(self, aggregate: Expense) -> None:
+            aggregate.state = ExpenseState.APPROVED
+            aggregate.approved_by = self.actor
+
+    class Rejected(Event):
+        TOPIC = "buurtkas.expense.Rejected"
+        reason: str
+
+        def apply(self, aggregate: Expense) -> None:
+            aggregate.state = ExpenseState.REJECTED
+
+    class Paid(Event):
+        TOPIC = "buurtkas.expense.Paid"
+        platform_id: UUID
+        amount: Money
+        category: str
+        payment_method: PaymentMethod
+
+        def apply(self, aggregate: Expense) -> None:
+            aggregate.state = ExpenseState.PAID
+            aggregate.paid_on = self.occurred_on
+            aggregate._mark_reversible(self.originator_version, "payment", self.amount)
+
+    class EntryReversed(Event):
+        TOPIC = "buurtkas.expense.EntryReversed"
+        reverses_version: int
+        reason: str
+
+        def apply(self, aggregate: Expense) -> None:
+            aggregate._apply_reversal(self.reverses_version)
+            aggregate.state = ExpenseState.APPROVED
+            aggregate.paid_on = None
+
+    Created = Submitted
+
+    def __init__(
+        self,
+        platform_id: UUID,
+        grant_id: UUID | None,
+        payee_name: str,
+        payee_iban: str | None,
+        amount: Money,
+        category: str,
+        description: str,
+        invoice_number: str | None,
+        receipt_sha256: str | None,
+        payment_method: PaymentMethod,
+        actor: str,
+        occurred_on: date,
+    ) -> None:
+        self._init_reversible()
+        self.platform_id = platform_id
+        self.grant_id = grant_id
+        self.payee_name = payee_name
+        self.payee_iban = payee_iban
+        self.amount = amount
+        self.category = category
+        self.description = description
+        self.invoice_number = invoice_number
+        self.receipt_sha256 = receipt_sha256
+        self.payment_method = payment_method
+        self.submitted_by = actor
+        self.business_date = occurred_on
+        self.state = ExpenseState.SUBMITTED
+        self.approved_by: str | None = None
+        self.paid_on: date | None = None
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        expense_id: UUID,
+        platform_id: UUID,
+        payee_name: str,
+        amount: Money,
+        category: str,
+        description: str,
+        payment_method: PaymentMethod,
+        occurred_on: date,
+        actor: str,
+        grant_id: UUID | None = None,
+        payee_iban: str | None = None,
+        invoice_number: str | None = None,
+        receipt_sha256: str | None = None,
+    ) -> Expense:
+        return cls._create(
+            cls.Submitted,
+            id=expense_id,
+            platform_id=platform_id,
+            grant_id=grant_id,
+            payee_name=text("payee_name", payee_name),
+            payee_iban=optional_iban("payee_iban", payee_iban),
+            amount=amount.require_positive("amount"),
+            category=text("category", category, max_length=MAX_CATEGORY).lower(),
+            description=text("description", description, max_length=MAX_TEXT, required=False),
+            invoice_number=optional_text("invoice_number", invoice_number),
+            receipt_sha256=sha256_hex("receipt_sha256", receipt_sha256),
+            payment_method=payment_method,
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def attach_receipt(self, *, receipt_sha256: str, occurred_on: date, actor: str) -> None:
+        self.trigger_event(
+            self.ReceiptAttached,
+            receipt_sha256=sha256_hex("receipt_sha256", receipt_sha256),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def approve(self, *, occurred_on: date, actor: str) -> None:
+        actor = actor_of(actor)
+        self._require(ExpenseState.SUBMITTED, "approve")
+        if actor == self.submitted_by:
+            raise SelfApproval(
+                "actor", f"{actor} submitted this expense and may not approve it as well"
+            )
+        self.trigger_event(
+            self.Approved, occurred_on=business_date("occurred_on", occurred_on), actor=actor
+        )
+
+    def reject(self, *, reason: str, occurred_on: date, actor: str) -> None:
+        if self.state not in (ExpenseState.SUBMITTED, ExpenseState.APPROVED):
+            raise InvalidTransition("state", f"cannot reject an expense that is {self.state.value}")
+        self.trigger_event(
+            self.Rejected,
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def pay(self, *, occurred_on: date, actor: str) -> None:
+        self._require(ExpenseState.APPROVED, "pay")
+        self.trigger_event(
+            self.Paid,
+            platform_id=self.platform_id,
+            amount=self.amount,
+            category=self.category,
+            payment_method=self.payment_method,
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
+        """Correct a payment recorded in error; the expense is approved and unpaid again."""
+        self._check_reversible(reverses_version)
+        self.trigger_event(
+            self.EntryReversed,
+            reverses_version=reverses_version,
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def _require(self, state: ExpenseState, verb: str) -> None:
+        if self.state is not state:
+            raise InvalidTransition(
+                "state", f"cannot {verb} an expense that is {self.state.value}"
+            )

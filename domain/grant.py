@@ -1,0 +1,500 @@
+"""Grants (subsidies) under the General Administrative Law Act (Awb) title 4.2.
+
+Award (4:53 tranches only as the award describes them), tranche payments, amendment,
+revocation (4:48), final settlement (4:46) and recovery (4:57), with refunds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
+from domain.budget import DistrictBudget
+from domain.errors import (
+    AmountBeyondLimit,
+    GrantRevoked,
+    InvalidTransition,
+    InvalidValue,
+    PlatformNotRecognised,
+    TrancheBeyondAward,
+    TrancheNotScheduled,
+)
+from domain.money import Money, total
+from domain.platform import Platform
+from domain.values import MAX_TEXT, GrantState, period, stable_id, text
+
+MAX_TRANCHES = 60
+
+
+@dataclass(frozen=True, order=True)
+class TrancheSpec:
+    """One tranche of the award decision's schedule."""
+
+    number: int
+    due_on: date
+    amount: Money
+
+
+class Grant(Ledgered):
+    TOPIC = "buurtkas.grant.Grant"
+
+    class Event(Fact):
+        TOPIC = "buurtkas.grant.Event"
+
+    class Awarded(Event, Aggregate.Created):
+        TOPIC = "buurtkas.grant.Awarded"
+        reason: str
+        reference: str
+        platform_id: UUID
+        budget_id: UUID
+        amount: Money
+        period_start: date
+        period_end: date
+        purpose: str
+        tranches: list[TrancheSpec]
+        decision_ref: str
+
+    class Amended(Event):
+        TOPIC = "buurtkas.grant.Amended"
+        reason: str
+        amount: Money
+        period_end: date
+        tranches: list[TrancheSpec]
+        decision_ref: str
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.amount = self.amount
+            aggregate.period_end = self.period_end
+            aggregate.tranches = list(self.tranches)
+
+    class TranchePaid(Event):
+        TOPIC = "buurtkas.grant.TranchePaid"
+        number: int
+        amount: Money
+        platform_id: UUID
+        budget_id: UUID
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.paid[self.number] = self.amount
+            aggregate.tranche_by_version[self.originator_version] = self.number
+            aggregate._mark_reversible(self.originator_version, "tranche", self.amount)
+
+    class Revoked(Event):
+        TOPIC = "buurtkas.grant.Revoked"
+        reason: str
+        effective_on: date
+        retroactive: bool
+        decision_ref: str
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.state = GrantState.REVOKED
+            aggregate.revoked_on = self.effective_on
+            aggregate.retroactive = self.retroactive
+
+    class Settled(Event):
+        TOPIC = "buurtkas.grant.Settled"
+        reason: str
+        amount: Money
+        decision_ref: str
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.state = GrantState.SETTLED
+            aggregate.settled = self.amount
+
+    class RecoveryClaimed(Event):
+        TOPIC = "buurtkas.grant.RecoveryClaimed"
+        reason: str
+        amount: Money
+        decision_ref: str
+        budget_id: UUID
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.claimed += self.amount
+
+    class RecoveryReceived(Event):
+        TOPIC = "buurtkas.grant.RecoveryReceived"
+        amount: Money
+        budget_id: UUID
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.recovered += self.amount
+            aggregate._mark_reversible(self.originator_version, "recovery", self.amount)
+
+    class RefundReceived(Event):
+        TOPIC = "buurtkas.grant.RefundReceived"
+        amount: Money
+        platform_id: UUID
+        budget_id: UUID
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.refunded += self.amount
+            aggregate._mark_reversible(self.originator_version, "refund", self.amount)
+
+    class EntryReversed(Event):
+        TOPIC = "buurtkas.grant.EntryReversed"
+        reverses_version: int
+        reason: str
+
+        def apply(self, aggregate: Grant) -> None:
+            kind, amount = aggregate._apply_reversal(self.reverses_version)
+            if kind == "tranche":
+                number = aggregate.tranche_by_version[self.reverses_version]
+                del aggregate.paid[number]
+            elif kind == "recovery":
+                aggregate.recovered -= amount
+            else:
+                aggregate.refunded -= amount
+
+    Created = Awarded
+
+    def __init__(
+        self,
+        reference: str,
+        platform_id: UUID,
+        budget_id: UUID,
+        amount: Money,
+        period_start: date,
+        period_end: date,
+        purpose: str,
+        tranches: list[TrancheSpec],
+    ) -> None:
+        self._init_reversible()
+        self.reference = reference
+        self.platform_id = platform_id
+        self.budget_id = budget_id
+        self.amount = amount
+        self.period_start = period_start
+        self.period_end = period_end
+        self.purpose = purpose
+        self.tranches = list(tranches)
+        self.state = GrantState.AWARDED
+        self.paid: dict[int, Money] = {}
+        self.revoked_on: date | None = None
+        self.retroactive = False
+        self.settled: Money | None = None
+        self.claimed = Money(0)
+        self.recovered = Money(0)
+        self.refunded = Money(0)
+        self.tranche_by_version: dict[int, int] = {}
+
+    @staticmethod
+    def id_for(reference: str) -> UUID:
+        return stable_id("grant", reference)
+
+    # Derived figures ---------------------------------------------------------------
+
+    @property
+    def paid_total(self) -> Money:
+        return total(list(self.paid.values()))
+
+    @property
+    def reclaimable(self) -> Money:
+        """What may still be claimed back: paid minus what the grant finally allows."""
+        if self.state is GrantState.REVOKED:
+            allowed = Money(0) if self.retroactive else (self.settled or Money(0))
+        elif self.settled is not None:
+            allowed = self.settled
+        else:
+            return Money(0)
+        return Money(max(0, (self.paid_total - self.refunded - allowed).cents)) - self.claimed
+
+    # Commands ----------------------------------------------------------------------
+
+    @classmethod
+    def award(
+        cls,
+        *,
+        budget: DistrictBudget,
+        platform: Platform,
+        reference: str,
+        amount: Money,
+        period_start: date,
+        period_end: date,
+        purpose: str,
+        tranches: list[TrancheSpec],
+        decision_ref: str,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> Grant:
+        """Award a grant from ``budget`` to ``platform``; the budget is changed too."""
+        reference = text("reference", reference)
+        amount.require_positive("amount")
+        occurred_on = business_date("occurred_on", occurred_on)
+        period("period_start", period_start, "period_end", period_end)
+        if platform.district != budget.district:
+            raise InvalidValue(
+                "budget", f"{platform.name} is in {platform.district}, not {budget.district}"
+            )
+        if not platform.is_recognised_on(occurred_on):
+            raise PlatformNotRecognised(
+                "platform",
+                f"{platform.name} is {platform.recognition_on(occurred_on).value} on "
+                f"{occurred_on.isoformat()}; only a recognised platform gets a grant",
+            )
+        _check_schedule(tranches, amount, period_start, period_end)
+        grant_id = cls.id_for(reference)
+        budget.commit(grant_id=grant_id, amount=amount, occurred_on=occurred_on, actor=actor)
+        return cls._create(
+            cls.Awarded,
+            id=grant_id,
+            reference=reference,
+            platform_id=platform.id,
+            budget_id=budget.id,
+            amount=amount,
+            period_start=period_start,
+            period_end=period_end,
+            purpose=text("purpose", purpose, max_length=MAX_TEXT),
+            tranches=sorted(tranches),
+            decision_ref=text("decision_ref", decision_ref),
+            reason=reason_of(reason),
+            occurred_on=occurred_on,
+            actor=actor_of(actor),
+        )
+
+    def amend(
+        self,
+        *,
+        budget: DistrictBudget,
+        amount: Money,
+        period_end: date,
+        tranches: list[TrancheSpec],
+        decision_ref: str,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        self._require_open("amount")
+        amount.require_positive("amount")
+        period("period_start", self.period_start, "period_end", period_end)
+        if amount < self.paid_total:
+            raise TrancheBeyondAward(
+                "amount", f"EUR {amount} is below the EUR {self.paid_total} already paid"
+            )
+        _check_schedule(tranches, amount, self.period_start, period_end)
+        schedule = {t.number: t for t in tranches}
+        for number, paid in self.paid.items():
+            if number not in schedule or schedule[number].amount != paid:
+                raise TrancheNotScheduled(
+                    "tranches", f"paid tranche {number} (EUR {paid}) must stay in the schedule"
+                )
+        delta = amount - self.amount
+        if delta.cents > 0:
+            budget.commit(grant_id=self.id, amount=delta, occurred_on=occurred_on, actor=actor)
+        else:
+            budget.release(grant_id=self.id, amount=-delta, occurred_on=occurred_on, actor=actor)
+        self.trigger_event(
+            self.Amended,
+            amount=amount,
+            period_end=period_end,
+            tranches=sorted(tranches),
+            decision_ref=text("decision_ref", decision_ref),
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def pay_tranche(
+        self, *, platform: Platform, number: int, amount: Money, occurred_on: date, actor: str
+    ) -> None:
+        occurred_on = business_date("occurred_on", occurred_on)
+        amount.require_positive("amount")
+        if self.state is GrantState.REVOKED:
+            raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
+        if platform.id != self.platform_id:
+            raise InvalidValue("platform", f"grant {self.reference} is not for {platform.name}")
+        if not platform.is_recognised_on(occurred_on):
+            raise PlatformNotRecognised(
+                "platform",
+                f"{platform.name} is {platform.recognition_on(occurred_on).value} on "
+                f"{occurred_on.isoformat()}; tranches go only to a recognised platform",
+            )
+        schedule = {t.number: t for t in self.tranches}
+        if number not in schedule:
+            raise TrancheNotScheduled("number", f"tranche {number} is not in the award's schedule")
+        if number in self.paid:
+            raise TrancheNotScheduled("number", f"tranche {number} was already paid")
+        if amount != schedule[number].amount:
+            raise TrancheNotScheduled(
+                "amount", f"tranche {number} is EUR {schedule[number].amount} by the award"
+            )
+        limit = self.settled if self.settled is not None else self.amount
+        if self.paid_total + amount > limit:
+            raise TrancheBeyondAward(
+                "amount",
+                f"EUR {self.paid_total + amount} would exceed the grant's EUR {limit}",
+            )
+        self.trigger_event(
+            self.TranchePaid,
+            number=number,
+            amount=amount,
+            platform_id=self.platform_id,
+            budget_id=self.budget_id,
+            occurred_on=occurred_on,
+            actor=actor_of(actor),
+        )
+
+    def revoke(
+        self,
+        *,
+        budget: DistrictBudget,
+        effective_on: date,
+        retroactive: bool,
+        decision_ref: str,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        if self.state is GrantState.REVOKED:
+            raise InvalidTransition("decision_ref", f"grant {self.reference} is already revoked")
+        budget.release(
+            grant_id=self.id,
+            amount=self._open_commitment(),
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self.trigger_event(
+            self.Revoked,
+            effective_on=business_date("effective_on", effective_on),
+            retroactive=bool(retroactive),
+            decision_ref=text("decision_ref", decision_ref),
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def settle(
+        self,
+        *,
+        budget: DistrictBudget,
+        amount: Money,
+        decision_ref: str,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        """Final settlement (vaststelling): may be lower than the award, never higher."""
+        if self.settled is not None:
+            raise InvalidTransition("amount", f"grant {self.reference} is already settled")
+        if amount.cents < 0 or amount > self.amount:
+            raise AmountBeyondLimit(
+                "amount", f"settlement must be between EUR 0.00 and the award of EUR {self.amount}"
+            )
+        unpaid_needed = Money(max(amount.cents, self.paid_total.cents))
+        if self.state is not GrantState.REVOKED:
+            budget.release(
+                grant_id=self.id,
+                amount=self.amount - unpaid_needed,
+                occurred_on=occurred_on,
+                actor=actor,
+            )
+        self.trigger_event(
+            self.Settled,
+            amount=amount,
+            decision_ref=text("decision_ref", decision_ref),
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def claim_recovery(
+        self, *, amount: Money, decision_ref: str, reason: str, occurred_on: date, actor: str
+    ) -> None:
+        amount.require_positive("amount")
+        if amount > self.reclaimable:
+            raise AmountBeyondLimit(
+                "amount",
+                f"EUR {amount} exceeds the reclaimable EUR {self.reclaimable} "
+                "(a claim needs a revocation or a settlement below what was paid)",
+            )
+        self.trigger_event(
+            self.RecoveryClaimed,
+            amount=amount,
+            decision_ref=text("decision_ref", decision_ref),
+            budget_id=self.budget_id,
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def receive_recovery(self, *, amount: Money, occurred_on: date, actor: str) -> None:
+        amount.require_positive("amount")
+        outstanding = self.claimed - self.recovered
+        if amount > outstanding:
+            raise AmountBeyondLimit(
+                "amount", f"EUR {amount} exceeds the outstanding claim of EUR {outstanding}"
+            )
+        self.trigger_event(
+            self.RecoveryReceived,
+            amount=amount,
+            budget_id=self.budget_id,
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def receive_refund(self, *, amount: Money, occurred_on: date, actor: str) -> None:
+        """A voluntary return of unspent money from the platform's account."""
+        amount.require_positive("amount")
+        returnable = self.paid_total - self.refunded
+        if amount > returnable:
+            raise AmountBeyondLimit(
+                "amount", f"EUR {amount} exceeds the EUR {returnable} paid and not yet refunded"
+            )
+        self.trigger_event(
+            self.RefundReceived,
+            amount=amount,
+            platform_id=self.platform_id,
+            budget_id=self.budget_id,
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
+        """Correct a tranche payment, refund or recovery receipt recorded in error."""
+        self._check_reversible(reverses_version)
+        self.trigger_event(
+            self.EntryReversed,
+            reverses_version=reverses_version,
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )
+
+    # Internals ---------------------------------------------------------------------
+
+    def _require_open(self, field: str) -> None:
+        if self.state is GrantState.REVOKED:
+            raise GrantRevoked(field, f"grant {self.reference} was revoked")
+        if self.state is GrantState.SETTLED:
+            raise InvalidTransition(field, f"grant {self.reference} is settled")
+
+    def _open_commitment(self) -> Money:
+        ceiling = self.settled if self.settled is not None else self.amount
+        return Money(max(0, (ceiling - self.paid_total).cents))
+
+
+def _check_schedule(
+    tranches: list[TrancheSpec], amount: Money, period_start: date, period_end: date
+) -> None:
+    if not tranches:
+        raise InvalidValue("tranches", "the award must describe at least one tranche (Awb 4:53)")
+    if len(tranches) > MAX_TRANCHES:
+        raise InvalidValue("tranches", f"at most {MAX_TRANCHES} tranches")
+    numbers = [t.number for t in tranches]
+    if len(set(numbers)) != len(numbers) or min(numbers) < 1:
+        raise InvalidValue("tranches", "tranche numbers must be unique and start at 1 or above")
+    for t in tranches:
+        t.amount.require_positive(f"tranches[{t.number}].amount")
+        if not period_start <= t.due_on <= period_end:
+            raise InvalidValue(
+                f"tranches[{t.number}].due_on", "must fall inside the grant period"
+            )
+    scheduled = total([t.amount for t in tranches])
+    if scheduled > amount:
+        raise TrancheBeyondAward(
+            "tranches", f"the schedule totals EUR {scheduled}, beyond the award of EUR {amount}"
+        )
