@@ -10,6 +10,7 @@ change adds ``class_version`` and an ``upcast_vN_vN+1`` static method.
 from __future__ import annotations
 
 from datetime import date
+
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidTransition, InvalidValue

@@ -208,6 +208,4 @@ class Expense(Ledgered):
 
     def _require(self, state: ExpenseState, verb: str) -> None:
         if self.state is not state:
-            raise InvalidTransition(
-                "state", f"cannot {verb} an expense that is {self.state.value}"
-            )
+            raise InvalidTransition("state", f"cannot {verb} an expense that is {self.state.value}")

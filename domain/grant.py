@@ -490,9 +490,7 @@ def _check_schedule(
     for t in tranches:
         t.amount.require_positive(f"tranches[{t.number}].amount")
         if not period_start <= t.due_on <= period_end:
-            raise InvalidValue(
-                f"tranches[{t.number}].due_on", "must fall inside the grant period"
-            )
+            raise InvalidValue(f"tranches[{t.number}].due_on", "must fall inside the grant period")
     scheduled = total([t.amount for t in tranches])
     if scheduled > amount:
         raise TrancheBeyondAward(

@@ -304,7 +304,9 @@ class Platform(Aggregate):
         self, *, decision_ref: str, effective_on: date, reason: str, occurred_on: date, actor: str
     ) -> None:
         self._require(RecognitionState.RECOGNISED, "suspend")
-        self._decide(self.RecognitionSuspended, decision_ref, effective_on, reason, occurred_on, actor)
+        self._decide(
+            self.RecognitionSuspended, decision_ref, effective_on, reason, occurred_on, actor
+        )
 
     def lift_suspension(
         self, *, decision_ref: str, effective_on: date, reason: str, occurred_on: date, actor: str
@@ -319,7 +321,9 @@ class Platform(Aggregate):
             raise InvalidTransition(
                 "decision_ref", f"cannot revoke: {self.name} is {self.recognition.value}"
             )
-        self._decide(self.RecognitionRevoked, decision_ref, effective_on, reason, occurred_on, actor)
+        self._decide(
+            self.RecognitionRevoked, decision_ref, effective_on, reason, occurred_on, actor
+        )
 
     def recognition_on(self, day: date) -> RecognitionState:
         """The recognition state in force on ``day`` (by effective date)."""

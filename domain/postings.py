@@ -31,8 +31,12 @@ from domain.money import Money
 from domain.transfer import PlatformTransfer
 from domain.values import BankLineKind, Direction, PaymentMethod
 
-REVERSALS = (Grant.EntryReversed, Expense.EntryReversed, BankStatement.EntryReversed,
-             PlatformTransfer.EntryReversed)
+REVERSALS = (
+    Grant.EntryReversed,
+    Expense.EntryReversed,
+    BankStatement.EntryReversed,
+    PlatformTransfer.EntryReversed,
+)
 
 
 @dataclass(frozen=True)
@@ -61,34 +65,47 @@ def postings(event: Any, original: Any = None) -> list[Posting]:
             return _move(f"budget:{b}:available", f"budget:{b}:allocation", event.amount)
         case DistrictBudget.GrantCommitted():
             b = event.originator_id
-            return _move(f"grant:{event.grant_id}:commitment", f"budget:{b}:available", event.amount)
+            return _move(
+                f"grant:{event.grant_id}:commitment", f"budget:{b}:available", event.amount
+            )
         case DistrictBudget.CommitmentReleased():
             b = event.originator_id
-            return _move(f"budget:{b}:available", f"grant:{event.grant_id}:commitment", event.amount)
+            return _move(
+                f"budget:{b}:available", f"grant:{event.grant_id}:commitment", event.amount
+            )
         case Grant.TranchePaid():
             g = event.originator_id
-            return _move(f"platform:{event.platform_id}:bank", f"grant:{g}:commitment", event.amount)
+            return _move(
+                f"platform:{event.platform_id}:bank", f"grant:{g}:commitment", event.amount
+            )
         case Grant.RefundReceived():
             return _move(
-                f"budget:{event.budget_id}:returned", f"platform:{event.platform_id}:bank",
+                f"budget:{event.budget_id}:returned",
+                f"platform:{event.platform_id}:bank",
                 event.amount,
             )
         case Grant.RecoveryClaimed():
             g = event.originator_id
-            return _move(f"grant:{g}:receivable", f"budget:{event.budget_id}:recoveries", event.amount)
+            return _move(
+                f"grant:{g}:receivable", f"budget:{event.budget_id}:recoveries", event.amount
+            )
         case Grant.RecoveryReceived():
             g = event.originator_id
-            return _move(f"budget:{event.budget_id}:returned", f"grant:{g}:receivable", event.amount)
+            return _move(
+                f"budget:{event.budget_id}:returned", f"grant:{g}:receivable", event.amount
+            )
         case Expense.Paid():
             p = event.platform_id
             source = "cash" if event.payment_method is PaymentMethod.CASH else "bank"
-            return _move(f"platform:{p}:expense:{event.category}", f"platform:{p}:{source}",
-                         event.amount)
+            return _move(
+                f"platform:{p}:expense:{event.category}", f"platform:{p}:{source}", event.amount
+            )
         case BankStatement.LineRecorded():
             return _bank_line(event)
         case PlatformTransfer.Made():
             return _move(
-                f"platform:{event.to_platform_id}:bank", f"platform:{event.from_platform_id}:bank",
+                f"platform:{event.to_platform_id}:bank",
+                f"platform:{event.from_platform_id}:bank",
                 event.amount,
             )
     return []
@@ -113,22 +130,40 @@ def platform_funds(balances: dict[str, Money], platform_id: object) -> Money:
 
 
 class Ledger:
-    """Folds events, in store order, into account balances."""
+    """Folds events, in store order, into account balances.
+
+    Besides the balance, each account keeps its gross debits and credits. A reversal is
+    booked as a red storno: it reduces the side the original posting was on, so gross
+    turnover (such as money received) excludes what was corrected.
+    """
 
     def __init__(self) -> None:
         self.balances: dict[str, Money] = {}
+        self.debits: dict[str, Money] = {}
+        self.credits: dict[str, Money] = {}
         self._money_events: dict[tuple[Any, int], Any] = {}
 
     def apply(self, event: Any) -> list[Posting]:
-        original = None
         if is_reversal(event):
             original = self._money_events[(event.originator_id, event.reverses_version)]
-        entries = postings(event, original)
-        if entries and not is_reversal(event):
-            self._money_events[(event.originator_id, event.originator_version)] = event
+            entries = postings(event, original)
+            for entry in postings(original):
+                side = self.debits if entry.amount.cents > 0 else self.credits
+                side[entry.account] = side.get(entry.account, Money(0)) - abs_money(entry.amount)
+        else:
+            entries = postings(event)
+            if entries:
+                self._money_events[(event.originator_id, event.originator_version)] = event
+            for entry in entries:
+                side = self.debits if entry.amount.cents > 0 else self.credits
+                side[entry.account] = side.get(entry.account, Money(0)) + abs_money(entry.amount)
         for entry in entries:
             self.balances[entry.account] = self.balances.get(entry.account, Money(0)) + entry.amount
         return entries
 
     def total(self) -> Money:
         return Money(sum(m.cents for m in self.balances.values()))
+
+
+def abs_money(amount: Money) -> Money:
+    return Money(abs(amount.cents))

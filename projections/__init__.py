@@ -1,0 +1,1 @@
+"""Read models (projections) of the buurtkas event store and their runners."""

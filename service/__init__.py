@@ -1,0 +1,1 @@
+"""The edges of buurtkas: application service, CLI, settings, logging (and later HTTP)."""

@@ -1,0 +1,481 @@
+"""The application service: one method per command, one aggregate method, one save.
+
+Commands that change several aggregates together (a grant award commits the district
+budget) save them in one ``save(a, b)``, atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification
+
+from domain.bank import BankStatement
+from domain.budget import DistrictBudget
+from domain.codec import register_transcodings
+from domain.errors import AlreadyExists, NotFound
+from domain.expense import Expense
+from domain.grant import Grant, TrancheSpec
+from domain.money import Money
+from domain.platform import CriterionAssessment, Platform
+from domain.transfer import PlatformTransfer
+from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role
+
+A = TypeVar("A", bound=Aggregate)
+
+READ_BATCH = 1000
+
+
+class BankLine:
+    """One bank statement line as delivered by the bank."""
+
+    __slots__ = (
+        "amount",
+        "counterparty_iban",
+        "counterparty_name",
+        "description",
+        "direction",
+        "kind",
+        "line_no",
+        "matches",
+        "occurred_on",
+    )
+
+    def __init__(
+        self,
+        *,
+        line_no: int,
+        direction: Direction,
+        kind: BankLineKind,
+        amount: Money,
+        counterparty_name: str,
+        occurred_on: date,
+        counterparty_iban: str | None = None,
+        description: str = "",
+        matches: str | None = None,
+    ) -> None:
+        self.line_no = line_no
+        self.direction = direction
+        self.kind = kind
+        self.amount = amount
+        self.counterparty_name = counterparty_name
+        self.occurred_on = occurred_on
+        self.counterparty_iban = counterparty_iban
+        self.description = description
+        self.matches = matches
+
+
+class Buurtkas(Application[UUID]):
+    """The buurtkas event store and its commands."""
+
+    name = "buurtkas"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_transcodings(transcoder)
+
+    # Loading ----------------------------------------------------------------------
+
+    def load(self, cls: type[A], aggregate_id: UUID, field: str) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(field, f"no {cls.__name__} with id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(field, f"{aggregate_id} is not a {cls.__name__}")
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def platform_by_name(self, name: str) -> Platform:
+        return self.load(Platform, Platform.id_for(name), "platform")
+
+    def _create(self, *aggregates: Aggregate, field: str) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise AlreadyExists(field, "a record with this key already exists") from None
+
+    # District budgets ---------------------------------------------------------------
+
+    def allocate_budget(
+        self, *, district: str, year: int, amount: Money, occurred_on: date, actor: str
+    ) -> UUID:
+        budget = DistrictBudget.allocate(
+            district=district, year=year, amount=amount, occurred_on=occurred_on, actor=actor
+        )
+        self._create(budget, field="year")
+        return budget.id
+
+    # Platforms ----------------------------------------------------------------------
+
+    def register_platform(
+        self,
+        *,
+        name: str,
+        neighbourhood: str,
+        district: str,
+        legal_form: LegalForm,
+        kvk: str,
+        account_iban: str,
+        occurred_on: date,
+        actor: str,
+    ) -> UUID:
+        platform = Platform.register(
+            name=name,
+            neighbourhood=neighbourhood,
+            district=district,
+            legal_form=legal_form,
+            kvk=kvk,
+            account_iban=account_iban,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self._create(platform, field="name")
+        return platform.id
+
+    def join_member(
+        self,
+        platform_id: UUID,
+        *,
+        person: str,
+        role: Role,
+        occurred_on: date,
+        actor: str,
+        iban: str | None = None,
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.join(person=person, role=role, iban=iban, occurred_on=occurred_on, actor=actor)
+        self.save(platform)
+
+    def leave_member(
+        self, platform_id: UUID, *, person: str, role: Role, occurred_on: date, actor: str
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.leave(person=person, role=role, occurred_on=occurred_on, actor=actor)
+        self.save(platform)
+
+    def declare_relative(
+        self,
+        platform_id: UUID,
+        *,
+        person: str,
+        relative_name: str,
+        occurred_on: date,
+        actor: str,
+        relative_iban: str | None = None,
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.declare_relative(
+            person=person,
+            relative_name=relative_name,
+            relative_iban=relative_iban,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self.save(platform)
+
+    def apply_for_recognition(
+        self, platform_id: UUID, *, application_ref: str, occurred_on: date, actor: str
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.apply_for_recognition(
+            application_ref=application_ref, occurred_on=occurred_on, actor=actor
+        )
+        self.save(platform)
+
+    def decide_recognition(
+        self,
+        platform_id: UUID,
+        *,
+        granted: bool,
+        assessment: list[CriterionAssessment],
+        decision_ref: str,
+        effective_on: date,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.decide_recognition(
+            granted=granted,
+            assessment=assessment,
+            decision_ref=decision_ref,
+            effective_on=effective_on,
+            reason=reason,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self.save(platform)
+
+    def suspend_recognition(self, platform_id: UUID, **decision: Any) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.suspend(**decision)
+        self.save(platform)
+
+    def lift_suspension(self, platform_id: UUID, **decision: Any) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.lift_suspension(**decision)
+        self.save(platform)
+
+    def revoke_recognition(self, platform_id: UUID, **decision: Any) -> None:
+        platform = self.load(Platform, platform_id, "platform")
+        platform.revoke(**decision)
+        self.save(platform)
+
+    # Grants -------------------------------------------------------------------------
+
+    def award_grant(
+        self,
+        *,
+        budget_id: UUID,
+        platform_id: UUID,
+        reference: str,
+        amount: Money,
+        period_start: date,
+        period_end: date,
+        purpose: str,
+        tranches: list[TrancheSpec],
+        decision_ref: str,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> UUID:
+        budget = self.load(DistrictBudget, budget_id, "budget")
+        platform = self.load(Platform, platform_id, "platform")
+        grant = Grant.award(
+            budget=budget,
+            platform=platform,
+            reference=reference,
+            amount=amount,
+            period_start=period_start,
+            period_end=period_end,
+            purpose=purpose,
+            tranches=tranches,
+            decision_ref=decision_ref,
+            reason=reason,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self._create(budget, grant, field="reference")
+        return grant.id
+
+    def amend_grant(self, grant_id: UUID, **amendment: Any) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        budget = self.load(DistrictBudget, grant.budget_id, "budget")
+        grant.amend(budget=budget, **amendment)
+        self.save(budget, grant)
+
+    def pay_tranche(
+        self, grant_id: UUID, *, number: int, amount: Money, occurred_on: date, actor: str
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        platform = self.load(Platform, grant.platform_id, "platform")
+        grant.pay_tranche(
+            platform=platform, number=number, amount=amount, occurred_on=occurred_on, actor=actor
+        )
+        self.save(grant)
+
+    def revoke_grant(self, grant_id: UUID, **decision: Any) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        budget = self.load(DistrictBudget, grant.budget_id, "budget")
+        grant.revoke(budget=budget, **decision)
+        self.save(budget, grant)
+
+    def settle_grant(self, grant_id: UUID, **decision: Any) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        budget = self.load(DistrictBudget, grant.budget_id, "budget")
+        grant.settle(budget=budget, **decision)
+        self.save(budget, grant)
+
+    def claim_recovery(self, grant_id: UUID, **decision: Any) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        grant.claim_recovery(**decision)
+        self.save(grant)
+
+    def receive_recovery(
+        self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        grant.receive_recovery(amount=amount, occurred_on=occurred_on, actor=actor)
+        self.save(grant)
+
+    def receive_refund(
+        self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        grant.receive_refund(amount=amount, occurred_on=occurred_on, actor=actor)
+        self.save(grant)
+
+    # Expenses -----------------------------------------------------------------------
+
+    def submit_expense(
+        self,
+        *,
+        expense_id: UUID,
+        platform_id: UUID,
+        payee_name: str,
+        amount: Money,
+        category: str,
+        description: str,
+        payment_method: PaymentMethod,
+        occurred_on: date,
+        actor: str,
+        grant_id: UUID | None = None,
+        payee_iban: str | None = None,
+        invoice_number: str | None = None,
+        receipt_sha256: str | None = None,
+    ) -> UUID:
+        self.load(Platform, platform_id, "platform_id")
+        if grant_id is not None:
+            grant = self.load(Grant, grant_id, "grant_id")
+            if grant.platform_id != platform_id:
+                raise NotFound("grant_id", "the grant is not the platform's")
+        expense = Expense.submit(
+            expense_id=expense_id,
+            platform_id=platform_id,
+            grant_id=grant_id,
+            payee_name=payee_name,
+            payee_iban=payee_iban,
+            amount=amount,
+            category=category,
+            description=description,
+            invoice_number=invoice_number,
+            receipt_sha256=receipt_sha256,
+            payment_method=payment_method,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self._create(expense, field="expense_id")
+        return expense.id
+
+    def attach_receipt(
+        self, expense_id: UUID, *, receipt_sha256: str, occurred_on: date, actor: str
+    ) -> None:
+        expense = self.load(Expense, expense_id, "expense")
+        expense.attach_receipt(receipt_sha256=receipt_sha256, occurred_on=occurred_on, actor=actor)
+        self.save(expense)
+
+    def approve_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
+        expense = self.load(Expense, expense_id, "expense")
+        expense.approve(occurred_on=occurred_on, actor=actor)
+        self.save(expense)
+
+    def reject_expense(
+        self, expense_id: UUID, *, reason: str, occurred_on: date, actor: str
+    ) -> None:
+        expense = self.load(Expense, expense_id, "expense")
+        expense.reject(reason=reason, occurred_on=occurred_on, actor=actor)
+        self.save(expense)
+
+    def pay_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
+        expense = self.load(Expense, expense_id, "expense")
+        expense.pay(occurred_on=occurred_on, actor=actor)
+        self.save(expense)
+
+    # Bank statements and transfers ------------------------------------------------------
+
+    def record_bank_lines(
+        self,
+        *,
+        platform_id: UUID,
+        statement_ref: str,
+        lines: Sequence[BankLine],
+        occurred_on: date,
+        actor: str,
+    ) -> UUID:
+        """Record a batch of statement lines; the statement is opened on first use."""
+        platform = self.load(Platform, platform_id, "platform_id")
+        statement_id = BankStatement.id_for(platform_id, statement_ref.strip())
+        if self.exists(statement_id):
+            statement = self.load(BankStatement, statement_id, "statement_ref")
+        else:
+            statement = BankStatement.open(
+                platform_id=platform_id,
+                statement_ref=statement_ref,
+                account_iban=platform.iban,
+                occurred_on=occurred_on,
+                actor=actor,
+            )
+        for line in lines:
+            statement.record_line(
+                line_no=line.line_no,
+                direction=line.direction,
+                kind=line.kind,
+                amount=line.amount,
+                counterparty_name=line.counterparty_name,
+                counterparty_iban=line.counterparty_iban,
+                description=line.description,
+                matches=line.matches,
+                occurred_on=line.occurred_on,
+                actor=actor,
+            )
+        self.save(statement)
+        return statement.id
+
+    def make_transfer(
+        self,
+        *,
+        reference: str,
+        from_platform_id: UUID,
+        to_platform_id: UUID,
+        amount: Money,
+        occurred_on: date,
+        actor: str,
+        description: str = "",
+    ) -> UUID:
+        self.load(Platform, from_platform_id, "from_platform")
+        self.load(Platform, to_platform_id, "to_platform")
+        transfer = PlatformTransfer.make(
+            reference=reference,
+            from_platform_id=from_platform_id,
+            to_platform_id=to_platform_id,
+            amount=amount,
+            description=description,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+        self._create(transfer, field="reference")
+        return transfer.id
+
+    # Corrections --------------------------------------------------------------------
+
+    def reverse_entry(
+        self,
+        aggregate_id: UUID,
+        *,
+        reverses_version: int,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        """Reverse a money event of a grant, expense, bank statement or transfer."""
+        aggregate = self.load(Aggregate, aggregate_id, "aggregate_id")
+        if not isinstance(aggregate, Grant | Expense | BankStatement | PlatformTransfer):
+            raise NotFound("aggregate_id", "only money records can be corrected")
+        aggregate.reverse(
+            reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
+        )
+        self.save(aggregate)
+
+    # Reading the store --------------------------------------------------------------
+
+    def notifications(self, start: int = 1, stop: int | None = None) -> Iterator[Notification]:
+        """Every stored event in store order, read in batches."""
+        position = start
+        while True:
+            batch = self.recorder.select_notifications(position, READ_BATCH, stop=stop)
+            yield from batch
+            if len(batch) < READ_BATCH:
+                return
+            position = batch[-1].id + 1
+
+    def stored_events(self, start: int = 1, stop: int | None = None) -> Iterator[tuple[int, Any]]:
+        for notification in self.notifications(start, stop):
+            yield notification.id, self.mapper.to_domain_event(notification)

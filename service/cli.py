@@ -1,0 +1,161 @@
+"""The ``buurtkas`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from domain.errors import DomainError
+from domain.money import Money
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.logging import configure_logging, get_logger
+from service.reports import find_platform, platform_balances, platform_history
+from service.settings import Settings, load_settings
+from service.storage import DatabaseUrlError, persistence_env
+from service.synthetic import GenerateError, generate
+
+
+def open_app(settings: Settings) -> Buurtkas:
+    return Buurtkas(env=persistence_env(settings.database_url))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="buurtkas",
+        description="Event-sourced back office for neighbourhood budgets.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="load the demo history (safe to run twice)")
+    balances = sub.add_parser("balances", help="every platform's balances")
+    balances.add_argument("--json", action="store_true", help="print JSON")
+    history = sub.add_parser("history", help="a platform's events in order")
+    history.add_argument("--platform", required=True, help="platform name or neighbourhood")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    gen = sub.add_parser("generate", help="append a deterministic synthetic history")
+    gen.add_argument("--events", type=int, required=True, help="number of events (>= 20)")
+    gen.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    gen.add_argument("--batch-size", type=int, default=500, help="events per save (<= 500)")
+    return parser
+
+
+def _money(value: Money | None) -> str:
+    return "" if value is None else str(value)
+
+
+def cmd_demo(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    del args
+    added = load_demo(app)
+    if added:
+        log.info("demo.loaded", events=added)
+        print(f"Demo history loaded: {added} events.")
+    else:
+        log.info("demo.already_loaded")
+        print("Demo history already present; nothing added.")
+    return 0
+
+
+def cmd_balances(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    rows = platform_balances(app)
+    log.info("balances.computed", platforms=len(rows))
+    if args.json:
+        print(json.dumps([{k: str(v) for k, v in vars(r).items()} for r in rows], indent=2))
+        return 0
+    header = (
+        f"{'platform':36} {'received':>12} {'spent':>12} {'unexplained':>12} "
+        f"{'cash out':>10} {'funds':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r.name[:36]:36} {r.received!s:>12} {r.spent!s:>12} {r.unexplained!s:>12} "
+            f"{r.cash_withdrawn_unaccounted!s:>10} {r.funds!s:>12}"
+        )
+    return 0
+
+
+def cmd_history(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    platform = find_platform(app, args.platform)
+    lines = platform_history(app, platform.originator_id)
+    log.info("history.read", platform=platform.name, events=len(lines))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "position": h.position,
+                        "occurred_on": h.occurred_on.isoformat(),
+                        "recorded_at": h.recorded_at.isoformat(),
+                        "actor": h.actor,
+                        "amount": _money(h.amount) or None,
+                        "event": h.event,
+                        "summary": h.summary,
+                    }
+                    for h in lines
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    print(f"History of {platform.name} ({platform.neighbourhood}, {platform.district})")
+    print(f"{'pos':>7} {'business':10} {'recorded':19} {'actor':32} {'amount':>11}  summary")
+    for h in lines:
+        print(
+            f"{h.position:>7} {h.occurred_on.isoformat():10} "
+            f"{h.recorded_at.strftime('%Y-%m-%d %H:%M:%S'):19} {h.actor[:32]:32} "
+            f"{_money(h.amount):>11}  {h.summary}"
+        )
+    return 0
+
+
+def cmd_generate(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    started = time.perf_counter()
+    stored = generate(app, args.events, args.seed, args.batch_size)
+    seconds = time.perf_counter() - started
+    rate = stored / seconds if seconds else 0.0
+    log.info(
+        "generate.completed",
+        events=stored,
+        seed=args.seed,
+        seconds=round(seconds, 3),
+        events_per_second=round(rate),
+    )
+    print(f"Generated {stored} events in {seconds:.2f} s ({rate:,.0f} events/s).")
+    return 0
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "balances": cmd_balances,
+    "history": cmd_history,
+    "generate": cmd_generate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        log = get_logger("buurtkas.cli").bind(command=args.command)
+        app = open_app(settings)
+    except (DatabaseUrlError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](app, args, log)
+    except (DomainError, GenerateError) as error:
+        log.warning("command.refused", error=str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Map a database URL to the event store configuration of the eventsourcing library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be used."""
+
+
+def persistence_env(database_url: str) -> dict[str, str]:
+    """The library environment for ``database_url``.
+
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``
+    and ``postgresql://user:password@host:port/dbname[?schema=name]`` are understood.
+    """
+    parsed = urlparse(database_url)
+    if parsed.scheme == "sqlite":
+        path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else ""
+        if not path:
+            raise DatabaseUrlError("BUURTKAS_DATABASE_URL: sqlite URLs look like sqlite:///PATH")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if parsed.scheme in ("postgresql", "postgres"):
+        dbname = parsed.path.lstrip("/")
+        if not dbname:
+            raise DatabaseUrlError("BUURTKAS_DATABASE_URL: a postgresql URL needs a database name")
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(dbname),
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+        }
+        schema = parse_qs(parsed.query).get("schema")
+        if schema:
+            env["POSTGRES_SCHEMA"] = schema[0]
+        return env
+    raise DatabaseUrlError(
+        f"BUURTKAS_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
+    )

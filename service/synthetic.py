@@ -1,0 +1,340 @@
+"""A deterministic synthetic city-wide history of exactly N events, for scale tests.
+
+The same ``events`` and ``seed`` give the same events (ids, amounts, business dates);
+only the recorded times differ. Platform number 0 is busy: it takes about one event in
+a hundred, so that replaying one platform inside a large store can be measured.
+Events are saved in batches of at most ``batch_size`` (500 by default): on PostgreSQL
+one very large save stalls inside psycopg's pipeline mode.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.bank import BankStatement
+from domain.budget import DistrictBudget
+from domain.expense import Expense
+from domain.grant import Grant, TrancheSpec
+from domain.money import Money
+from domain.platform import Platform
+from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role
+from service.application import Buurtkas
+from service.fixtures import assessment, dutch_iban
+
+DISTRICTS = ("Centrum", "Nieuw-West", "Noord", "Oost", "West", "Zuid", "Zuidoost")
+CATEGORIES = ("activiteiten", "communicatie", "huur", "materialen", "vrijwilligers", "uitvoering")
+MIN_EVENTS = 20
+START = date(2019, 1, 1)
+SPAN_DAYS = 365 * 6
+GRANT_CENTS = 250_000_00
+TRANCHES = 5
+ACTOR = "generator"
+BUSY_SHARE = 0.01
+
+
+class GenerateError(ValueError):
+    pass
+
+
+@dataclass
+class SyntheticPlatform:
+    index: int
+    platform: Platform
+    budget: DistrictBudget
+    treasurer: str
+    approver: str
+    grant: Grant | None = None
+    grants: int = 0
+    funds_cents: int = 0
+    statement: BankStatement | None = None
+    statement_month: str = ""
+    payees: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class GenerateResult:
+    events: int
+    seconds: float
+
+
+class Generator:
+    def __init__(self, app: Buurtkas, events: int, seed: int, batch_size: int = 500) -> None:
+        if events < MIN_EVENTS:
+            raise GenerateError(f"events: must be at least {MIN_EVENTS}")
+        if not 1 <= batch_size <= 500:
+            raise GenerateError("batch_size: must be between 1 and 500")
+        self.app = app
+        self.target = events
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
+        self.batch_size = batch_size
+        self.pending: dict[UUID, Aggregate] = {}
+        self.pending_count = 0
+        self.emitted = 0
+        self.budgets: dict[tuple[str, int], DistrictBudget] = {}
+        self.expense_no = 0
+        self.platform_count = max(1, min(500, events // 2000))
+        self.platforms: list[SyntheticPlatform] = []
+
+    # Bookkeeping ------------------------------------------------------------------
+
+    def today(self) -> date:
+        return START + timedelta(days=SPAN_DAYS * self.emitted // self.target)
+
+    def track(self, aggregate: Aggregate) -> None:
+        self.pending[aggregate.id] = aggregate
+        added = len(aggregate.pending_events)
+        already = getattr(aggregate, "_counted", 0)
+        self.emitted += added - already
+        self.pending_count += added - already
+        aggregate._counted = added  # type: ignore[attr-defined]
+        if self.pending_count >= self.batch_size - 5:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.app.save(*self.pending.values())
+            for aggregate in self.pending.values():
+                aggregate._counted = 0  # type: ignore[attr-defined]
+            self.pending.clear()
+            self.pending_count = 0
+
+    def remaining(self) -> int:
+        return self.target - self.emitted
+
+    # Set-up -------------------------------------------------------------------------
+
+    def budget_for(self, district: str, year: int) -> DistrictBudget:
+        key = (district, year)
+        if key not in self.budgets:
+            budget = DistrictBudget.allocate(
+                district=district,
+                year=year,
+                amount=Money(50_000_000_00),
+                occurred_on=date(year, 1, 2),
+                actor=ACTOR,
+            )
+            self.budgets[key] = budget
+            self.track(budget)
+        return self.budgets[key]
+
+    def setup_platform(self, index: int) -> SyntheticPlatform:
+        district = DISTRICTS[index % len(DISTRICTS)]
+        day = self.today()
+        platform = Platform.register(
+            name=f"Synthetisch platform {index:04d}",
+            neighbourhood=f"Buurt {index:04d}",
+            district=district,
+            legal_form=LegalForm.STICHTING,
+            kvk=f"9{index:07d}",
+            account_iban=dutch_iban(7_000_000 + index),
+            occurred_on=day,
+            actor=ACTOR,
+        )
+        people = [
+            (f"Voorzitter {index}", Role.CHAIR),
+            (f"Penningmeester {index}", Role.TREASURER),
+            (f"Secretaris {index}", Role.SECRETARY),
+        ]
+        for n, (person, role) in enumerate(people):
+            platform.join(
+                person=person,
+                role=role,
+                occurred_on=day,
+                actor=ACTOR,
+                iban=dutch_iban(8_000_000 + index * 10 + n),
+            )
+        platform.apply_for_recognition(application_ref=f"A-{index}", occurred_on=day, actor=ACTOR)
+        platform.decide_recognition(
+            granted=True,
+            assessment=assessment(),
+            decision_ref=f"SDC-{index}",
+            effective_on=day,
+            reason="Voldoet aan de criteria",
+            occurred_on=day,
+            actor=ACTOR,
+        )
+        self.track(platform)
+        synthetic = SyntheticPlatform(
+            index=index,
+            platform=platform,
+            budget=self.budget_for(district, day.year),
+            treasurer=people[1][0],
+            approver=people[0][0],
+            payees=[
+                (f"Leverancier {index}-{k}", dutch_iban(9_000_000 + index * 100 + k))
+                for k in range(12)
+            ],
+        )
+        return synthetic
+
+    # Activities ---------------------------------------------------------------------
+
+    def award(self, sp: SyntheticPlatform) -> None:
+        day = self.today()
+        sp.budget = self.budget_for(sp.platform.district, day.year)
+        sp.grants += 1
+        end = day + timedelta(days=730)
+        part = GRANT_CENTS // TRANCHES
+        sp.grant = Grant.award(
+            budget=sp.budget,
+            platform=sp.platform,
+            reference=f"SYN-{sp.index}-{sp.grants}",
+            amount=Money(GRANT_CENTS),
+            period_start=day,
+            period_end=end,
+            purpose="Buurtplannen",
+            tranches=[
+                TrancheSpec(n, day + timedelta(days=120 * (n - 1)), Money(part))
+                for n in range(1, TRANCHES + 1)
+            ],
+            decision_ref=f"BESCHIKKING-SYN-{sp.index}-{sp.grants}",
+            reason="Verleend",
+            occurred_on=day,
+            actor=ACTOR,
+        )
+        self.track(sp.budget)
+        self.track(sp.grant)
+
+    def pay_tranche(self, sp: SyntheticPlatform) -> bool:
+        grant = sp.grant
+        if grant is None:
+            return False
+        unpaid = [t for t in grant.tranches if t.number not in grant.paid]
+        if not unpaid:
+            return False
+        tranche = unpaid[0]
+        grant.pay_tranche(
+            platform=sp.platform,
+            number=tranche.number,
+            amount=tranche.amount,
+            occurred_on=self.today(),
+            actor=ACTOR,
+        )
+        sp.funds_cents += tranche.amount.cents
+        self.track(grant)
+        return True
+
+    def statement(self, sp: SyntheticPlatform, *, roll_over: bool = True) -> BankStatement:
+        day = self.today()
+        month = f"{day.year}-{day.month:02d}"
+        if sp.statement is None or (roll_over and sp.statement_month != month):
+            sp.statement = BankStatement.open(
+                platform_id=sp.platform.id,
+                statement_ref=month,
+                account_iban=sp.platform.iban,
+                occurred_on=day,
+                actor=ACTOR,
+            )
+            sp.statement_month = month
+            self.track(sp.statement)
+        return sp.statement
+
+    def bank_line(
+        self,
+        sp: SyntheticPlatform,
+        amount: Money,
+        payee: tuple[str, str],
+        matches: str | None,
+        kind: BankLineKind = BankLineKind.TRANSFER,
+        roll_over: bool = True,
+    ) -> None:
+        statement = self.statement(sp, roll_over=roll_over)
+        statement.record_line(
+            line_no=len(statement.line_numbers) + 1,
+            direction=Direction.OUT,
+            kind=kind,
+            amount=amount,
+            counterparty_name=payee[0],
+            counterparty_iban=payee[1] if kind is BankLineKind.TRANSFER else None,
+            matches=matches,
+            occurred_on=self.today(),
+            actor=ACTOR,
+        )
+        sp.funds_cents -= amount.cents
+        self.track(statement)
+
+    def expense(self, sp: SyntheticPlatform) -> None:
+        self.expense_no += 1
+        payee = self.rng.choice(sp.payees)
+        cents = self.rng.choice(
+            (self.rng.randint(2_000, 60_000), self.rng.randint(60_000, 400_000))
+        )
+        day = self.today()
+        expense = Expense.submit(
+            expense_id=UUID(int=self.rng.getrandbits(128), version=4),
+            platform_id=sp.platform.id,
+            grant_id=sp.grant.id if sp.grant else None,
+            payee_name=payee[0],
+            payee_iban=payee[1],
+            amount=Money(cents),
+            category=self.rng.choice(CATEGORIES),
+            description=f"Uitgave {self.expense_no}",
+            invoice_number=f"INV-{self.expense_no}",
+            receipt_sha256=f"{self.expense_no:064x}",
+            payment_method=PaymentMethod.BANK,
+            occurred_on=day,
+            actor=sp.treasurer,
+        )
+        expense.approve(occurred_on=day, actor=sp.approver)
+        expense.pay(occurred_on=day, actor=sp.treasurer)
+        self.track(expense)
+        self.bank_line(sp, Money(cents), payee, matches=f"expense:{expense.id}")
+
+    def pick(self) -> SyntheticPlatform:
+        if self.rng.random() < BUSY_SHARE or len(self.platforms) == 1:
+            return self.platforms[0]
+        return self.platforms[self.rng.randrange(1, len(self.platforms))]
+
+    def step(self, sp: SyntheticPlatform) -> None:
+        if self.remaining() < 8:  # one step adds at most 7 events; finish with single lines
+            self.bank_line(
+                self.platforms[0],
+                Money(self.rng.randint(100, 5_000)),
+                ("Bank", ""),
+                None,
+                kind=BankLineKind.BANK_FEE,
+                roll_over=False,
+            )
+            return
+        if sp.grant is None or (
+            all(t.number in sp.grant.paid for t in sp.grant.tranches) and sp.funds_cents < 0
+        ):
+            self.award(sp)
+        elif sp.funds_cents < 20_000_00 and self.pay_tranche(sp):
+            return
+        if self.rng.random() < 0.03:
+            self.bank_line(
+                sp, Money(self.rng.randint(100, 30_000)), self.rng.choice(sp.payees), None
+            )
+        else:
+            self.expense(sp)
+
+    def run(self, progress: Callable[[int], None] | None = None) -> int:
+        for index in range(self.platform_count):
+            if index > 0 and self.remaining() < 30:
+                break
+            self.platforms.append(self.setup_platform(index))
+        self.statement(self.platforms[0])
+        while self.remaining() > 0:
+            self.step(self.pick())
+            if progress is not None and self.pending_count == 0:
+                progress(self.emitted)
+        self.flush()
+        return self.emitted
+
+
+def generate(
+    app: Buurtkas,
+    events: int,
+    seed: int,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Append a synthetic history of exactly ``events`` events; return how many were stored."""
+    return Generator(app, events, seed, batch_size).run(progress)
