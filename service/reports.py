@@ -121,8 +121,9 @@ def summarise(event: Any) -> str:
 def platform_history(app: Buurtkas, platform_id: UUID) -> list[HistoryLine]:
     """The platform's events in store order, with its grants' budget commitments.
 
-    A grant's budget commitment is stored in the same transaction as the award, just
-    before it, so commitments wait until their grant turns out to be the platform's.
+    A grant's budget commitment is stored in the same transaction as the award and may
+    come before it in store order, so budget events wait until their grant turns out to
+    be the platform's.
     """
     related: set[UUID] = set()
     lines: list[HistoryLine] = []
@@ -132,7 +133,7 @@ def platform_history(app: Buurtkas, platform_id: UUID) -> list[HistoryLine]:
             lines.append(_line(position, event))
             if isinstance(event, Grant.Awarded):
                 lines.extend(waiting.pop(event.originator_id, []))
-        elif isinstance(event, DistrictBudget.GrantCommitted):
+        elif isinstance(event, DistrictBudget.GrantCommitted | DistrictBudget.CommitmentReleased):
             waiting.setdefault(event.grant_id, []).append(_line(position, event))
     return sorted(lines, key=lambda line: line.position)
 

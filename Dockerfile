@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY requirements.lock pyproject.toml README.md ./
+RUN pip install --no-cache-dir -r requirements.lock
+COPY domain ./domain
+COPY projections ./projections
+COPY service ./service
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+RUN useradd --create-home buurtkas
+USER buurtkas
+ENV BUURTKAS_LOG_FORMAT=json
+CMD ["buurtkas", "balances"]

@@ -1,0 +1,80 @@
+"""The layering, the packaging files and the configuration are what the README promises."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.settings import load_settings
+from service.storage import DatabaseUrlError, persistence_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(package: str) -> set[str]:
+    modules: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules.add(node.module)
+    return modules
+
+
+def test_the_domain_imports_neither_projections_nor_service() -> None:
+    # when
+    imports = imported_modules("domain")
+    # then
+    assert not {m for m in imports if m.split(".")[0] in {"projections", "service"}}
+
+
+def test_the_domain_never_uses_assert() -> None:
+    for path in (ROOT / "domain").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.Assert)], path
+
+
+def test_docker_compose_names_postgres_15_and_the_service() -> None:
+    # when
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    # then
+    services = compose["services"]
+    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["buurtkas"]["build"]["dockerfile"] == "Dockerfile"
+    assert services["buurtkas"]["environment"]["BUURTKAS_DATABASE_URL"].startswith("postgresql://")
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_settings_default_to_the_embedded_sqlite_file() -> None:
+    # when
+    settings = load_settings({})
+    # then
+    assert settings.database_url == "sqlite:///buurtkas.db"
+    assert persistence_env(settings.database_url)["SQLITE_DBNAME"] == "buurtkas.db"
+
+
+def test_a_postgres_url_maps_to_the_library_settings() -> None:
+    # when
+    env = persistence_env("postgresql://app:s%40cret@db.example:6543/buurtkas?schema=kas")
+    # then
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db.example", "6543", "buurtkas")
+    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_SCHEMA"]) == (
+        "app", "s@cret", "kas")
+    assert "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
+
+
+@pytest.mark.parametrize("url", ["mysql://h/d", "postgresql://h", "sqlite:relative.db"])
+def test_unusable_database_urls_are_refused(url: str) -> None:
+    with pytest.raises(DatabaseUrlError, match="BUURTKAS_DATABASE_URL"):
+        persistence_env(url)
+
+
+def test_a_bad_log_level_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="log_level"):
+        load_settings({"BUURTKAS_LOG_LEVEL": "loud"})

@@ -1,0 +1,104 @@
+"""The buurtkas command line, run as a user would run it (in-process, real store)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.cli import main
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("BUURTKAS_DATABASE_URL", database_url)
+    monkeypatch.setenv("BUURTKAS_LOG_FORMAT", "json")
+    return database_url
+
+
+class TestCommandLine:
+    def test_demo_then_balances_prints_every_demo_platform(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        code = main(["balances", "--json"])
+        # then
+        rows = json.loads(capsys.readouterr().out)
+        assert code == 0
+        assert {r["neighbourhood"] for r in rows} >= {"K-buurt", "G-buurt", "Bloemenbuurt",
+                                                     "Kleine Wereld", "Slotermeer Noordoost"}
+        g = next(r for r in rows if r["neighbourhood"] == "G-buurt")
+        assert (g["received"], g["unexplained"], g["cash_withdrawn_unaccounted"]) == (
+            "125000.00", "66150.00", "30000.00")
+
+    def test_demo_twice_says_nothing_was_added(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        main(["demo"])
+        # when
+        code = main(["demo"])
+        # then
+        assert code == 0
+        assert "already present" in capsys.readouterr().out
+
+    def test_history_lists_position_dates_actor_amount_and_summary(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        main(["demo"])
+        capsys.readouterr()
+        # when
+        code = main(["history", "--platform", "G-buurt", "--json"])
+        # then
+        lines = json.loads(capsys.readouterr().out)
+        assert code == 0
+        assert set(lines[0]) == {"position", "occurred_on", "recorded_at", "actor", "amount",
+                                 "event", "summary"}
+        chair = [x for x in lines if "to Yvonne Koster" in x["summary"]]
+        assert [x["amount"] for x in chair] == ["12500.00", "15000.00", "9650.00"]
+
+    def test_generate_reports_events_per_second(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        code = main(["generate", "--events", "250", "--seed", "4"])
+        # then
+        captured = capsys.readouterr()
+        assert code == 0
+        assert captured.out.startswith("Generated 250 events in ")
+        log = json.loads(captured.err.strip().splitlines()[-1])
+        assert log["event"] == "generate.completed" and log["events"] == 250
+
+    def test_a_refusal_exits_2_naming_the_field_and_rule(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        code = main(["generate", "--events", "5"])
+        # then
+        assert code == 2
+        assert "events: must be at least 20" in capsys.readouterr().err
+
+    def test_an_unknown_platform_exits_2(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        code = main(["history", "--platform", "Nergens"])
+        # then
+        assert code == 2
+        assert "platform: no platform named 'Nergens'" in capsys.readouterr().err
+
+
+def test_an_unsupported_database_url_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    monkeypatch.setenv("BUURTKAS_DATABASE_URL", "mysql://x/y")
+    # when
+    code = main(["balances"])
+    # then
+    assert code == 2
+    assert "BUURTKAS_DATABASE_URL: unsupported scheme 'mysql'" in capsys.readouterr().err

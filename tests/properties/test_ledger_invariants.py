@@ -1,0 +1,312 @@
+"""Hypothesis: random valid command sequences keep the ledger's invariants.
+
+The machine drives the domain aggregates directly, saves what each command changed in a
+real store (SQLite and PostgreSQL), and keeps its own simple model of every platform's
+money. After each step: the postings of the whole store sum to zero; no grant has paid
+more than its award; every platform's funds in the ledger equal the model's received
+minus spent. At the end, every aggregate replayed from the store equals the one built by
+the commands, and every stored event decodes to exactly the event that was saved.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import psycopg
+import pytest
+from eventsourcing.domain import Aggregate
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from psycopg import sql
+
+from domain.bank import BankStatement
+from domain.budget import DistrictBudget
+from domain.errors import DomainError
+from domain.expense import Expense
+from domain.grant import Grant, TrancheSpec
+from domain.money import Money
+from domain.platform import Platform
+from domain.postings import Ledger, platform_funds
+from domain.transfer import PlatformTransfer
+from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role, stable_id
+from service.application import Buurtkas
+from service.fixtures import assessment, dutch_iban
+from service.storage import persistence_env
+
+START = date(2020, 1, 1)
+ACTOR = "official"
+cents = st.integers(min_value=1, max_value=5_000_000)
+T = TypeVar("T")
+
+
+def pick(data: st.DataObject, items: list[T]) -> T:
+    """Draw one of ``items`` by index (aggregates are not hashable)."""
+    return items[data.draw(st.integers(min_value=0, max_value=len(items) - 1))]
+
+
+@contextmanager
+def fresh_store(kind: str, postgres_url: str | None) -> Iterator[Buurtkas]:
+    if kind == "sqlite":
+        app = Buurtkas(env=persistence_env("sqlite:///:memory:"))
+        try:
+            yield app
+        finally:
+            app.close()
+        return
+    assert postgres_url is not None
+    schema = f"h_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    app = Buurtkas(env=persistence_env(f"{postgres_url}?schema={schema}"))
+    try:
+        yield app
+    finally:
+        app.close()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Commands on random platforms, grants, expenses, bank lines and transfers."""
+
+    app: Buurtkas
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day = START
+        self.aggregates: dict[UUID, Aggregate] = {}
+        self.saved_events: list[Any] = []
+        self.platforms: list[Platform] = []
+        self.grants: list[Grant] = []
+        self.open_expenses: list[Expense] = []
+        self.paid_expenses: list[Expense] = []
+        self.received: dict[UUID, int] = {}
+        self.spent: dict[UUID, int] = {}
+        self.counter = 0
+
+    # Helpers -----------------------------------------------------------------------
+
+    def next_day(self) -> date:
+        self.day += timedelta(days=1)
+        return self.day
+
+    def save(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            self.aggregates[aggregate.id] = aggregate
+        recordings = self.app.save(*aggregates)
+        self.saved_events.extend(r.domain_event for r in recordings)
+
+    def refused(self, command: Callable[[], object], *aggregates: Aggregate) -> bool:
+        """Run a command that may be refused; a refusal must leave nothing pending."""
+        before = [len(a.pending_events) for a in aggregates]
+        try:
+            command()
+        except DomainError:
+            assert [len(a.pending_events) for a in aggregates] == before
+            return True
+        return False
+
+    # Rules -------------------------------------------------------------------------
+
+    @initialize()
+    def allocate(self) -> None:
+        self.budget = DistrictBudget.allocate(
+            district="Zuidoost", year=2020, amount=Money(100_000_000), occurred_on=START,
+            actor=ACTOR)
+        self.save(self.budget)
+
+    @rule(recognised=st.booleans())
+    def register_platform(self, recognised: bool) -> None:
+        n = len(self.platforms) + 1
+        platform = Platform.register(
+            name=f"P{n}", neighbourhood=f"B{n}", district="Zuidoost",
+            legal_form=LegalForm.STICHTING, kvk=f"{n:08d}", account_iban=dutch_iban(n),
+            occurred_on=self.day, actor=ACTOR)
+        platform.join(person="chair", role=Role.CHAIR, occurred_on=self.day, actor=ACTOR)
+        if recognised:
+            platform.apply_for_recognition(application_ref="a", occurred_on=self.day, actor=ACTOR)
+            platform.decide_recognition(
+                granted=True, assessment=assessment(), decision_ref="d", effective_on=self.day,
+                reason="ok", occurred_on=self.day, actor=ACTOR)
+        self.platforms.append(platform)
+        self.received[platform.id] = self.spent[platform.id] = 0
+        self.save(platform)
+
+    @precondition(lambda self: self.platforms)
+    @rule(data=st.data(), parts=st.lists(cents, min_size=1, max_size=4))
+    def award(self, data: st.DataObject, parts: list[int]) -> None:
+        platform = pick(data, self.platforms)
+        day = self.next_day()
+        grants: list[Grant] = []
+        refused = self.refused(lambda: grants.append(Grant.award(
+            budget=self.budget, platform=platform, reference=f"G{len(self.grants) + 1}",
+            amount=Money(sum(parts)), period_start=day, period_end=day + timedelta(days=400),
+            purpose="p", tranches=[TrancheSpec(i, day, Money(c)) for i, c in enumerate(parts, 1)],
+            decision_ref="b", reason="r", occurred_on=day, actor=ACTOR)), self.budget)
+        if not refused:
+            self.grants.extend(grants)
+            self.save(self.budget, grants[0])
+
+    @precondition(lambda self: self.grants)
+    @rule(data=st.data())
+    def pay_tranche(self, data: st.DataObject) -> None:
+        grant = pick(data, self.grants)
+        tranche = pick(data, grant.tranches)
+        platform = next(p for p in self.platforms if p.id == grant.platform_id)
+        if not self.refused(lambda: grant.pay_tranche(
+                platform=platform, number=tranche.number, amount=tranche.amount,
+                occurred_on=self.next_day(), actor=ACTOR), grant):
+            self.received[platform.id] += tranche.amount.cents
+            self.save(grant)
+
+    @precondition(lambda self: self.grants)
+    @rule(data=st.data())
+    def revoke(self, data: st.DataObject) -> None:
+        grant = pick(data, self.grants)
+        if not self.refused(lambda: grant.revoke(
+                budget=self.budget, effective_on=self.day, retroactive=True, decision_ref="i",
+                reason="r", occurred_on=self.next_day(), actor=ACTOR), grant, self.budget):
+            self.save(self.budget, grant)
+
+    @precondition(lambda self: self.grants)
+    @rule(data=st.data(), amount=cents)
+    def refund(self, data: st.DataObject, amount: int) -> None:
+        grant = pick(data, self.grants)
+        if not self.refused(lambda: grant.receive_refund(
+                amount=Money(amount), occurred_on=self.next_day(), actor=ACTOR), grant):
+            self.spent[grant.platform_id] += amount
+            self.save(grant)
+
+    @precondition(lambda self: self.platforms)
+    @rule(data=st.data(), amount=cents, method=st.sampled_from(PaymentMethod))
+    def submit_and_approve(self, data: st.DataObject, amount: int, method: PaymentMethod) -> None:
+        platform = pick(data, self.platforms)
+        self.counter += 1
+        expense = Expense.submit(
+            expense_id=stable_id("expense", str(self.counter)), platform_id=platform.id,
+            payee_name="payee", amount=Money(amount), category="cat", description="",
+            payment_method=method, occurred_on=self.next_day(), actor="treasurer")
+        expense.approve(occurred_on=self.day, actor="chair")
+        self.open_expenses.append(expense)
+        self.save(expense)
+
+    @precondition(lambda self: self.open_expenses)
+    @rule(data=st.data())
+    def pay_expense(self, data: st.DataObject) -> None:
+        expense = pick(data, self.open_expenses)
+        expense.pay(occurred_on=self.next_day(), actor="treasurer")
+        self.open_expenses.remove(expense)
+        self.paid_expenses.append(expense)
+        self.spent[expense.platform_id] += expense.amount.cents
+        self.save(expense)
+
+    @precondition(lambda self: self.paid_expenses)
+    @rule(data=st.data())
+    def correct_payment(self, data: st.DataObject) -> None:
+        expense = pick(data, self.paid_expenses)
+        version = next(iter(expense.reversible_versions()))
+        expense.reverse(reverses_version=version, reason="error", occurred_on=self.next_day(),
+                        actor="treasurer")
+        self.paid_expenses.remove(expense)
+        self.open_expenses.append(expense)
+        self.spent[expense.platform_id] -= expense.amount.cents
+        self.save(expense)
+
+    @precondition(lambda self: self.platforms)
+    @rule(data=st.data(), amount=cents, kind=st.sampled_from(
+        [BankLineKind.CASH_WITHDRAWAL, BankLineKind.TRANSFER, BankLineKind.DEPOSIT]))
+    def bank_line(self, data: st.DataObject, amount: int, kind: BankLineKind) -> None:
+        platform = pick(data, self.platforms)
+        self.counter += 1
+        statement = BankStatement.open(
+            platform_id=platform.id, statement_ref=f"S{self.counter}", account_iban=platform.iban,
+            occurred_on=self.day, actor="bank")
+        direction = Direction.IN if kind is BankLineKind.DEPOSIT else Direction.OUT
+        statement.record_line(line_no=1, direction=direction, kind=kind, amount=Money(amount),
+                              counterparty_name="x", occurred_on=self.next_day(), actor="bank")
+        if direction is Direction.IN:
+            self.received[platform.id] += amount
+        elif kind is not BankLineKind.CASH_WITHDRAWAL:  # cash stays the platform's money
+            self.spent[platform.id] += amount
+        self.save(statement)
+
+    @precondition(lambda self: len(self.platforms) >= 2)
+    @rule(data=st.data(), amount=cents)
+    def transfer(self, data: st.DataObject, amount: int) -> None:
+        source = pick(data, self.platforms)
+        target = pick(data, [p for p in self.platforms if p is not source])
+        self.counter += 1
+        transfer = PlatformTransfer.make(
+            reference=f"T{self.counter}", from_platform_id=source.id, to_platform_id=target.id,
+            amount=Money(amount), occurred_on=self.next_day(), actor=ACTOR)
+        self.spent[source.id] += amount
+        self.received[target.id] += amount
+        self.save(transfer)
+
+    # Invariants --------------------------------------------------------------------
+
+    def ledger(self) -> Ledger:
+        ledger = Ledger()
+        for _, event in self.app.stored_events():
+            ledger.apply(event)
+        return ledger
+
+    @invariant()
+    def postings_sum_to_zero_and_funds_match_the_model(self) -> None:
+        ledger = self.ledger()
+        assert ledger.total() == Money(0)
+        for platform in self.platforms:
+            expected = self.received[platform.id] - self.spent[platform.id]
+            assert platform_funds(ledger.balances, platform.id) == Money(expected)
+
+    @invariant()
+    def tranches_never_exceed_the_award(self) -> None:
+        for grant in self.grants:
+            assert grant.paid_total <= grant.amount
+        assert self.budget.committed <= self.budget.amount
+
+    def teardown(self) -> None:
+        for aggregate_id, aggregate in self.aggregates.items():
+            assert self.app.repository.get(aggregate_id) == aggregate
+        stored = [event for _, event in self.app.stored_events()]
+        assert stored == self.saved_events
+
+
+@pytest.mark.parametrize(("store", "examples"), [
+    ("sqlite", 150), pytest.param("postgres", 25, marks=pytest.mark.postgres)])
+def test_random_command_sequences_keep_the_ledger_invariants_and_replay_exactly(
+    store: str, examples: int, request: pytest.FixtureRequest
+) -> None:
+    postgres_url = request.getfixturevalue("postgres_database") if store == "postgres" else None
+
+    def machine() -> LedgerMachine:
+        instance = LedgerMachine()
+        context = fresh_store(store, postgres_url)
+        instance.app = context.__enter__()
+        original_teardown = instance.teardown
+
+        def teardown() -> None:
+            try:
+                original_teardown()
+            finally:
+                context.__exit__(None, None, None)
+
+        instance.teardown = teardown  # type: ignore[method-assign]
+        return instance
+
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=examples, stateful_step_count=25, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow]))
