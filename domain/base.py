@@ -9,7 +9,7 @@ change adds ``class_version`` and an ``upcast_vN_vN+1`` static method.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from eventsourcing.domain import Aggregate
 
@@ -34,7 +34,7 @@ def reason_of(value: object, *, required: bool = True) -> str:
 
 
 def business_date(field: str, value: object) -> date:
-    if not isinstance(value, date):
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidValue(field, "must be a date (YYYY-MM-DD)")
     return value
 

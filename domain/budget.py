@@ -79,6 +79,7 @@ class DistrictBudget(Aggregate):
     def commit(self, *, grant_id: UUID, amount: Money, occurred_on: date, actor: str) -> None:
         """Reserve ``amount`` for a grant; refused beyond the unawarded amount."""
         amount.require_positive("amount")
+        occurred_on, actor = business_date("occurred_on", occurred_on), actor_of(actor)
         if amount > self.unawarded:
             raise BudgetExceeded(
                 "amount",
@@ -95,6 +96,9 @@ class DistrictBudget(Aggregate):
 
     def release(self, *, grant_id: UUID, amount: Money, occurred_on: date, actor: str) -> None:
         """Return ``amount`` of a grant's commitment to the unawarded budget."""
+        occurred_on, actor = business_date("occurred_on", occurred_on), actor_of(actor)
+        if amount > self.committed:
+            raise InvalidValue("amount", f"EUR {amount} exceeds the committed EUR {self.committed}")
         if amount.cents > 0:
             self.trigger_event(
                 self.CommitmentReleased,

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
-from domain.errors import InvalidTransition, SelfApproval
+from domain.errors import InvalidTransition, InvalidValue, SelfApproval
 from domain.money import Money
 from domain.values import (
     MAX_TEXT,
@@ -155,6 +155,8 @@ class Expense(Ledgered):
         )
 
     def attach_receipt(self, *, receipt_sha256: str, occurred_on: date, actor: str) -> None:
+        if receipt_sha256 is None:
+            raise InvalidValue("receipt_sha256", "must be 64 hexadecimal characters (SHA-256)")
         self.trigger_event(
             self.ReceiptAttached,
             receipt_sha256=sha256_hex("receipt_sha256", receipt_sha256),
@@ -165,9 +167,10 @@ class Expense(Ledgered):
     def approve(self, *, occurred_on: date, actor: str) -> None:
         actor = actor_of(actor)
         self._require(ExpenseState.SUBMITTED, "approve")
-        if actor == self.submitted_by:
+        if actor.casefold() == self.submitted_by.casefold():
             raise SelfApproval(
-                "actor", f"{actor} submitted this expense and may not approve it as well"
+                "actor",
+                f"{self.submitted_by} submitted this expense and may not approve it as well",
             )
         self.trigger_event(
             self.Approved, occurred_on=business_date("occurred_on", occurred_on), actor=actor

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -224,7 +225,9 @@ class Grant(Ledgered):
         """Award a grant from ``budget`` to ``platform``; the budget is changed too."""
         reference = text("reference", reference)
         amount.require_positive("amount")
-        occurred_on = business_date("occurred_on", occurred_on)
+        decision = _decision(decision_ref, reason, occurred_on, actor)
+        occurred_on = decision["occurred_on"]
+        purpose = text("purpose", purpose, max_length=MAX_TEXT)
         period("period_start", period_start, "period_end", period_end)
         if platform.district != budget.district:
             raise InvalidValue(
@@ -238,7 +241,9 @@ class Grant(Ledgered):
             )
         _check_schedule(tranches, amount, period_start, period_end)
         grant_id = cls.id_for(reference)
-        budget.commit(grant_id=grant_id, amount=amount, occurred_on=occurred_on, actor=actor)
+        budget.commit(
+            grant_id=grant_id, amount=amount, occurred_on=occurred_on, actor=decision["actor"]
+        )
         return cls._create(
             cls.Awarded,
             id=grant_id,
@@ -248,12 +253,9 @@ class Grant(Ledgered):
             amount=amount,
             period_start=period_start,
             period_end=period_end,
-            purpose=text("purpose", purpose, max_length=MAX_TEXT),
+            purpose=purpose,
             tranches=sorted(tranches),
-            decision_ref=text("decision_ref", decision_ref),
-            reason=reason_of(reason),
-            occurred_on=occurred_on,
-            actor=actor_of(actor),
+            **decision,
         )
 
     def amend(
@@ -269,7 +271,9 @@ class Grant(Ledgered):
         actor: str,
     ) -> None:
         self._require_open("amount")
+        self._require_own(budget)
         amount.require_positive("amount")
+        decision = _decision(decision_ref, reason, occurred_on, actor)
         period("period_start", self.period_start, "period_end", period_end)
         if amount < self.paid_total:
             raise TrancheBeyondAward(
@@ -283,19 +287,17 @@ class Grant(Ledgered):
                     "tranches", f"paid tranche {number} (EUR {paid}) must stay in the schedule"
                 )
         delta = amount - self.amount
+        when, who = decision["occurred_on"], decision["actor"]
         if delta.cents > 0:
-            budget.commit(grant_id=self.id, amount=delta, occurred_on=occurred_on, actor=actor)
+            budget.commit(grant_id=self.id, amount=delta, occurred_on=when, actor=who)
         else:
-            budget.release(grant_id=self.id, amount=-delta, occurred_on=occurred_on, actor=actor)
+            budget.release(grant_id=self.id, amount=-delta, occurred_on=when, actor=who)
         self.trigger_event(
             self.Amended,
             amount=amount,
             period_end=period_end,
             tranches=sorted(tranches),
-            decision_ref=text("decision_ref", decision_ref),
-            reason=reason_of(reason),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
+            **decision,
         )
 
     def pay_tranche(
@@ -351,20 +353,17 @@ class Grant(Ledgered):
     ) -> None:
         if self.state is GrantState.REVOKED:
             raise InvalidTransition("decision_ref", f"grant {self.reference} is already revoked")
+        self._require_own(budget)
+        decision = _decision(decision_ref, reason, occurred_on, actor)
+        effective_on = business_date("effective_on", effective_on)
         budget.release(
             grant_id=self.id,
             amount=self._open_commitment(),
-            occurred_on=occurred_on,
-            actor=actor,
+            occurred_on=decision["occurred_on"],
+            actor=decision["actor"],
         )
         self.trigger_event(
-            self.Revoked,
-            effective_on=business_date("effective_on", effective_on),
-            retroactive=bool(retroactive),
-            decision_ref=text("decision_ref", decision_ref),
-            reason=reason_of(reason),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
+            self.Revoked, effective_on=effective_on, retroactive=bool(retroactive), **decision
         )
 
     def settle(
@@ -384,22 +383,17 @@ class Grant(Ledgered):
             raise AmountBeyondLimit(
                 "amount", f"settlement must be between EUR 0.00 and the award of EUR {self.amount}"
             )
+        self._require_own(budget)
+        decision = _decision(decision_ref, reason, occurred_on, actor)
         unpaid_needed = Money(max(amount.cents, self.paid_total.cents))
         if self.state is not GrantState.REVOKED:
             budget.release(
                 grant_id=self.id,
                 amount=self.amount - unpaid_needed,
-                occurred_on=occurred_on,
-                actor=actor,
+                occurred_on=decision["occurred_on"],
+                actor=decision["actor"],
             )
-        self.trigger_event(
-            self.Settled,
-            amount=amount,
-            decision_ref=text("decision_ref", decision_ref),
-            reason=reason_of(reason),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
-        )
+        self.trigger_event(self.Settled, amount=amount, **decision)
 
     def claim_recovery(
         self, *, amount: Money, decision_ref: str, reason: str, occurred_on: date, actor: str
@@ -411,14 +405,9 @@ class Grant(Ledgered):
                 f"EUR {amount} exceeds the reclaimable EUR {self.reclaimable} "
                 "(a claim needs a revocation or a settlement below what was paid)",
             )
+        decision = _decision(decision_ref, reason, occurred_on, actor)
         self.trigger_event(
-            self.RecoveryClaimed,
-            amount=amount,
-            decision_ref=text("decision_ref", decision_ref),
-            budget_id=self.budget_id,
-            reason=reason_of(reason),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
+            self.RecoveryClaimed, amount=amount, budget_id=self.budget_id, **decision
         )
 
     def receive_recovery(self, *, amount: Money, occurred_on: date, actor: str) -> None:
@@ -439,10 +428,11 @@ class Grant(Ledgered):
     def receive_refund(self, *, amount: Money, occurred_on: date, actor: str) -> None:
         """A voluntary return of unspent money from the platform's account."""
         amount.require_positive("amount")
-        returnable = self.paid_total - self.refunded
+        returnable = self.paid_total - self.refunded - self.recovered
         if amount > returnable:
             raise AmountBeyondLimit(
-                "amount", f"EUR {amount} exceeds the EUR {returnable} paid and not yet refunded"
+                "amount",
+                f"EUR {amount} exceeds the EUR {returnable} paid and not yet refunded or recovered",
             )
         self.trigger_event(
             self.RefundReceived,
@@ -466,6 +456,10 @@ class Grant(Ledgered):
 
     # Internals ---------------------------------------------------------------------
 
+    def _require_own(self, budget: DistrictBudget) -> None:
+        if budget.id != self.budget_id:
+            raise InvalidValue("budget", f"grant {self.reference} is not paid from this budget")
+
     def _require_open(self, field: str) -> None:
         if self.state is GrantState.REVOKED:
             raise GrantRevoked(field, f"grant {self.reference} was revoked")
@@ -475,6 +469,16 @@ class Grant(Ledgered):
     def _open_commitment(self) -> Money:
         ceiling = self.settled if self.settled is not None else self.amount
         return Money(max(0, (ceiling - self.paid_total).cents))
+
+
+def _decision(decision_ref: str, reason: str, occurred_on: date, actor: str) -> dict[str, Any]:
+    """The validated fields every decision carries, checked before anything changes."""
+    return {
+        "decision_ref": text("decision_ref", decision_ref),
+        "reason": reason_of(reason),
+        "occurred_on": business_date("occurred_on", occurred_on),
+        "actor": actor_of(actor),
+    }
 
 
 def _check_schedule(

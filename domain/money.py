@@ -16,8 +16,8 @@ MAX_CENTS: Final = 100_000_000 * 100
 """The largest amount the system accepts in one value: EUR 100,000,000."""
 
 _AMOUNT = re.compile(
-    r"^\s*(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<sign>[-+])?(?P<units>\d+)"
-    r"(?:\.(?P<frac>\d*))?\s*(?P<post>[A-Za-z]{3})?\s*$"
+    r"^\s*(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<sign>[-+])?(?P<units>[0-9]+)"
+    r"(?:\.(?P<frac>[0-9]*))?\s*(?P<post>[A-Za-z]{3})?\s*$"
 )
 
 

@@ -20,6 +20,7 @@ from domain.values import (
     iban,
     kvk_number,
     optional_iban,
+    parse_enum,
     stable_id,
     text,
 )
@@ -193,7 +194,7 @@ class Platform(Aggregate):
             name=name,
             neighbourhood=text("neighbourhood", neighbourhood),
             district=text("district", district),
-            legal_form=legal_form,
+            legal_form=parse_enum(LegalForm, "legal_form", legal_form),
             kvk_number=kvk_number("kvk_number", kvk),
             iban=iban("iban", account_iban),
             occurred_on=business_date("occurred_on", occurred_on),
@@ -206,6 +207,7 @@ class Platform(Aggregate):
         self, *, person: str, role: Role, occurred_on: date, actor: str, iban: str | None = None
     ) -> None:
         person = text("person", person)
+        role = parse_enum(Role, "role", role)
         if person in self.members and role in self.members[person].roles:
             raise InvalidTransition("role", f"{person} already holds the role {role.value}")
         self.trigger_event(
@@ -218,6 +220,8 @@ class Platform(Aggregate):
         )
 
     def leave(self, *, person: str, role: Role, occurred_on: date, actor: str) -> None:
+        person = text("person", person)
+        role = parse_enum(Role, "role", role)
         if person not in self.members or role not in self.members[person].roles:
             raise InvalidTransition("role", f"{person} does not hold the role {role.value}")
         self.trigger_event(
@@ -237,6 +241,7 @@ class Platform(Aggregate):
         actor: str,
         relative_iban: str | None = None,
     ) -> None:
+        person = text("person", person)
         if person not in self.members:
             raise InvalidValue("person", f"{person!r} is not a member of {self.name}")
         self.trigger_event(

@@ -145,7 +145,9 @@ class Ledger:
 
     def apply(self, event: Any) -> list[Posting]:
         if is_reversal(event):
-            original = self._money_events[(event.originator_id, event.reverses_version)]
+            original = self._money_events.pop((event.originator_id, event.reverses_version), None)
+            if original is None:  # the reversed event had no postings (a matched bank line)
+                return []
             entries = postings(event, original)
             for entry in postings(original):
                 side = self.debits if entry.amount.cents > 0 else self.credits

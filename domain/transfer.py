@@ -66,7 +66,7 @@ class PlatformTransfer(Ledgered):
         description: str = "",
     ) -> PlatformTransfer:
         if from_platform_id == to_platform_id:
-            raise InvalidValue("to_platform", "a transfer needs two different platforms")
+            raise InvalidValue("to_platform_id", "a transfer needs two different platforms")
         reference = text("reference", reference)
         return cls._create(
             cls.Made,

@@ -15,7 +15,7 @@ from domain.errors import InvalidIban, InvalidKvkNumber, InvalidValue
 
 MAX_TEXT = 2000
 MAX_NAME = 200
-_KVK = re.compile(r"^\d{8}$")
+_KVK = re.compile(r"^[0-9]{8}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ID_NAMESPACE = uuid5(NAMESPACE_URL, "urn:buurtkas")
 
@@ -151,7 +151,7 @@ def optional_iban(field: str, value: object) -> str | None:
 
 
 def kvk_number(field: str, value: object) -> str:
-    if not isinstance(value, str) or not _KVK.match(value.strip()):
+    if not isinstance(value, str) or not _KVK.fullmatch(value.strip()):
         raise InvalidKvkNumber(field, "must be exactly 8 digits")
     return value.strip()
 

@@ -63,9 +63,15 @@ def test_a_postgres_url_maps_to_the_library_settings() -> None:
     # then
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
-        "db.example", "6543", "buurtkas")
+        "db.example",
+        "6543",
+        "buurtkas",
+    )
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_SCHEMA"]) == (
-        "app", "s@cret", "kas")
+        "app",
+        "s@cret",
+        "kas",
+    )
     assert "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
 
 

@@ -28,11 +28,19 @@ class TestCommandLine:
         # then
         rows = json.loads(capsys.readouterr().out)
         assert code == 0
-        assert {r["neighbourhood"] for r in rows} >= {"K-buurt", "G-buurt", "Bloemenbuurt",
-                                                     "Kleine Wereld", "Slotermeer Noordoost"}
+        assert {r["neighbourhood"] for r in rows} >= {
+            "K-buurt",
+            "G-buurt",
+            "Bloemenbuurt",
+            "Kleine Wereld",
+            "Slotermeer Noordoost",
+        }
         g = next(r for r in rows if r["neighbourhood"] == "G-buurt")
         assert (g["received"], g["unexplained"], g["cash_withdrawn_unaccounted"]) == (
-            "125000.00", "66150.00", "30000.00")
+            "125000.00",
+            "66150.00",
+            "30000.00",
+        )
 
     def test_demo_twice_says_nothing_was_added(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
@@ -56,8 +64,15 @@ class TestCommandLine:
         # then
         lines = json.loads(capsys.readouterr().out)
         assert code == 0
-        assert set(lines[0]) == {"position", "occurred_on", "recorded_at", "actor", "amount",
-                                 "event", "summary"}
+        assert set(lines[0]) == {
+            "position",
+            "occurred_on",
+            "recorded_at",
+            "actor",
+            "amount",
+            "event",
+            "summary",
+        }
         chair = [x for x in lines if "to Yvonne Koster" in x["summary"]]
         assert [x["amount"] for x in chair] == ["12500.00", "15000.00", "9650.00"]
 
@@ -71,7 +86,8 @@ class TestCommandLine:
         assert code == 0
         assert captured.out.startswith("Generated 250 events in ")
         log = json.loads(captured.err.strip().splitlines()[-1])
-        assert log["event"] == "generate.completed" and log["events"] == 250
+        assert log["event"] == "generate.completed"
+        assert log["events"] == 250
 
     def test_a_refusal_exits_2_naming_the_field_and_rule(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]

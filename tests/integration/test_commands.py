@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from uuid import UUID, uuid4
 
@@ -50,15 +51,24 @@ from tests.integration.givens import (
 
 
 def events_of(app: Buurtkas, aggregate_id: UUID) -> list[str]:
-    return [type(app.mapper.to_domain_event(e)).__name__
-            for e in app.recorder.select_events(aggregate_id)]
+    return [
+        type(app.mapper.to_domain_event(e)).__name__
+        for e in app.recorder.select_events(aggregate_id)
+    ]
 
 
 def submit(app: Buurtkas, platform_id: UUID, amount: str = "120.00") -> UUID:
     return app.submit_expense(
-        expense_id=uuid4(), platform_id=platform_id, payee_name="Drukkerij", amount=eur(amount),
-        category="communicatie", description="flyers", payment_method=PaymentMethod.BANK,
-        occurred_on=DAY, actor=TREASURER, invoice_number="F-1",
+        expense_id=uuid4(),
+        platform_id=platform_id,
+        payee_name="Drukkerij",
+        amount=eur(amount),
+        category="communicatie",
+        description="flyers",
+        payment_method=PaymentMethod.BANK,
+        occurred_on=DAY,
+        actor=TREASURER,
+        invoice_number="F-1",
     )
 
 
@@ -85,10 +95,17 @@ class TestCommandsThroughTheStore:
         # given
         platform_id = given_platform(app)
         # when
-        app.declare_relative(platform_id, person=CHAIR, relative_name="Cas Chair",
-                             relative_iban="NL91ABNA0417164300", occurred_on=DAY, actor=OFFICIAL)
-        app.leave_member(platform_id, person=TREASURER, role=Role.TREASURER, occurred_on=DAY,
-                         actor=OFFICIAL)
+        app.declare_relative(
+            platform_id,
+            person=CHAIR,
+            relative_name="Cas Chair",
+            relative_iban="NL91ABNA0417164300",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
+        app.leave_member(
+            platform_id, person=TREASURER, role=Role.TREASURER, occurred_on=DAY, actor=OFFICIAL
+        )
         # then
         platform = app.load(Platform, platform_id, "platform")
         assert platform.members[CHAIR].relatives == {"Cas Chair": "NL91ABNA0417164300"}
@@ -100,19 +117,25 @@ class TestCommandsThroughTheStore:
         platform_id = given_platform(app)
         decision = {"reason": "r", "occurred_on": DAY, "actor": OFFICIAL}
         # when
-        app.suspend_recognition(platform_id, decision_ref="S1", effective_on=date(2020, 2, 1),
-                                **decision)
-        app.lift_suspension(platform_id, decision_ref="L1", effective_on=date(2020, 3, 1),
-                            **decision)
-        app.revoke_recognition(platform_id, decision_ref="R1", effective_on=date(2020, 4, 1),
-                               **decision)
+        app.suspend_recognition(
+            platform_id, decision_ref="S1", effective_on=date(2020, 2, 1), **decision
+        )
+        app.lift_suspension(
+            platform_id, decision_ref="L1", effective_on=date(2020, 3, 1), **decision
+        )
+        app.revoke_recognition(
+            platform_id, decision_ref="R1", effective_on=date(2020, 4, 1), **decision
+        )
         # then
         platform = app.load(Platform, platform_id, "platform")
         assert platform.recognition is RecognitionState.REVOKED
         assert platform.recognition_on(date(2020, 2, 15)) is RecognitionState.SUSPENDED
         assert platform.recognition_on(date(2020, 3, 15)) is RecognitionState.RECOGNISED
         assert events_of(app, platform_id)[-3:] == [
-            "RecognitionSuspended", "SuspensionLifted", "RecognitionRevoked"]
+            "RecognitionSuspended",
+            "SuspensionLifted",
+            "RecognitionRevoked",
+        ]
 
     def test_an_award_commits_the_budget_in_the_same_save(self, app: Buurtkas) -> None:
         # given
@@ -125,17 +148,29 @@ class TestCommandsThroughTheStore:
         assert app.load(DistrictBudget, budget_id, "b").unawarded == eur("400000")
         grant = app.load(Grant, grant_id, "g")
         assert (grant.amount, grant.platform_id, grant.state) == (
-            eur("100000"), platform_id, GrantState.AWARDED)
+            eur("100000"),
+            platform_id,
+            GrantState.AWARDED,
+        )
 
     def test_an_amendment_commits_or_releases_the_difference(self, app: Buurtkas) -> None:
         # given
         budget_id, platform_id = given_budget(app), given_platform(app)
         grant_id = given_grant(app, budget_id, platform_id, amount="100000")
         # when
-        app.amend_grant(grant_id, amount=eur("150000"), period_end=date(2021, 6, 30),
-                        tranches=[TrancheSpec(1, date(2020, 1, 10), eur("50000")),
-                                  TrancheSpec(2, date(2021, 1, 10), eur("100000"))],
-                        decision_ref="W1", reason="more plans", occurred_on=DAY, actor=OFFICIAL)
+        app.amend_grant(
+            grant_id,
+            amount=eur("150000"),
+            period_end=date(2021, 6, 30),
+            tranches=[
+                TrancheSpec(1, date(2020, 1, 10), eur("50000")),
+                TrancheSpec(2, date(2021, 1, 10), eur("100000")),
+            ],
+            decision_ref="W1",
+            reason="more plans",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         # then
         assert app.load(DistrictBudget, budget_id, "b").unawarded == eur("350000")
         assert app.load(Grant, grant_id, "g").amount == eur("150000")
@@ -155,8 +190,15 @@ class TestCommandsThroughTheStore:
         grant_id = given_grant(app, budget_id, platform_id)
         app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL)
         # when
-        app.revoke_grant(grant_id, effective_on=date(2020, 1, 1), retroactive=True,
-                         decision_ref="I1", reason="fraud", occurred_on=DAY, actor=OFFICIAL)
+        app.revoke_grant(
+            grant_id,
+            effective_on=date(2020, 1, 1),
+            retroactive=True,
+            decision_ref="I1",
+            reason="fraud",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         # then
         assert app.load(Grant, grant_id, "g").state is GrantState.REVOKED
         assert app.load(DistrictBudget, budget_id, "b").unawarded == eur("450000")
@@ -166,19 +208,36 @@ class TestCommandsThroughTheStore:
         budget_id, platform_id = given_budget(app), given_platform(app)
         grant_id = given_grant(app, budget_id, platform_id)
         for n in (1, 2):
-            app.pay_tranche(grant_id, number=n, amount=eur("50000"), occurred_on=DAY,
-                            actor=OFFICIAL)
+            app.pay_tranche(
+                grant_id, number=n, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL
+            )
         # when
         app.receive_refund(grant_id, amount=eur("5000"), occurred_on=DAY, actor=OFFICIAL)
-        app.settle_grant(grant_id, amount=eur("80000"), decision_ref="V1", reason="lower",
-                         occurred_on=DAY, actor=OFFICIAL)
-        app.claim_recovery(grant_id, amount=eur("15000"), decision_ref="T1", reason="back",
-                           occurred_on=DAY, actor=OFFICIAL)
+        app.settle_grant(
+            grant_id,
+            amount=eur("80000"),
+            decision_ref="V1",
+            reason="lower",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
+        app.claim_recovery(
+            grant_id,
+            amount=eur("15000"),
+            decision_ref="T1",
+            reason="back",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         app.receive_recovery(grant_id, amount=eur("10000"), occurred_on=DAY, actor=OFFICIAL)
         # then
         grant = app.load(Grant, grant_id, "g")
         assert (grant.settled, grant.refunded, grant.claimed, grant.recovered) == (
-            eur("80000"), eur("5000"), eur("15000"), eur("10000"))
+            eur("80000"),
+            eur("5000"),
+            eur("15000"),
+            eur("10000"),
+        )
         assert grant.reclaimable == Money(0)
 
     def test_an_expense_goes_from_submitted_to_paid_and_back_by_correction(
@@ -191,14 +250,24 @@ class TestCommandsThroughTheStore:
         app.attach_receipt(expense_id, receipt_sha256="ab" * 32, occurred_on=DAY, actor=TREASURER)
         app.approve_expense(expense_id, occurred_on=DAY, actor=CHAIR)
         app.pay_expense(expense_id, occurred_on=DAY, actor=TREASURER)
-        app.reverse_entry(expense_id, reverses_version=4, reason="paid twice by mistake",
-                          occurred_on=DAY, actor=TREASURER)
+        app.reverse_entry(
+            expense_id,
+            reverses_version=4,
+            reason="paid twice by mistake",
+            occurred_on=DAY,
+            actor=TREASURER,
+        )
         # then
         expense = app.load(Expense, expense_id, "e")
         assert expense.state is ExpenseState.APPROVED
         assert expense.receipt_sha256 == "ab" * 32
         assert events_of(app, expense_id) == [
-            "Submitted", "ReceiptAttached", "Approved", "Paid", "EntryReversed"]
+            "Submitted",
+            "ReceiptAttached",
+            "Approved",
+            "Paid",
+            "EntryReversed",
+        ]
 
     def test_a_rejected_expense_records_the_reason(self, app: Buurtkas) -> None:
         # given
@@ -211,16 +280,41 @@ class TestCommandsThroughTheStore:
     def test_bank_lines_arrive_in_batches_on_one_statement(self, app: Buurtkas) -> None:
         # given
         platform_id = given_platform(app)
-        lines = [BankLine(line_no=n, direction=Direction.OUT, kind=BankLineKind.CASH_WITHDRAWAL,
-                          amount=eur("300"), counterparty_name="ATM", occurred_on=DAY)
-                 for n in (1, 2)]
+        lines = [
+            BankLine(
+                line_no=n,
+                direction=Direction.OUT,
+                kind=BankLineKind.CASH_WITHDRAWAL,
+                amount=eur("300"),
+                counterparty_name="ATM",
+                occurred_on=DAY,
+            )
+            for n in (1, 2)
+        ]
         # when
-        first = app.record_bank_lines(platform_id=platform_id, statement_ref="2020-01",
-                                      lines=lines, occurred_on=DAY, actor="bank")
+        first = app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            lines=lines,
+            occurred_on=DAY,
+            actor="bank",
+        )
         second = app.record_bank_lines(
-            platform_id=platform_id, statement_ref="2020-01", occurred_on=DAY, actor="bank",
-            lines=[BankLine(line_no=3, direction=Direction.IN, kind=BankLineKind.DEPOSIT,
-                            amount=eur("10"), counterparty_name="Gift", occurred_on=DAY)])
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[
+                BankLine(
+                    line_no=3,
+                    direction=Direction.IN,
+                    kind=BankLineKind.DEPOSIT,
+                    amount=eur("10"),
+                    counterparty_name="Gift",
+                    occurred_on=DAY,
+                )
+            ],
+        )
         # then
         assert first == second
         assert app.load(BankStatement, first, "s").line_numbers == {1, 2, 3}
@@ -230,10 +324,21 @@ class TestCommandsThroughTheStore:
         # given
         a, b = given_platform(app, "Aap", number=1), given_platform(app, "Noot", number=2)
         # when
-        transfer_id = app.make_transfer(reference="T-1", from_platform_id=a, to_platform_id=b,
-                                        amount=eur("750"), occurred_on=DAY, actor=OFFICIAL)
-        app.reverse_entry(transfer_id, reverses_version=1, reason="wrong platform",
-                          occurred_on=DAY, actor=OFFICIAL)
+        transfer_id = app.make_transfer(
+            reference="T-1",
+            from_platform_id=a,
+            to_platform_id=b,
+            amount=eur("750"),
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
+        app.reverse_entry(
+            transfer_id,
+            reverses_version=1,
+            reason="wrong platform",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         # then
         transfer = app.load(PlatformTransfer, transfer_id, "t")
         assert transfer.reversible_versions() == {}
@@ -255,8 +360,9 @@ def refused_commands() -> list[tuple[str, type[DomainError], str]]:
 
 
 class TestRefusalsStoreNothing:
-    @pytest.mark.parametrize(("case", "error", "field"), refused_commands(),
-                             ids=[c[0] for c in refused_commands()])
+    @pytest.mark.parametrize(
+        ("case", "error", "field"), refused_commands(), ids=[c[0] for c in refused_commands()]
+    )
     def test_a_refused_command_raises_a_typed_error_and_stores_nothing(
         self, app: Buurtkas, case: str, error: type[DomainError], field: str
     ) -> None:
@@ -265,39 +371,77 @@ class TestRefusalsStoreNothing:
         platform_id = given_platform(app)
         unrecognised = given_platform(app, "Nieuw", recognised=False, number=2)
         grant_id = given_grant(app, budget_id, platform_id, reference="G-1", amount="100000")
-        revoked_id = given_grant(app, budget_id, platform_id, reference="G-2", amount="1000",
-                                 tranches=("1000",))
-        app.revoke_grant(revoked_id, effective_on=DAY, retroactive=False, decision_ref="I",
-                         reason="r", occurred_on=DAY, actor=OFFICIAL)
+        revoked_id = given_grant(
+            app, budget_id, platform_id, reference="G-2", amount="1000", tranches=("1000",)
+        )
+        app.revoke_grant(
+            revoked_id,
+            effective_on=DAY,
+            retroactive=False,
+            decision_ref="I",
+            reason="r",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL)
-        app.settle_grant(grant_id, amount=eur("60000"), decision_ref="V", reason="lower",
-                         occurred_on=DAY, actor=OFFICIAL)
+        app.settle_grant(
+            grant_id,
+            amount=eur("60000"),
+            decision_ref="V",
+            reason="lower",
+            occurred_on=DAY,
+            actor=OFFICIAL,
+        )
         expense_id = submit(app, platform_id)
         too_much = str(app.load(DistrictBudget, budget_id, "b").unawarded + Money(1))
         before = app.recorder.max_notification_id()
-        commands = {
-            "award beyond the budget": lambda: given_grant(app, budget_id, platform_id, "G-3",
-                                                           too_much, (too_much,)),
+        commands: dict[str, Callable[[], object]] = {
+            "award beyond the budget": lambda: given_grant(
+                app, budget_id, platform_id, "G-3", too_much, (too_much,)
+            ),
             "award to an unrecognised platform": lambda: given_grant(
-                app, budget_id, unrecognised, "G-4", "10", ("10",)),
+                app, budget_id, unrecognised, "G-4", "10", ("10",)
+            ),
             "tranche beyond the award": lambda: app.pay_tranche(
-                grant_id, number=2, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL),
+                grant_id, number=2, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL
+            ),
             "tranche on a revoked grant": lambda: app.pay_tranche(
-                revoked_id, number=1, amount=eur("1000"), occurred_on=DAY, actor=OFFICIAL),
+                revoked_id, number=1, amount=eur("1000"), occurred_on=DAY, actor=OFFICIAL
+            ),
             "expense approved by its submitter": lambda: app.approve_expense(
-                expense_id, occurred_on=DAY, actor=TREASURER),
+                expense_id, occurred_on=DAY, actor=TREASURER
+            ),
             "platform registered twice": lambda: given_platform(app),
-            "unknown grant": lambda: app.pay_tranche(uuid4(), number=1, amount=eur("1"),
-                                                     occurred_on=DAY, actor=OFFICIAL),
+            "unknown grant": lambda: app.pay_tranche(
+                uuid4(), number=1, amount=eur("1"), occurred_on=DAY, actor=OFFICIAL
+            ),
             "invalid IBAN": lambda: app.register_platform(
-                name="Fout", neighbourhood="x", district="Zuidoost",
-                legal_form=LegalForm.VERENIGING, kvk="12345678",
-                account_iban="NL91ABNA0417164301", occurred_on=DAY, actor=OFFICIAL),
+                name="Fout",
+                neighbourhood="x",
+                district="Zuidoost",
+                legal_form=LegalForm.VERENIGING,
+                kvk="12345678",
+                account_iban="NL91ABNA0417164301",
+                occurred_on=DAY,
+                actor=OFFICIAL,
+            ),
             "a batch with one bad bank line": lambda: app.record_bank_lines(
-                platform_id=platform_id, statement_ref="2020-02", occurred_on=DAY, actor="bank",
-                lines=[BankLine(line_no=n, direction=Direction.OUT, kind=BankLineKind.TRANSFER,
-                                amount=eur("5"), counterparty_name="X", occurred_on=DAY)
-                       for n in (1, 2, 2)]),
+                platform_id=platform_id,
+                statement_ref="2020-02",
+                occurred_on=DAY,
+                actor="bank",
+                lines=[
+                    BankLine(
+                        line_no=n,
+                        direction=Direction.OUT,
+                        kind=BankLineKind.TRANSFER,
+                        amount=eur("5"),
+                        counterparty_name="X",
+                        occurred_on=DAY,
+                    )
+                    for n in (1, 2, 2)
+                ],
+            ),
         }
         # when
         with pytest.raises(error) as refused:

@@ -45,7 +45,8 @@ class TestDemoHistory:
         assert g.received == Money.parse("x", "125000")
         assert g.unexplained + g.cash_withdrawn_unaccounted == Money.parse("x", "96150")
         assert g.spent == Money.parse("x", "6200")
-        assert grant.state is GrantState.REVOKED and grant.retroactive
+        assert grant.state is GrantState.REVOKED
+        assert grant.retroactive
         assert grant.refunded + grant.recovered == Money.parse("x", "62000")
         assert platform.recognition is RecognitionState.REVOKED
 
@@ -56,7 +57,8 @@ class TestDemoHistory:
         k = {b.neighbourhood: b for b in platform_balances(app)}["K-buurt"]
         # then
         assert k.received == Money.parse("x", "250000")
-        assert k.unexplained == Money(0) and k.cash_withdrawn_unaccounted == Money(0)
+        assert k.unexplained == Money(0)
+        assert k.cash_withdrawn_unaccounted == Money(0)
         assert k.funds == Money(0)
 
     def test_a_platform_history_lists_its_events_in_store_order(self, app: Buurtkas) -> None:
@@ -70,7 +72,8 @@ class TestDemoHistory:
         assert positions == sorted(positions)
         kinds = Counter(line.event for line in lines)
         assert kinds["LineRecorded"] == 15 + 7  # March 2020 outflows, tranche, 5 expenses, refund
-        assert kinds["GrantCommitted"] == 1 and kinds["CommitmentReleased"] == 1
+        assert kinds["GrantCommitted"] == 1
+        assert kinds["CommitmentReleased"] == 1
         assert all(line.actor for line in lines)
 
     def test_an_unknown_platform_is_refused_naming_the_field(self, app: Buurtkas) -> None:
@@ -107,16 +110,25 @@ class TestSyntheticGenerator:
 
     def test_the_same_seed_gives_the_same_history(self, app: Buurtkas) -> None:
         # given
-        other = Buurtkas(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                              "SQLITE_DBNAME": ":memory:"})
+        other = Buurtkas(
+            env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+        )
         # when
         generate(app, 600, seed=11)
         generate(other, 600, seed=11)
+
         # then
         def facts(store: Buurtkas) -> list[tuple[Any, ...]]:
-            return [(e.originator_id, e.originator_version, type(e).__name__,
-                     {k: v for k, v in vars(e).items() if k != "timestamp"})
-                    for _, e in store.stored_events()]
+            return [
+                (
+                    e.originator_id,
+                    e.originator_version,
+                    type(e).__name__,
+                    {k: v for k, v in vars(e).items() if k != "timestamp"},
+                )
+                for _, e in store.stored_events()
+            ]
+
         assert facts(app) == facts(other)
         other.close()
 

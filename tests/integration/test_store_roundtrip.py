@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import uuid4
 
-from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.domain import Aggregate, CanMutateAggregate
 from eventsourcing.persistence import StoredEvent
 
 from domain.bank import BankStatement
@@ -27,43 +27,68 @@ def all_event_topics() -> set[str]:
     topics = set()
     for aggregate in AGGREGATES:
         for value in vars(aggregate).values():
-            if (isinstance(value, type) and issubclass(value, CanMutateAggregate)
-                    and value is not aggregate.Event):
+            if (
+                isinstance(value, type)
+                and issubclass(value, CanMutateAggregate)
+                and value is not aggregate.Event
+            ):
                 topics.add(value.TOPIC)  # type: ignore[attr-defined]
     return topics
 
 
-def every_event_type_history() -> list[object]:
+def every_event_type_history() -> list[Aggregate]:
     """The demo plus the corrections and rare decisions it does not contain."""
     aggregates = build_demo()
     by_type = {type(a): a for a in aggregates}
     platform = next(a for a in aggregates if isinstance(a, Platform) and a.name.endswith("K-buurt"))
     day = date(2021, 6, 1)
     platform.leave(person="Tom Verbeek", role=Role.CORE_GROUP, occurred_on=day, actor=OFFICIAL)
-    platform.suspend(decision_ref="S", effective_on=day, reason="check", occurred_on=day,
-                     actor=OFFICIAL)
-    platform.lift_suspension(decision_ref="L", effective_on=day, reason="ok", occurred_on=day,
-                             actor=OFFICIAL)
+    platform.suspend(
+        decision_ref="S", effective_on=day, reason="check", occurred_on=day, actor=OFFICIAL
+    )
+    platform.lift_suspension(
+        decision_ref="L", effective_on=day, reason="ok", occurred_on=day, actor=OFFICIAL
+    )
     expense = next(a for a in aggregates if isinstance(a, Expense))
     expense.reverse(reverses_version=3, reason="r", occurred_on=day, actor="t")
     expense.attach_receipt(receipt_sha256="cd" * 32, occurred_on=day, actor="t")
-    rejected = Expense.submit(expense_id=uuid4(), platform_id=platform.id, payee_name="x",
-                              amount=expense.amount, category="c", description="",
-                              payment_method=expense.payment_method, occurred_on=day, actor="t")
+    rejected = Expense.submit(
+        expense_id=uuid4(),
+        platform_id=platform.id,
+        payee_name="x",
+        amount=expense.amount,
+        category="c",
+        description="",
+        payment_method=expense.payment_method,
+        occurred_on=day,
+        actor="t",
+    )
     rejected.reject(reason="no", occurred_on=day, actor="c")
     statement = by_type[BankStatement]
     assert isinstance(statement, BankStatement)
     statement.reverse(reverses_version=2, reason="typo", occurred_on=day, actor="t")
     bloemen = next(a for a in aggregates if isinstance(a, Grant) and "BLOEM-GROEN" in a.reference)
     budget = next(a for a in aggregates if isinstance(a, DistrictBudget) and a.district == "Noord")
-    bloemen.amend(budget=budget, amount=bloemen.amount, period_end=date(2021, 6, 30),
-                  tranches=bloemen.tranches, decision_ref="W", reason="later", occurred_on=day,
-                  actor=OFFICIAL)
+    bloemen.amend(
+        budget=budget,
+        amount=bloemen.amount,
+        period_end=date(2021, 6, 30),
+        tranches=bloemen.tranches,
+        decision_ref="W",
+        reason="later",
+        occurred_on=day,
+        actor=OFFICIAL,
+    )
     bloemen.reverse(reverses_version=2, reason="paid in error", occurred_on=day, actor=OFFICIAL)
     other = next(a for a in aggregates if isinstance(a, Platform) and a is not platform)
-    transfer = PlatformTransfer.make(reference="T", from_platform_id=platform.id,
-                                     to_platform_id=other.id, amount=expense.amount,
-                                     occurred_on=day, actor=OFFICIAL)
+    transfer = PlatformTransfer.make(
+        reference="T",
+        from_platform_id=platform.id,
+        to_platform_id=other.id,
+        amount=expense.amount,
+        occurred_on=day,
+        actor=OFFICIAL,
+    )
     transfer.reverse(reverses_version=1, reason="r", occurred_on=day, actor=OFFICIAL)
     return [*aggregates, rejected, transfer]
 
@@ -73,14 +98,14 @@ class TestStoreRoundTrip:
         # given
         aggregates = every_event_type_history()
         # when
-        recordings = app.save(*aggregates)  # type: ignore[arg-type]
+        recordings = app.save(*aggregates)
         # then
         saved = [r.domain_event for r in recordings]
         loaded = [event for _, event in app.stored_events()]
         assert loaded == saved
-        assert {type(e).TOPIC for e in loaded} == all_event_topics()  # type: ignore[attr-defined]
+        assert {type(e).TOPIC for e in loaded} == all_event_topics()
         for aggregate in aggregates:
-            assert app.repository.get(aggregate.id) == aggregate  # type: ignore[attr-defined]
+            assert app.repository.get(aggregate.id) == aggregate
 
     def test_synthetic_events_round_trip_through_the_store(self, app: Buurtkas) -> None:
         # given
@@ -97,12 +122,21 @@ class TestStoreRoundTrip:
         # given: a MemberJoined written before members had an IBAN (class version 1)
         platform_id = given_platform(app)
         version = app.load(Platform, platform_id, "p").version
-        state = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2020-02-01T10:00:00+00:00"},'
-                 b'"occurred_on":{"_type_":"date_iso","_data_":"2020-02-01"},"actor":"o",'
-                 b'"person":"Olga Old","role":{"_type_":"role","_data_":"secretary"}}')
-        app.recorder.insert_events([StoredEvent(
-            originator_id=platform_id, originator_version=version + 1,
-            topic="buurtkas.platform.MemberJoined", state=state)])
+        state = (
+            b'{"timestamp":{"_type_":"datetime_iso","_data_":"2020-02-01T10:00:00+00:00"},'
+            b'"occurred_on":{"_type_":"date_iso","_data_":"2020-02-01"},"actor":"o",'
+            b'"person":"Olga Old","role":{"_type_":"role","_data_":"secretary"}}'
+        )
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=platform_id,
+                    originator_version=version + 1,
+                    topic="buurtkas.platform.MemberJoined",
+                    state=state,
+                )
+            ]
+        )
         # when
         platform = app.load(Platform, platform_id, "p")
         # then

@@ -124,23 +124,39 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def allocate(self) -> None:
         self.budget = DistrictBudget.allocate(
-            district="Zuidoost", year=2020, amount=Money(100_000_000), occurred_on=START,
-            actor=ACTOR)
+            district="Zuidoost",
+            year=2020,
+            amount=Money(100_000_000),
+            occurred_on=START,
+            actor=ACTOR,
+        )
         self.save(self.budget)
 
     @rule(recognised=st.booleans())
     def register_platform(self, recognised: bool) -> None:
         n = len(self.platforms) + 1
         platform = Platform.register(
-            name=f"P{n}", neighbourhood=f"B{n}", district="Zuidoost",
-            legal_form=LegalForm.STICHTING, kvk=f"{n:08d}", account_iban=dutch_iban(n),
-            occurred_on=self.day, actor=ACTOR)
+            name=f"P{n}",
+            neighbourhood=f"B{n}",
+            district="Zuidoost",
+            legal_form=LegalForm.STICHTING,
+            kvk=f"{n:08d}",
+            account_iban=dutch_iban(n),
+            occurred_on=self.day,
+            actor=ACTOR,
+        )
         platform.join(person="chair", role=Role.CHAIR, occurred_on=self.day, actor=ACTOR)
         if recognised:
             platform.apply_for_recognition(application_ref="a", occurred_on=self.day, actor=ACTOR)
             platform.decide_recognition(
-                granted=True, assessment=assessment(), decision_ref="d", effective_on=self.day,
-                reason="ok", occurred_on=self.day, actor=ACTOR)
+                granted=True,
+                assessment=assessment(),
+                decision_ref="d",
+                effective_on=self.day,
+                reason="ok",
+                occurred_on=self.day,
+                actor=ACTOR,
+            )
         self.platforms.append(platform)
         self.received[platform.id] = self.spent[platform.id] = 0
         self.save(platform)
@@ -151,11 +167,25 @@ class LedgerMachine(RuleBasedStateMachine):
         platform = pick(data, self.platforms)
         day = self.next_day()
         grants: list[Grant] = []
-        refused = self.refused(lambda: grants.append(Grant.award(
-            budget=self.budget, platform=platform, reference=f"G{len(self.grants) + 1}",
-            amount=Money(sum(parts)), period_start=day, period_end=day + timedelta(days=400),
-            purpose="p", tranches=[TrancheSpec(i, day, Money(c)) for i, c in enumerate(parts, 1)],
-            decision_ref="b", reason="r", occurred_on=day, actor=ACTOR)), self.budget)
+        refused = self.refused(
+            lambda: grants.append(
+                Grant.award(
+                    budget=self.budget,
+                    platform=platform,
+                    reference=f"G{len(self.grants) + 1}",
+                    amount=Money(sum(parts)),
+                    period_start=day,
+                    period_end=day + timedelta(days=400),
+                    purpose="p",
+                    tranches=[TrancheSpec(i, day, Money(c)) for i, c in enumerate(parts, 1)],
+                    decision_ref="b",
+                    reason="r",
+                    occurred_on=day,
+                    actor=ACTOR,
+                )
+            ),
+            self.budget,
+        )
         if not refused:
             self.grants.extend(grants)
             self.save(self.budget, grants[0])
@@ -166,9 +196,16 @@ class LedgerMachine(RuleBasedStateMachine):
         grant = pick(data, self.grants)
         tranche = pick(data, grant.tranches)
         platform = next(p for p in self.platforms if p.id == grant.platform_id)
-        if not self.refused(lambda: grant.pay_tranche(
-                platform=platform, number=tranche.number, amount=tranche.amount,
-                occurred_on=self.next_day(), actor=ACTOR), grant):
+        if not self.refused(
+            lambda: grant.pay_tranche(
+                platform=platform,
+                number=tranche.number,
+                amount=tranche.amount,
+                occurred_on=self.next_day(),
+                actor=ACTOR,
+            ),
+            grant,
+        ):
             self.received[platform.id] += tranche.amount.cents
             self.save(grant)
 
@@ -176,17 +213,31 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def revoke(self, data: st.DataObject) -> None:
         grant = pick(data, self.grants)
-        if not self.refused(lambda: grant.revoke(
-                budget=self.budget, effective_on=self.day, retroactive=True, decision_ref="i",
-                reason="r", occurred_on=self.next_day(), actor=ACTOR), grant, self.budget):
+        if not self.refused(
+            lambda: grant.revoke(
+                budget=self.budget,
+                effective_on=self.day,
+                retroactive=True,
+                decision_ref="i",
+                reason="r",
+                occurred_on=self.next_day(),
+                actor=ACTOR,
+            ),
+            grant,
+            self.budget,
+        ):
             self.save(self.budget, grant)
 
     @precondition(lambda self: self.grants)
     @rule(data=st.data(), amount=cents)
     def refund(self, data: st.DataObject, amount: int) -> None:
         grant = pick(data, self.grants)
-        if not self.refused(lambda: grant.receive_refund(
-                amount=Money(amount), occurred_on=self.next_day(), actor=ACTOR), grant):
+        if not self.refused(
+            lambda: grant.receive_refund(
+                amount=Money(amount), occurred_on=self.next_day(), actor=ACTOR
+            ),
+            grant,
+        ):
             self.spent[grant.platform_id] += amount
             self.save(grant)
 
@@ -196,9 +247,16 @@ class LedgerMachine(RuleBasedStateMachine):
         platform = pick(data, self.platforms)
         self.counter += 1
         expense = Expense.submit(
-            expense_id=stable_id("expense", str(self.counter)), platform_id=platform.id,
-            payee_name="payee", amount=Money(amount), category="cat", description="",
-            payment_method=method, occurred_on=self.next_day(), actor="treasurer")
+            expense_id=stable_id("expense", str(self.counter)),
+            platform_id=platform.id,
+            payee_name="payee",
+            amount=Money(amount),
+            category="cat",
+            description="",
+            payment_method=method,
+            occurred_on=self.next_day(),
+            actor="treasurer",
+        )
         expense.approve(occurred_on=self.day, actor="chair")
         self.open_expenses.append(expense)
         self.save(expense)
@@ -218,25 +276,42 @@ class LedgerMachine(RuleBasedStateMachine):
     def correct_payment(self, data: st.DataObject) -> None:
         expense = pick(data, self.paid_expenses)
         version = next(iter(expense.reversible_versions()))
-        expense.reverse(reverses_version=version, reason="error", occurred_on=self.next_day(),
-                        actor="treasurer")
+        expense.reverse(
+            reverses_version=version, reason="error", occurred_on=self.next_day(), actor="treasurer"
+        )
         self.paid_expenses.remove(expense)
         self.open_expenses.append(expense)
         self.spent[expense.platform_id] -= expense.amount.cents
         self.save(expense)
 
     @precondition(lambda self: self.platforms)
-    @rule(data=st.data(), amount=cents, kind=st.sampled_from(
-        [BankLineKind.CASH_WITHDRAWAL, BankLineKind.TRANSFER, BankLineKind.DEPOSIT]))
+    @rule(
+        data=st.data(),
+        amount=cents,
+        kind=st.sampled_from(
+            [BankLineKind.CASH_WITHDRAWAL, BankLineKind.TRANSFER, BankLineKind.DEPOSIT]
+        ),
+    )
     def bank_line(self, data: st.DataObject, amount: int, kind: BankLineKind) -> None:
         platform = pick(data, self.platforms)
         self.counter += 1
         statement = BankStatement.open(
-            platform_id=platform.id, statement_ref=f"S{self.counter}", account_iban=platform.iban,
-            occurred_on=self.day, actor="bank")
+            platform_id=platform.id,
+            statement_ref=f"S{self.counter}",
+            account_iban=platform.iban,
+            occurred_on=self.day,
+            actor="bank",
+        )
         direction = Direction.IN if kind is BankLineKind.DEPOSIT else Direction.OUT
-        statement.record_line(line_no=1, direction=direction, kind=kind, amount=Money(amount),
-                              counterparty_name="x", occurred_on=self.next_day(), actor="bank")
+        statement.record_line(
+            line_no=1,
+            direction=direction,
+            kind=kind,
+            amount=Money(amount),
+            counterparty_name="x",
+            occurred_on=self.next_day(),
+            actor="bank",
+        )
         if direction is Direction.IN:
             self.received[platform.id] += amount
         elif kind is not BankLineKind.CASH_WITHDRAWAL:  # cash stays the platform's money
@@ -250,8 +325,13 @@ class LedgerMachine(RuleBasedStateMachine):
         target = pick(data, [p for p in self.platforms if p is not source])
         self.counter += 1
         transfer = PlatformTransfer.make(
-            reference=f"T{self.counter}", from_platform_id=source.id, to_platform_id=target.id,
-            amount=Money(amount), occurred_on=self.next_day(), actor=ACTOR)
+            reference=f"T{self.counter}",
+            from_platform_id=source.id,
+            to_platform_id=target.id,
+            amount=Money(amount),
+            occurred_on=self.next_day(),
+            actor=ACTOR,
+        )
         self.spent[source.id] += amount
         self.received[target.id] += amount
         self.save(transfer)
@@ -285,8 +365,10 @@ class LedgerMachine(RuleBasedStateMachine):
         assert stored == self.saved_events
 
 
-@pytest.mark.parametrize(("store", "examples"), [
-    ("sqlite", 150), pytest.param("postgres", 25, marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    ("store", "examples"),
+    [("sqlite", 150), pytest.param("postgres", 25, marks=pytest.mark.postgres)],
+)
 def test_random_command_sequences_keep_the_ledger_invariants_and_replay_exactly(
     store: str, examples: int, request: pytest.FixtureRequest
 ) -> None:
@@ -307,6 +389,12 @@ def test_random_command_sequences_keep_the_ledger_invariants_and_replay_exactly(
         instance.teardown = teardown  # type: ignore[method-assign]
         return instance
 
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=examples, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        machine,  # type: ignore[arg-type]  # hypothesis accepts any factory
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, TypeVar
+from uuid import uuid4
 
 from eventsourcing.domain import BaseAggregate
 
@@ -17,7 +18,7 @@ from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
 from domain.money import Money
 from domain.platform import Platform
-from domain.values import LegalForm, PaymentMethod, Role, stable_id
+from domain.values import LegalForm, PaymentMethod, Role
 from service.fixtures import assessment, d, dutch_iban
 
 DISTRICT = "Zuidoost"
@@ -39,6 +40,7 @@ PERIOD_END = d("2020-12-31")
 FIRST_TRANCHE_ON = d("2019-12-20")
 SECOND_TRANCHE_ON = d("2020-06-02")
 LATER = d("2020-03-15")
+RECOGNITION_ENDED_ON = d("2019-10-01")
 
 RECEIPT = "ab" * 32
 
@@ -66,7 +68,9 @@ def recorded(aggregate: BaseAggregate[Any]) -> None:
 # Budgets -------------------------------------------------------------------------------
 
 
-def a_budget(amount: str = "1000000.00", district: str = DISTRICT, year: int = 2019) -> DistrictBudget:
+def a_budget(
+    amount: str = "1000000.00", district: str = DISTRICT, year: int = 2019
+) -> DistrictBudget:
     budget = DistrictBudget.allocate(
         district=district, year=year, amount=eur(amount), occurred_on=ALLOCATED_ON, actor=OFFICIAL
     )
@@ -122,7 +126,7 @@ def a_recognised_platform(
     return platform
 
 
-def a_suspended_platform(effective_on: date = d("2019-10-01")) -> Platform:
+def a_suspended_platform(effective_on: date = RECOGNITION_ENDED_ON) -> Platform:
     platform = a_recognised_platform()
     platform.suspend(
         decision_ref="SCHORSING-1",
@@ -135,7 +139,7 @@ def a_suspended_platform(effective_on: date = d("2019-10-01")) -> Platform:
     return platform
 
 
-def a_revoked_platform(effective_on: date = d("2019-10-01")) -> Platform:
+def a_revoked_platform(effective_on: date = RECOGNITION_ENDED_ON) -> Platform:
     platform = a_recognised_platform()
     platform.revoke(
         decision_ref="INTREKKING-1",
@@ -258,7 +262,7 @@ def a_submitted_expense(
     payment_method: PaymentMethod = PaymentMethod.BANK,
 ) -> Expense:
     expense = Expense.submit(
-        expense_id=stable_id("expense", str(platform.id), "1"),
+        expense_id=uuid4(),
         platform_id=platform.id,
         payee_name="Buurthuis De Kempering",
         payee_iban=SUPPLIER_IBAN,

@@ -161,3 +161,37 @@ def test_releasing_nothing_records_nothing() -> None:
     # then
     assert len(budget.pending_events) == before
     assert budget.committed == Money(0)
+
+
+def test_releasing_more_than_is_committed_is_refused() -> None:
+    # given
+    budget = a_budget()
+    budget.commit(grant_id=uuid4(), amount=eur("1000"), occurred_on=LATER, actor=OFFICIAL)
+    before = len(budget.pending_events)
+
+    # when
+    with pytest.raises(InvalidValue) as info:
+        budget.release(grant_id=uuid4(), amount=eur("1000.01"), occurred_on=LATER, actor=OFFICIAL)
+
+    # then
+    assert info.value.field == "amount"
+    assert "exceeds the committed EUR 1000.00" in info.value.message
+    assert len(budget.pending_events) == before
+
+
+def test_a_datetime_is_refused_where_a_business_date_is_expected() -> None:
+    # given
+    from datetime import datetime
+
+    budget = a_budget()
+    before = len(budget.pending_events)
+
+    # when
+    with pytest.raises(InvalidValue) as info:
+        budget.commit(
+            grant_id=uuid4(), amount=eur("1"), occurred_on=datetime(2020, 1, 1), actor=OFFICIAL
+        )
+
+    # then
+    assert info.value.field == "occurred_on"
+    assert len(budget.pending_events) == before

@@ -107,10 +107,6 @@ def test_an_invalid_amount_is_also_an_invalid_value() -> None:
     assert "[rule: invalid_amount]" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/money.py:19 uses \\d, which matches non-ASCII digits such as Arabic-Indic 5",
-)
 def test_an_amount_written_with_non_ascii_digits_is_refused() -> None:
     # given
     arabic_indic_five = "\u0665"

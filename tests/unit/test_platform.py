@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from domain.errors import InvalidIban, InvalidKvkNumber, InvalidTransition, InvalidValue
@@ -335,11 +337,10 @@ def test_applying_for_recognition_leaves_an_application_pending() -> None:
     ],
 )
 def test_applying_again_while_pending_or_recognised_is_refused(
-    given_platform: object, message: str
+    given_platform: Callable[[], Platform], message: str
 ) -> None:
     # given
-    assert callable(given_platform)
-    platform: Platform = given_platform()
+    platform = given_platform()
     before = len(platform.pending_events)
 
     # when
@@ -545,11 +546,10 @@ def test_suspending_a_recognised_platform_records_the_decision() -> None:
     ],
 )
 def test_suspending_a_platform_that_is_not_recognised_is_refused(
-    given_platform: object, state: str
+    given_platform: Callable[[], Platform], state: str
 ) -> None:
     # given
-    assert callable(given_platform)
-    platform: Platform = given_platform()
+    platform = given_platform()
     before = len(platform.pending_events)
 
     # when
@@ -591,10 +591,11 @@ def test_lifting_a_suspension_restores_recognition() -> None:
 
 
 @pytest.mark.parametrize("given_platform", [a_registered_platform, a_recognised_platform])
-def test_lifting_a_suspension_that_is_not_in_force_is_refused(given_platform: object) -> None:
+def test_lifting_a_suspension_that_is_not_in_force_is_refused(
+    given_platform: Callable[[], Platform],
+) -> None:
     # given
-    assert callable(given_platform)
-    platform: Platform = given_platform()
+    platform = given_platform()
     before = len(platform.pending_events)
 
     # when
@@ -616,11 +617,10 @@ def test_lifting_a_suspension_that_is_not_in_force_is_refused(given_platform: ob
 
 @pytest.mark.parametrize("given_platform", [a_recognised_platform, a_suspended_platform])
 def test_revoking_recognition_of_a_recognised_or_suspended_platform_is_recorded(
-    given_platform: object,
+    given_platform: Callable[[], Platform],
 ) -> None:
     # given
-    assert callable(given_platform)
-    platform: Platform = given_platform()
+    platform = given_platform()
     before = len(platform.pending_events)
 
     # when
@@ -644,11 +644,10 @@ def test_revoking_recognition_of_a_recognised_or_suspended_platform_is_recorded(
     [(a_revoked_platform, "revoked"), (a_registered_platform, "unrecognised")],
 )
 def test_revoking_a_recognition_that_is_not_in_force_is_refused(
-    given_platform: object, state: str
+    given_platform: Callable[[], Platform], state: str
 ) -> None:
     # given
-    assert callable(given_platform)
-    platform: Platform = given_platform()
+    platform = given_platform()
     before = len(platform.pending_events)
 
     # when
@@ -687,11 +686,8 @@ def test_recognition_on_a_day_follows_the_effective_dates_of_the_decisions() -> 
     )
 
     # when
-    states = [
-        platform.recognition_on(day)
-        for day in (d("2019-08-31"), d("2019-09-01"), d("2020-03-19"), d("2020-03-20"))
-        + (d("2020-05-31"), d("2020-06-01"))
-    ]
+    days = ["2019-08-31", "2019-09-01", "2020-03-19", "2020-03-20", "2020-05-31", "2020-06-01"]
+    states = [platform.recognition_on(d(day)) for day in days]
 
     # then
     assert states == [

@@ -129,10 +129,6 @@ def test_a_kvk_number_that_is_not_eight_digits_is_refused(value: object) -> None
     assert "[rule: invalid_kvk_number]" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/values.py:17 uses \\d, which accepts non-ASCII digits in a KvK number",
-)
 def test_a_kvk_number_in_non_ascii_digits_is_refused() -> None:
     # given
     arabic_indic = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"
@@ -267,6 +263,17 @@ def test_an_enum_value_is_parsed_from_its_text() -> None:
 
     # then
     assert form is LegalForm.VERENIGING
+
+
+def test_an_enum_member_is_taken_as_it_is() -> None:
+    # given
+    member = Direction.OUT
+
+    # when
+    parsed = parse_enum(Direction, "direction", member)
+
+    # then
+    assert parsed is Direction.OUT
 
 
 def test_an_unknown_enum_value_is_refused_listing_the_allowed_ones() -> None:
