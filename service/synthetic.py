@@ -71,6 +71,7 @@ class Generator:
             raise GenerateError("batch_size: must be between 1 and 500")
         self.app = app
         self.target = events
+        self.seed = seed
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
         self.batch_size = batch_size
         self.pending: dict[UUID, Aggregate] = {}
@@ -80,6 +81,9 @@ class Generator:
         self.expense_no = 0
         self.platform_count = max(1, min(500, events // 2000))
         self.platforms: list[SyntheticPlatform] = []
+
+    def platform_name(self, index: int) -> str:
+        return f"Synthetisch platform s{self.seed}-{index:04d}"
 
     # Bookkeeping ------------------------------------------------------------------
 
@@ -124,10 +128,10 @@ class Generator:
         return self.budgets[key]
 
     def setup_platform(self, index: int) -> SyntheticPlatform:
-        district = DISTRICTS[index % len(DISTRICTS)]
+        district = f"{DISTRICTS[index % len(DISTRICTS)]} (synthetisch {self.seed})"
         day = self.today()
         platform = Platform.register(
-            name=f"Synthetisch platform {index:04d}",
+            name=self.platform_name(index),
             neighbourhood=f"Buurt {index:04d}",
             district=district,
             legal_form=LegalForm.STICHTING,
@@ -316,6 +320,11 @@ class Generator:
             self.expense(sp)
 
     def run(self, progress: Callable[[int], None] | None = None) -> int:
+        if self.app.exists(Platform.id_for(self.platform_name(0))):
+            raise GenerateError(
+                f"seed: a synthetic history with seed {self.seed} is already in this store; "
+                "use another seed"
+            )
         for index in range(self.platform_count):
             if index > 0 and self.remaining() < 30:
                 break

@@ -1,0 +1,99 @@
+"""Connections for read models, in the same database as the event store.
+
+Read models live next to the events: in the SQLite file, or in the PostgreSQL schema.
+SQL is written once with ``?`` placeholders and adapted to psycopg's ``%s``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql as pgsql
+
+
+class Connection(Protocol):
+    dialect: str
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]: ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteConnection:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        self._depth = 0
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(statement, tuple(params)).fetchall()
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(statement, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresConnection:
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+
+    @staticmethod
+    def _adapt(statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.conn.execute(self._adapt(statement), tuple(params))
+        return cursor.fetchall() if cursor.description else []
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(self._adapt(statement), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.conn.transaction():
+            yield
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(env: dict[str, str]) -> Connection:
+    """A read-model connection to the database the event store ``env`` describes."""
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return SQLiteConnection(env["SQLITE_DBNAME"])
+    conninfo = psycopg.conninfo.make_conninfo(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD") or None,
+        connect_timeout=env.get("POSTGRES_CONNECT_TIMEOUT", "5"),
+    )
+    return PostgresConnection(conninfo, env.get("POSTGRES_SCHEMA") or "public")

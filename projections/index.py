@@ -1,0 +1,51 @@
+"""The platform index: which aggregates and which event positions belong to a platform.
+
+It lets an as-of replay read only the platform's own events, so that replaying one
+platform costs in proportion to its events and not to the whole store. Positions are
+kept in chunks of ``CHUNK`` per row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.bank import BankStatement
+from domain.expense import Expense
+from domain.grant import Grant
+from domain.platform import Platform
+from domain.transfer import PlatformTransfer
+from projections.base import Projection
+from projections.rows import Rows
+
+CHUNK = 1000
+
+
+def owners(rows: Rows, event: Any) -> list[str]:
+    """The platforms an event belongs to; remembers the owners of new aggregates."""
+    oid = str(event.originator_id)
+    match event:
+        case Platform.Registered():
+            found = [oid]
+        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened():
+            found = [str(event.platform_id)]
+        case PlatformTransfer.Made():
+            found = [str(event.from_platform_id), str(event.to_platform_id)]
+        case _:
+            doc = rows.get("aggregate", oid)
+            return list(doc["platforms"]) if doc else []
+    rows.put("aggregate", oid, {"platforms": found})
+    return found
+
+
+class PlatformIndex(Projection):
+    name = "platform_index"
+
+    def apply(self, rows: Rows, position: int, event: Any) -> None:
+        for platform in owners(rows, event):
+            head = rows.get("head", platform) or {"count": 0}
+            chunk_key = f"{platform}:{head['count'] // CHUNK:06d}"
+            chunk = rows.get("positions", chunk_key) or {"positions": []}
+            chunk["positions"].append(position)
+            rows.put("positions", chunk_key, chunk, platform)
+            head["count"] += 1
+            rows.put("head", platform, head, platform)

@@ -1,0 +1,72 @@
+"""The rows a projection reads and writes while it folds events.
+
+A document returned by ``get`` belongs to the caller until it is given back with
+``put``; projections always ``put`` what they changed. (No copies: folding a large
+document per event would otherwise cost in proportion to its size.)
+
+``MemoryRows`` is the pure fold (and the as-of replay); ``BatchRows`` reads through to a
+read-model table and collects the batch's writes until they are committed together with
+the tracking position.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Protocol
+
+from projections.store import Doc, ReadModelStore
+
+
+class Rows(Protocol):
+    def get(self, kind: str, key: str) -> Doc | None: ...
+
+    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None: ...
+
+    def delete(self, kind: str, key: str) -> None: ...
+
+
+class MemoryRows:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[str | None, Doc]] = {}
+
+    def get(self, kind: str, key: str) -> Doc | None:
+        found = self.rows.get((kind, key))
+        return found[1] if found else None
+
+    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
+        self.rows[(kind, key)] = (platform, doc)
+
+    def delete(self, kind: str, key: str) -> None:
+        self.rows.pop((kind, key), None)
+
+    def select(
+        self, kind: str | None = None, platform: str | None = None
+    ) -> list[tuple[str, str, str | None, Doc]]:
+        return sorted(
+            (k, key, p, copy.deepcopy(doc))
+            for (k, key), (p, doc) in self.rows.items()
+            if (kind is None or k == kind) and (platform is None or p == platform)
+        )
+
+
+class BatchRows:
+    def __init__(self, store: ReadModelStore, projection: str, generation: int) -> None:
+        self.store = store
+        self.projection = projection
+        self.generation = generation
+        self.cache: dict[tuple[str, str], Doc | None] = {}
+        self.writes: dict[tuple[str, str], tuple[str | None, Doc] | None] = {}
+
+    def get(self, kind: str, key: str) -> Doc | None:
+        k = (kind, key)
+        if k not in self.cache:
+            self.cache[k] = self.store.get(self.projection, self.generation, kind, key)
+        return self.cache[k]
+
+    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
+        self.cache[(kind, key)] = doc
+        self.writes[(kind, key)] = (platform, doc)
+
+    def delete(self, kind: str, key: str) -> None:
+        self.cache[(kind, key)] = None
+        self.writes[(kind, key)] = None

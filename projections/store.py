@@ -1,0 +1,196 @@
+"""Read-model tables, generations and tracking positions.
+
+Every projection keeps its rows in a document table ``rm_<name>_<generation>`` with the
+columns ``kind``, ``key``, ``platform`` and ``doc`` (JSON; money as integer cents). The
+active generation of each projection is named in ``rm_active``; every generation's
+position in the event store is in ``rm_tracking``. A batch of rows and its tracking
+position are written in one transaction, so a crash never counts an event twice or
+skips one. A rebuild fills a new generation side by side and then swaps it in, in one
+transaction, so readers never see a half-built model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from projections.db import Connection
+
+Doc = dict[str, Any]
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """Another runner moved the tracking position, or the generation was swapped out."""
+
+
+def table_name(projection: str, generation: int) -> str:
+    if not projection.isidentifier():
+        raise ValueError(f"projection name {projection!r} is not an identifier")
+    return f"rm_{projection}_{generation}"
+
+
+def encode(doc: Doc) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+class ReadModelStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def setup(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS rm_active ("
+            "projection TEXT PRIMARY KEY, generation INTEGER NOT NULL)"
+        )
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS rm_tracking ("
+            "projection TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
+            "PRIMARY KEY (projection, generation))"
+        )
+
+    def create_generation(self, projection: str, generation: int) -> None:
+        table = table_name(projection, generation)
+        with self.conn.transaction():
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self.conn.execute(
+                f"CREATE TABLE {table} (kind TEXT NOT NULL, key TEXT NOT NULL, platform TEXT, "
+                "doc TEXT NOT NULL, PRIMARY KEY (kind, key))"
+            )
+            self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind)")
+            self.conn.execute(
+                "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
+                (projection, generation),
+            )
+            self.conn.execute(
+                "INSERT INTO rm_tracking (projection, generation, position) VALUES (?, ?, 0)",
+                (projection, generation),
+            )
+
+    def ensure(self, projection: str) -> int:
+        """The active generation, creating generation 1 on first use."""
+        active = self.active_generation(projection)
+        if active is not None:
+            return active
+        self.create_generation(projection, 1)
+        with self.conn.transaction():
+            self.conn.execute(
+                "INSERT INTO rm_active (projection, generation) VALUES (?, 1) "
+                "ON CONFLICT (projection) DO NOTHING",
+                (projection,),
+            )
+        active = self.active_generation(projection)
+        if active is None:
+            raise RuntimeError(f"could not activate projection {projection}")
+        return active
+
+    def active_generation(self, projection: str) -> int | None:
+        rows = self.conn.execute(
+            "SELECT generation FROM rm_active WHERE projection = ?", (projection,)
+        )
+        return int(rows[0][0]) if rows else None
+
+    def position(self, projection: str, generation: int) -> int:
+        rows = self.conn.execute(
+            "SELECT position FROM rm_tracking WHERE projection = ? AND generation = ?",
+            (projection, generation),
+        )
+        if not rows:
+            raise ConcurrentUpdateError(f"{projection} generation {generation} is gone")
+        return int(rows[0][0])
+
+    def generations(self, projection: str) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT generation FROM rm_tracking WHERE projection = ? ORDER BY generation",
+            (projection,),
+        )
+        return [int(r[0]) for r in rows]
+
+    # Rows ---------------------------------------------------------------------------
+
+    def get(self, projection: str, generation: int, kind: str, key: str) -> Doc | None:
+        rows = self.conn.execute(
+            f"SELECT doc FROM {table_name(projection, generation)} WHERE kind = ? AND key = ?",
+            (kind, key),
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def select(
+        self,
+        projection: str,
+        generation: int,
+        kind: str | None = None,
+        platform: str | None = None,
+    ) -> Iterator[tuple[str, str, str | None, Doc]]:
+        clauses, params = [], []
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if platform is not None:
+            clauses.append("platform = ?")
+            params.append(platform)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.conn.execute(
+            f"SELECT kind, key, platform, doc FROM {table_name(projection, generation)}{where} "
+            "ORDER BY kind, key",
+            params,
+        )
+        for kind_, key, platform_, doc in rows:
+            yield kind_, key, platform_, json.loads(doc)
+
+    def commit_batch(
+        self,
+        projection: str,
+        generation: int,
+        from_position: int,
+        to_position: int,
+        writes: dict[tuple[str, str], tuple[str | None, Doc] | None],
+        *,
+        require_active: bool,
+    ) -> None:
+        """Write the batch's rows and advance its tracking position, in one transaction."""
+        table = table_name(projection, generation)
+        with self.conn.transaction():
+            if require_active and self.active_generation(projection) != generation:
+                raise ConcurrentUpdateError(f"{projection} generation {generation} was swapped")
+            moved = self.conn.execute(
+                "UPDATE rm_tracking SET position = ? "
+                "WHERE projection = ? AND generation = ? AND position = ? RETURNING position",
+                (to_position, projection, generation, from_position),
+            )
+            if not moved:
+                raise ConcurrentUpdateError(
+                    f"{projection} generation {generation} is no longer at {from_position}"
+                )
+            upserts = [(k, key, v[0], encode(v[1])) for (k, key), v in writes.items() if v]
+            deletes = [(k, key) for (k, key), v in writes.items() if v is None]
+            if upserts:
+                self.conn.executemany(
+                    f"INSERT INTO {table} (kind, key, platform, doc) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO UPDATE SET platform = excluded.platform, "
+                    "doc = excluded.doc",
+                    upserts,
+                )
+            if deletes:
+                self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", deletes)
+
+    def swap(self, projection: str, generation: int) -> int | None:
+        """Make ``generation`` active and drop the one it replaces; return that one."""
+        with self.conn.transaction():
+            old = self.active_generation(projection)
+            self.conn.execute(
+                "INSERT INTO rm_active (projection, generation) VALUES (?, ?) "
+                "ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation",
+                (projection, generation),
+            )
+        if old is not None and old != generation:
+            self.drop_generation(projection, old)
+        return old
+
+    def drop_generation(self, projection: str, generation: int) -> None:
+        with self.conn.transaction():
+            self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")
+            self.conn.execute(
+                "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
+                (projection, generation),
+            )
