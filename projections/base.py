@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from projections.rows import Rows
@@ -16,3 +17,14 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         """Fold one event, stored at ``position``, into ``rows``."""
+
+    def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
+        """Called after each batch (and at the end of a fold) before rows are committed."""
+
+
+def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: Rows) -> Rows:
+    """The pure fold: apply every event in order, then finish."""
+    for position, event in events:
+        projection.apply(rows, position, event)
+    projection.finish(rows)
+    return rows

@@ -1,0 +1,615 @@
+"""Fraud-risk signals (red flags): deterministic rules over one platform's facts.
+
+Each rule has thresholds in one versioned configuration (``RiskConfig``) whose hash is
+stored with every finding. A finding names the rule, its strength and severity, the
+measured value against the threshold, and the positions of the events behind it. Weak
+signals only escalate a platform's risk score when a strong one fires too.
+
+The facts are plain data (see ``projections/signals.py``): dates as ISO strings, money
+as integer cents. ``clock`` is the latest business date seen for the platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
+BOARD_ROLES = {"chair", "secretary", "treasurer", "board_member"}
+PAYMENT_KINDS = {"transfer", "card_payment", "direct_debit"}
+NOT_SPENDING = ("refund:", "recovery:")
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    version: str = "2026-11-1"
+    cash_single_cents: int = 25_000
+    cash_month_cents: int = 100_000
+    drawdown_window_days: int = 30
+    drawdown_share: float = 0.5
+    approval_limit_cents: int = 250_000
+    split_window_days: int = 7
+    missing_receipt_days: int = 14
+    missing_receipt_high_cents: int = 50_000
+    late_days: int = 10
+    late_high_days: int = 30
+    concentration_share: float = 0.5
+    concentration_min_payments: int = 10
+    concentration_hhi: float = 2500.0
+    new_payee_large_cents: int = 250_000
+    round_share: float = 0.10
+    round_min_n: int = 30
+    round_unit_cents: int = 10_000
+    benford_mad: float = 0.015
+    benford_min_n: int = 300
+    board_min: int = 3
+    finance_controllers_max: int = 2
+
+    def digest(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Finding:
+    rule: str
+    strength: str
+    severity: str
+    value: float | int
+    threshold: float | int
+    unit: str
+    positions: list[int]
+    detail: str
+    config: str = ""
+
+    def as_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Outflow:
+    day: date
+    cents: int
+    kind: str
+    payee: str
+    iban: str | None
+    matches: str | None
+    position: int
+
+    @property
+    def is_payment(self) -> bool:
+        return self.kind in PAYMENT_KINDS
+
+
+@dataclass
+class Facts:
+    """One platform's facts, read from the signals projection's document."""
+
+    clock: date | None
+    members: dict[str, dict[str, Any]]
+    relatives: dict[str, str | None]
+    approvers: set[str]
+    inflows: list[tuple[date, int, int]]
+    outflows: list[Outflow]
+    expenses: dict[str, dict[str, Any]]
+    grants: dict[str, dict[str, Any]]
+    recognition_revoked_on: date | None
+    late: list[tuple[int, int]]
+    duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], duplicate_receipts: dict[str, list[int]]) -> Facts:
+        return cls(
+            clock=_d(doc.get("clock")),
+            members=doc["members"],
+            relatives=doc["relatives"],
+            approvers=set(doc["approvers"]),
+            inflows=[(_day(d), c, p) for d, c, p in doc["inflows"]],
+            outflows=[
+                Outflow(_day(o[0]), o[1], o[2], o[3], o[4], o[5], o[6]) for o in doc["outflows"]
+            ],
+            expenses=doc["expenses"],
+            grants=doc["grants"],
+            recognition_revoked_on=_d(doc.get("recognition_revoked_on")),
+            late=[(p, days) for p, days in doc["late"]],
+            duplicate_receipts=duplicate_receipts,
+        )
+
+
+def _d(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def norm(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def spending(facts: Facts) -> list[Outflow]:
+    return [
+        o
+        for o in facts.outflows
+        if o.kind != "bank_fee" and not (o.matches or "").startswith(NOT_SPENDING)
+    ]
+
+
+# The rules ----------------------------------------------------------------------------
+
+
+def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
+    unapproved = []
+    for o in spending(facts):
+        matched = (
+            (o.matches or "").removeprefix("expense:")
+            if (o.matches or "").startswith("expense:")
+            else None
+        )
+        expense = facts.expenses.get(matched) if matched else None
+        if (o.matches or "").startswith(("tranche:", "transfer:")):
+            continue
+        if (
+            expense is None
+            or not expense.get("approved_by")
+            or norm(expense["approved_by"]) == norm(expense["submitted_by"])
+        ):
+            unapproved.append(o)
+    if not unapproved:
+        return []
+    total = sum(o.cents for o in unapproved)
+    return [
+        Finding(
+            "unapproved_payment",
+            STRONG,
+            "high",
+            total,
+            0,
+            "cents",
+            [o.position for o in unapproved],
+            f"{len(unapproved)} outflows without approval by someone other than the initiator",
+        )
+    ]
+
+
+def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
+    """IBANs and normalised names of board members, approvers and declared relatives."""
+    ibans: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for person, member in facts.members.items():
+        if set(member["roles"]) & BOARD_ROLES or member.get("ever_board"):
+            names[norm(person)] = f"board member {person}"
+            if member.get("iban"):
+                ibans[member["iban"]] = f"board member {person}"
+    for person in facts.approvers:
+        names.setdefault(norm(person), f"approver {person}")
+        iban = facts.members.get(person, {}).get("iban")
+        if iban:
+            ibans.setdefault(iban, f"approver {person}")
+    for relative, iban in facts.relatives.items():
+        names[norm(relative)] = f"declared relative {relative}"
+        if iban:
+            ibans[iban] = f"declared relative {relative}"
+    return ibans, names
+
+
+def related_party_payee(facts: Facts, config: RiskConfig) -> list[Finding]:
+    ibans, names = related_parties(facts)
+    hits = [
+        (o, ibans.get(o.iban or "") or names.get(norm(o.payee)))
+        for o in spending(facts)
+        if o.kind != "cash_withdrawal"
+    ]
+    hits = [(o, who) for o, who in hits if who]
+    if not hits:
+        return []
+    parties = sorted({who for _, who in hits if who})
+    return [
+        Finding(
+            "related_party_payee",
+            STRONG,
+            "high",
+            sum(o.cents for o, _ in hits),
+            0,
+            "cents",
+            [o.position for o, _ in hits],
+            "payments to " + ", ".join(parties),
+        )
+    ]
+
+
+def cash_or_self_transfer(facts: Facts, config: RiskConfig) -> list[Finding]:
+    cash = [o for o in facts.outflows if o.kind == "cash_withdrawal"]
+    large = [o for o in cash if o.cents > config.cash_single_cents]
+    by_month: dict[str, list[Outflow]] = defaultdict(list)
+    for o in cash:
+        by_month[o.day.isoformat()[:7]].append(o)
+    heavy = [
+        o
+        for month in by_month.values()
+        if sum(x.cents for x in month) > config.cash_month_cents
+        for o in month
+    ]
+    officers = {
+        m["iban"]: p
+        for p, m in facts.members.items()
+        if m.get("iban") and (set(m["roles"]) & BOARD_ROLES or m.get("ever_board"))
+    }
+    own = [o for o in spending(facts) if o.iban and o.iban in officers]
+    flagged = {o.position: o for o in [*large, *heavy, *own]}
+    if not flagged:
+        return []
+    worst_month = max((sum(x.cents for x in m) for m in by_month.values()), default=0)
+    parts = []
+    if large:
+        parts.append(f"{len(large)} cash withdrawals over {config.cash_single_cents // 100} EUR")
+    if heavy:
+        parts.append(f"cash up to {worst_month // 100} EUR in a month")
+    if own:
+        parts.append(f"{len(own)} transfers to an officer's own account")
+    return [
+        Finding(
+            "cash_or_self_transfer",
+            STRONG,
+            "high",
+            sum(o.cents for o in flagged.values()),
+            config.cash_single_cents,
+            "cents",
+            sorted(flagged),
+            "; ".join(parts),
+        )
+    ]
+
+
+def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
+    if not facts.grants:
+        return []
+    ends: list[date] = []
+    windows = []
+    for g in facts.grants.values():
+        start, end = _day(g["start"]), _day(g["end"])
+        if g.get("revoked_on"):
+            cut = _day(g["revoked_decided_on"]) if g.get("retroactive") else _day(g["revoked_on"])
+            end = min(end, cut - timedelta(days=1))
+            ends.append(cut)
+        windows.append((start, end))
+    if facts.recognition_revoked_on:
+        windows = [
+            (s, min(e, facts.recognition_revoked_on - timedelta(days=1))) for s, e in windows
+        ]
+    outside = [o for o in spending(facts) if not any(s <= o.day <= e for s, e in windows)]
+    if not outside:
+        return []
+    return [
+        Finding(
+            "outside_grant_window",
+            STRONG,
+            "high",
+            sum(o.cents for o in outside),
+            0,
+            "cents",
+            [o.position for o in outside],
+            f"{len(outside)} outflows outside every grant period or after revocation",
+        )
+    ]
+
+
+def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
+    outs = sorted(spending(facts), key=lambda o: (o.day, o.position))
+    inflows = sorted(facts.inflows)
+    best: tuple[float, list[Outflow]] = (0.0, [])
+    j = 0
+    window_sum = 0
+    for i, o in enumerate(outs):
+        end = o.day
+        while outs[j].day <= end - timedelta(days=config.drawdown_window_days):
+            window_sum -= outs[j].cents
+            j += 1
+        window_sum += o.cents
+        received = sum(c for d, c, _ in inflows if d <= end)
+        if received > 0 and window_sum / received > best[0]:
+            best = (window_sum / received, outs[j : i + 1])
+    share, window = best
+    if share <= config.drawdown_share:
+        return []
+    return [
+        Finding(
+            "rapid_drawdown",
+            MEDIUM,
+            "high",
+            round(share, 4),
+            config.drawdown_share,
+            "share",
+            [o.position for o in window],
+            f"{round(share * 100, 1)}% of funds received left within "
+            f"{config.drawdown_window_days} days ({window[0].day} to {window[-1].day})",
+        )
+    ]
+
+
+def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
+    by_payee: dict[str, list[Outflow]] = defaultdict(list)
+    for o in spending(facts):
+        if o.is_payment and o.cents < config.approval_limit_cents:
+            by_payee[o.iban or norm(o.payee)].append(o)
+    flagged: dict[int, Outflow] = {}
+    for payments in by_payee.values():
+        payments.sort(key=lambda o: (o.day, o.position))
+        for i, first in enumerate(payments):
+            group = [o for o in payments[i:] if (o.day - first.day).days < config.split_window_days]
+            if len(group) >= 2 and sum(o.cents for o in group) > config.approval_limit_cents:
+                flagged.update({o.position: o for o in group})
+    if not flagged:
+        return []
+    return [
+        Finding(
+            "threshold_split",
+            MEDIUM,
+            "medium",
+            len(flagged),
+            config.approval_limit_cents,
+            "count",
+            sorted(flagged),
+            f"{len(flagged)} payments under the approval limit that add up over it "
+            f"within {config.split_window_days} days",
+        )
+    ]
+
+
+def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
+    seen: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for expense in facts.expenses.values():
+        if expense.get("invoice"):
+            key = (norm(expense["payee"]), expense["amount"], norm(expense["invoice"]))
+            seen[key].append(expense["positions"][0])
+    positions = sorted({p for ps in seen.values() if len(ps) > 1 for p in ps})
+    receipts = sorted({p for ps in facts.duplicate_receipts.values() for p in ps})
+    flagged = sorted(set(positions) | set(receipts))
+    if not flagged:
+        return []
+    return [
+        Finding(
+            "duplicate_payment",
+            MEDIUM,
+            "high",
+            len(flagged),
+            1,
+            "count",
+            flagged,
+            "same payee, amount and invoice number, or a receipt used twice",
+        )
+    ]
+
+
+def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
+    if facts.clock is None:
+        return []
+    missing = [
+        e
+        for e in facts.expenses.values()
+        if not e.get("receipt")
+        and e["state"] != "rejected"
+        and (facts.clock - _day(e["date"])).days > config.missing_receipt_days
+    ]
+    if not missing:
+        return []
+    high = any(
+        e["amount"] > config.missing_receipt_high_cents or e["method"] == "cash" for e in missing
+    )
+    return [
+        Finding(
+            "missing_receipt",
+            MEDIUM,
+            "high" if high else "low",
+            len(missing),
+            config.missing_receipt_days,
+            "count",
+            sorted(e["positions"][0] for e in missing),
+            f"{len(missing)} expenses without a receipt after {config.missing_receipt_days} days",
+        )
+    ]
+
+
+def late_booking(facts: Facts, config: RiskConfig) -> list[Finding]:
+    if not facts.late:
+        return []
+    worst = max(days for _, days in facts.late)
+    return [
+        Finding(
+            "late_booking",
+            MEDIUM,
+            "high" if worst > config.late_high_days else "low",
+            worst,
+            config.late_days,
+            "days",
+            sorted(p for p, _ in facts.late),
+            f"{len(facts.late)} events recorded more than {config.late_days} days "
+            "after their business date",
+        )
+    ]
+
+
+def payee_shares(facts: Facts) -> tuple[Counter[str], int]:
+    totals: Counter[str] = Counter()
+    count = 0
+    for o in spending(facts):
+        if o.is_payment:
+            totals[o.iban or norm(o.payee)] += o.cents
+            count += 1
+    return totals, count
+
+
+def payee_concentration(facts: Facts, config: RiskConfig) -> list[Finding]:
+    totals, count = payee_shares(facts)
+    spend = sum(totals.values())
+    if count < config.concentration_min_payments or spend == 0:
+        return []
+    top_payee, top = totals.most_common(1)[0]
+    share = top / spend
+    hhi = sum((100 * c / spend) ** 2 for c in totals.values())
+    if share <= config.concentration_share and hhi <= config.concentration_hhi:
+        return []
+    positions = [
+        o.position
+        for o in spending(facts)
+        if o.is_payment and (o.iban or norm(o.payee)) == top_payee
+    ]
+    return [
+        Finding(
+            "payee_concentration",
+            MEDIUM,
+            "medium",
+            round(share, 4),
+            config.concentration_share,
+            "share",
+            positions,
+            f"top payee takes {round(share * 100, 1)}% of {count} payments; HHI {round(hhi)}",
+        )
+    ]
+
+
+def new_payee_large_first_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
+    first: dict[str, Outflow] = {}
+    for o in sorted(spending(facts), key=lambda o: (o.day, o.position)):
+        if o.is_payment:
+            first.setdefault(o.iban or norm(o.payee), o)
+    large = [o for o in first.values() if o.cents > config.new_payee_large_cents]
+    if not large:
+        return []
+    return [
+        Finding(
+            "new_payee_large_first_payment",
+            MEDIUM,
+            "medium",
+            max(o.cents for o in large),
+            config.new_payee_large_cents,
+            "cents",
+            sorted(o.position for o in large),
+            f"{len(large)} payees whose first payment exceeded "
+            f"{config.new_payee_large_cents // 100} EUR",
+        )
+    ]
+
+
+def round_amounts(facts: Facts, config: RiskConfig) -> list[Finding]:
+    considered = [o for o in spending(facts) if o.cents >= config.round_unit_cents]
+    if len(considered) < config.round_min_n:
+        return []
+    rounded = [o for o in considered if o.cents % config.round_unit_cents == 0]
+    share = len(rounded) / len(considered)
+    if share <= config.round_share:
+        return []
+    return [
+        Finding(
+            "round_amounts",
+            WEAK,
+            "low",
+            round(share, 4),
+            config.round_share,
+            "share",
+            [o.position for o in rounded],
+            f"{len(rounded)} of {len(considered)} amounts are multiples of "
+            f"{config.round_unit_cents // 100} EUR",
+        )
+    ]
+
+
+BENFORD = [math.log10(1 + 1 / d) for d in range(1, 10)]
+
+
+def benford_first_digit(facts: Facts, config: RiskConfig) -> list[Finding]:
+    digits = [int(str(o.cents)[0]) for o in spending(facts) if o.cents >= 100]
+    n = len(digits)
+    if n < config.benford_min_n:
+        return []
+    counts = Counter(digits)
+    mad = sum(abs(counts[d] / n - BENFORD[d - 1]) for d in range(1, 10)) / 9
+    if mad <= config.benford_mad:
+        return []
+    return [
+        Finding(
+            "benford_first_digit",
+            WEAK,
+            "low",
+            round(mad, 5),
+            config.benford_mad,
+            "mad",
+            [],
+            f"first digits of {n} amounts deviate from Benford's law",
+        )
+    ]
+
+
+def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
+    board = [p for p, m in facts.members.items() if set(m["roles"]) & BOARD_ROLES]
+    controllers = {e["submitted_by"] for e in facts.expenses.values()} | facts.approvers
+    problems = []
+    if len(board) < config.board_min:
+        problems.append(f"board of {len(board)}")
+    if facts.expenses and len(controllers) <= config.finance_controllers_max:
+        problems.append(f"finance controlled by {len(controllers)}")
+    if not problems:
+        return []
+    return [
+        Finding(
+            "governance_decay",
+            MEDIUM,
+            "medium",
+            len(board),
+            config.board_min,
+            "count",
+            [],
+            "; ".join(problems),
+        )
+    ]
+
+
+RULES = (
+    unapproved_payment,
+    related_party_payee,
+    cash_or_self_transfer,
+    outside_grant_window,
+    rapid_drawdown,
+    threshold_split,
+    duplicate_payment,
+    missing_receipt,
+    late_booking,
+    payee_concentration,
+    new_payee_large_first_payment,
+    round_amounts,
+    benford_first_digit,
+    governance_decay,
+)
+
+
+def evaluate(facts: Facts, config: RiskConfig) -> list[Finding]:
+    digest = config.digest()
+    findings = [f for rule in RULES for f in rule(facts, config)]
+    for finding in findings:
+        finding.config = f"{config.version}:{digest}"
+    return findings
+
+
+def risk_score(findings: list[Finding]) -> dict[str, Any]:
+    """0 to 100: strong findings weigh most; weak ones count only beside a strong one."""
+    strong = [f for f in findings if f.strength == STRONG]
+    medium = [f for f in findings if f.strength == MEDIUM]
+    weak = [f for f in findings if f.strength == WEAK]
+    score = 40 * len(strong) + sum(15 if f.severity == "high" else 8 for f in medium)
+    if strong:
+        score += 5 * len(weak)
+    score = min(100, score)
+    level = "high" if strong else "elevated" if score >= 30 else "low" if score else "none"
+    return {
+        "score": score,
+        "level": level,
+        "strong": len(strong),
+        "medium": len(medium),
+        "weak": len(weak),
+    }
