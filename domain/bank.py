@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
+from domain.base import Fact, Ledgered, actor_of, business_date
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.values import (
@@ -22,6 +22,7 @@ from domain.values import (
     iban,
     optional_iban,
     optional_text,
+    parse_enum,
     stable_id,
     text,
 )
@@ -53,6 +54,7 @@ class BankStatement(Ledgered):
 
         def apply(self, aggregate: BankStatement) -> None:
             aggregate.line_numbers.add(self.line_no)
+            aggregate.line_by_version[self.originator_version] = self.line_no
             aggregate._mark_reversible(self.originator_version, "line", self.amount)
 
     class EntryReversed(Event):
@@ -62,6 +64,7 @@ class BankStatement(Ledgered):
 
         def apply(self, aggregate: BankStatement) -> None:
             aggregate._apply_reversal(self.reverses_version)
+            aggregate.line_numbers.discard(aggregate.line_by_version[self.reverses_version])
 
     Created = Opened
 
@@ -71,6 +74,7 @@ class BankStatement(Ledgered):
         self.statement_ref = statement_ref
         self.account_iban = account_iban
         self.line_numbers: set[int] = set()
+        self.line_by_version: dict[int, int] = {}
 
     @staticmethod
     def id_for(platform_id: UUID, statement_ref: str) -> UUID:
@@ -114,6 +118,8 @@ class BankStatement(Ledgered):
         """Record one line as the bank reported it. Policy breaches are not refused."""
         if not isinstance(line_no, int) or isinstance(line_no, bool) or line_no < 1:
             raise InvalidValue("line_no", "must be a positive whole number")
+        direction = parse_enum(Direction, "direction", direction)
+        kind = parse_enum(BankLineKind, "kind", kind)
         if line_no in self.line_numbers:
             raise InvalidValue("line_no", f"line {line_no} of {self.statement_ref} is recorded")
         if kind is BankLineKind.DEPOSIT and direction is not Direction.IN:
@@ -133,17 +139,6 @@ class BankStatement(Ledgered):
             counterparty_iban=optional_iban("counterparty_iban", counterparty_iban),
             description=text("description", description, max_length=MAX_TEXT, required=False),
             matches=optional_text("matches", matches),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
-        )
-
-    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
-        """Correct a line recorded in error (not a bank storno, which is a new line)."""
-        self._check_reversible(reverses_version)
-        self.trigger_event(
-            self.EntryReversed,
-            reverses_version=reverses_version,
-            reason=reason_of(reason),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )

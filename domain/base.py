@@ -42,7 +42,8 @@ def business_date(field: str, value: object) -> date:
 class Ledgered(Aggregate):
     """An aggregate whose money events can be reversed by a correction event.
 
-    Subclasses record the versions of their reversible events in ``_reversible``.
+    Subclasses record the versions of their reversible events in ``_reversible`` and
+    define an ``EntryReversed`` event class with its own topic.
     """
 
     def _init_reversible(self) -> None:
@@ -71,3 +72,14 @@ class Ledgered(Aggregate):
 
     def reversible_versions(self) -> dict[int, tuple[str, Money]]:
         return {v: k for v, k in self._reversible.items() if v not in self._reversed}
+
+    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
+        """Correct a money event recorded in error with the aggregate's ``EntryReversed``."""
+        self._check_reversible(reverses_version)
+        self.trigger_event(
+            type(self).__dict__["EntryReversed"],
+            reverses_version=reverses_version,
+            reason=reason_of(reason),
+            occurred_on=business_date("occurred_on", occurred_on),
+            actor=actor_of(actor),
+        )

@@ -48,6 +48,12 @@ class AlreadyExists(DomainError):
     rule = "already_exists"
 
 
+class ConcurrentUpdate(DomainError):
+    """Another command changed the same record first; reload and try again."""
+
+    rule = "concurrent_update"
+
+
 class InvalidTransition(DomainError):
     """The aggregate is not in a state that allows the command."""
 

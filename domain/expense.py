@@ -16,6 +16,7 @@ from domain.values import (
     PaymentMethod,
     optional_iban,
     optional_text,
+    parse_enum,
     sha256_hex,
     text,
 )
@@ -149,7 +150,7 @@ class Expense(Ledgered):
             description=text("description", description, max_length=MAX_TEXT, required=False),
             invoice_number=optional_text("invoice_number", invoice_number),
             receipt_sha256=sha256_hex("receipt_sha256", receipt_sha256),
-            payment_method=payment_method,
+            payment_method=parse_enum(PaymentMethod, "payment_method", payment_method),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )
@@ -194,17 +195,6 @@ class Expense(Ledgered):
             amount=self.amount,
             category=self.category,
             payment_method=self.payment_method,
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
-        )
-
-    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
-        """Correct a payment recorded in error; the expense is approved and unpaid again."""
-        self._check_reversible(reverses_version)
-        self.trigger_event(
-            self.EntryReversed,
-            reverses_version=reverses_version,
-            reason=reason_of(reason),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )

@@ -26,7 +26,7 @@ from domain.errors import (
 )
 from domain.money import Money, total
 from domain.platform import Platform
-from domain.values import MAX_TEXT, GrantState, period, stable_id, text
+from domain.values import MAX_TEXT, GrantState, RecognitionState, period, stable_id, text
 
 MAX_TRANCHES = 60
 
@@ -103,7 +103,8 @@ class Grant(Ledgered):
         decision_ref: str
 
         def apply(self, aggregate: Grant) -> None:
-            aggregate.state = GrantState.SETTLED
+            if aggregate.state is not GrantState.REVOKED:  # a revocation stays in force
+                aggregate.state = GrantState.SETTLED
             aggregate.settled = self.amount
 
     class RecoveryClaimed(Event):
@@ -309,11 +310,19 @@ class Grant(Ledgered):
             raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
         if platform.id != self.platform_id:
             raise InvalidValue("platform", f"grant {self.reference} is not for {platform.name}")
-        if not platform.is_recognised_on(occurred_on):
+        if not platform.is_recognised_on(occurred_on) or platform.recognition in (
+            RecognitionState.SUSPENDED,
+            RecognitionState.REVOKED,
+        ):
+            when = f"on {occurred_on.isoformat()}"
+            state = platform.recognition_on(occurred_on)
+            if state is RecognitionState.RECOGNISED:  # recognised then, but no longer
+                when = f"now (payment dated {occurred_on.isoformat()})"
+                state = platform.recognition
             raise PlatformNotRecognised(
                 "platform",
-                f"{platform.name} is {platform.recognition_on(occurred_on).value} on "
-                f"{occurred_on.isoformat()}; tranches go only to a recognised platform",
+                f"{platform.name} is {state.value} {when}; tranches go only to a recognised "
+                "platform",
             )
         schedule = {t.number: t for t in self.tranches}
         if number not in schedule:
@@ -376,7 +385,11 @@ class Grant(Ledgered):
         occurred_on: date,
         actor: str,
     ) -> None:
-        """Final settlement (vaststelling): may be lower than the award, never higher."""
+        """Final settlement (vaststelling): may be lower than the award, never higher.
+
+        After a revocation the settlement fixes what the platform may keep; the grant
+        stays revoked and its commitment was already released.
+        """
         if self.settled is not None:
             raise InvalidTransition("amount", f"grant {self.reference} is already settled")
         if amount.cents < 0 or amount > self.amount:
@@ -439,17 +452,6 @@ class Grant(Ledgered):
             amount=amount,
             platform_id=self.platform_id,
             budget_id=self.budget_id,
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
-        )
-
-    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
-        """Correct a tranche payment, refund or recovery receipt recorded in error."""
-        self._check_reversible(reverses_version)
-        self.trigger_event(
-            self.EntryReversed,
-            reverses_version=reverses_version,
-            reason=reason_of(reason),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )

@@ -119,32 +119,29 @@ class Platform(Aggregate):
             aggregate._set_recognition(self.effective_on, state)
             aggregate.last_assessment = list(self.assessment)
 
-    class RecognitionSuspended(Event):
+    class RecognitionChanged(Event):
+        """Base of the council's later recognition decisions (never stored itself)."""
+
+        TOPIC = "buurtkas.platform.RecognitionChanged"
+        NEW_STATE = RecognitionState.RECOGNISED
+        reason: str
+        decision_ref: str
+        effective_on: date
+
+        def apply(self, aggregate: Platform) -> None:
+            aggregate._set_recognition(self.effective_on, self.NEW_STATE)
+
+    class RecognitionSuspended(RecognitionChanged):
         TOPIC = "buurtkas.platform.RecognitionSuspended"
-        reason: str
-        decision_ref: str
-        effective_on: date
+        NEW_STATE = RecognitionState.SUSPENDED
 
-        def apply(self, aggregate: Platform) -> None:
-            aggregate._set_recognition(self.effective_on, RecognitionState.SUSPENDED)
-
-    class SuspensionLifted(Event):
+    class SuspensionLifted(RecognitionChanged):
         TOPIC = "buurtkas.platform.SuspensionLifted"
-        reason: str
-        decision_ref: str
-        effective_on: date
+        NEW_STATE = RecognitionState.RECOGNISED
 
-        def apply(self, aggregate: Platform) -> None:
-            aggregate._set_recognition(self.effective_on, RecognitionState.RECOGNISED)
-
-    class RecognitionRevoked(Event):
+    class RecognitionRevoked(RecognitionChanged):
         TOPIC = "buurtkas.platform.RecognitionRevoked"
-        reason: str
-        decision_ref: str
-        effective_on: date
-
-        def apply(self, aggregate: Platform) -> None:
-            aggregate._set_recognition(self.effective_on, RecognitionState.REVOKED)
+        NEW_STATE = RecognitionState.REVOKED
 
     Created = Registered
 

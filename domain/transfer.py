@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
+from domain.base import Fact, Ledgered, actor_of, business_date
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.values import MAX_TEXT, stable_id, text
@@ -76,16 +76,6 @@ class PlatformTransfer(Ledgered):
             to_platform_id=to_platform_id,
             amount=amount.require_positive("amount"),
             description=text("description", description, max_length=MAX_TEXT, required=False),
-            occurred_on=business_date("occurred_on", occurred_on),
-            actor=actor_of(actor),
-        )
-
-    def reverse(self, *, reverses_version: int, reason: str, occurred_on: date, actor: str) -> None:
-        self._check_reversible(reverses_version)
-        self.trigger_event(
-            self.EntryReversed,
-            reverses_version=reverses_version,
-            reason=reason_of(reason),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -165,5 +165,8 @@ def sha256_hex(field: str, value: object) -> str | None:
 
 
 def period(start_field: str, start: date, end_field: str, end: date) -> None:
+    for name, value in ((start_field, start), (end_field, end)):
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise InvalidValue(name, "must be a date (YYYY-MM-DD)")
     if end < start:
         raise InvalidValue(end_field, f"must not be before {start_field} ({start.isoformat()})")

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.codec import register_transcodings
-from domain.errors import AlreadyExists, NotFound
+from domain.errors import AlreadyExists, ConcurrentUpdate, InvalidValue, NotFound
 from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
 from domain.money import Money
@@ -97,10 +97,19 @@ class Buurtkas(Application[UUID]):
         return self.load(Platform, Platform.id_for(name), "platform")
 
     def _create(self, *aggregates: Aggregate, field: str) -> None:
+        """Save aggregates of which the last is new; a taken key is refused naming ``field``."""
         try:
             self.save(*aggregates)
         except IntegrityError:
-            raise AlreadyExists(field, "a record with this key already exists") from None
+            if self.exists(aggregates[-1].id):
+                raise AlreadyExists(field, "a record with this key already exists") from None
+            raise ConcurrentUpdate("version", "changed by another command; try again") from None
+
+    def _save(self, *aggregates: Aggregate) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise ConcurrentUpdate("version", "changed by another command; try again") from None
 
     # District budgets ---------------------------------------------------------------
 
@@ -152,14 +161,14 @@ class Buurtkas(Application[UUID]):
     ) -> None:
         platform = self.load(Platform, platform_id, "platform")
         platform.join(person=person, role=role, iban=iban, occurred_on=occurred_on, actor=actor)
-        self.save(platform)
+        self._save(platform)
 
     def leave_member(
         self, platform_id: UUID, *, person: str, role: Role, occurred_on: date, actor: str
     ) -> None:
         platform = self.load(Platform, platform_id, "platform")
         platform.leave(person=person, role=role, occurred_on=occurred_on, actor=actor)
-        self.save(platform)
+        self._save(platform)
 
     def declare_relative(
         self,
@@ -179,7 +188,7 @@ class Buurtkas(Application[UUID]):
             occurred_on=occurred_on,
             actor=actor,
         )
-        self.save(platform)
+        self._save(platform)
 
     def apply_for_recognition(
         self, platform_id: UUID, *, application_ref: str, occurred_on: date, actor: str
@@ -188,7 +197,7 @@ class Buurtkas(Application[UUID]):
         platform.apply_for_recognition(
             application_ref=application_ref, occurred_on=occurred_on, actor=actor
         )
-        self.save(platform)
+        self._save(platform)
 
     def decide_recognition(
         self,
@@ -212,22 +221,22 @@ class Buurtkas(Application[UUID]):
             occurred_on=occurred_on,
             actor=actor,
         )
-        self.save(platform)
+        self._save(platform)
 
     def suspend_recognition(self, platform_id: UUID, **decision: Any) -> None:
         platform = self.load(Platform, platform_id, "platform")
         platform.suspend(**decision)
-        self.save(platform)
+        self._save(platform)
 
     def lift_suspension(self, platform_id: UUID, **decision: Any) -> None:
         platform = self.load(Platform, platform_id, "platform")
         platform.lift_suspension(**decision)
-        self.save(platform)
+        self._save(platform)
 
     def revoke_recognition(self, platform_id: UUID, **decision: Any) -> None:
         platform = self.load(Platform, platform_id, "platform")
         platform.revoke(**decision)
-        self.save(platform)
+        self._save(platform)
 
     # Grants -------------------------------------------------------------------------
 
@@ -270,7 +279,7 @@ class Buurtkas(Application[UUID]):
         grant = self.load(Grant, grant_id, "grant")
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.amend(budget=budget, **amendment)
-        self.save(budget, grant)
+        self._save(budget, grant)
 
     def pay_tranche(
         self, grant_id: UUID, *, number: int, amount: Money, occurred_on: date, actor: str
@@ -280,38 +289,38 @@ class Buurtkas(Application[UUID]):
         grant.pay_tranche(
             platform=platform, number=number, amount=amount, occurred_on=occurred_on, actor=actor
         )
-        self.save(grant)
+        self._save(grant)
 
     def revoke_grant(self, grant_id: UUID, **decision: Any) -> None:
         grant = self.load(Grant, grant_id, "grant")
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.revoke(budget=budget, **decision)
-        self.save(budget, grant)
+        self._save(budget, grant)
 
     def settle_grant(self, grant_id: UUID, **decision: Any) -> None:
         grant = self.load(Grant, grant_id, "grant")
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.settle(budget=budget, **decision)
-        self.save(budget, grant)
+        self._save(budget, grant)
 
     def claim_recovery(self, grant_id: UUID, **decision: Any) -> None:
         grant = self.load(Grant, grant_id, "grant")
         grant.claim_recovery(**decision)
-        self.save(grant)
+        self._save(grant)
 
     def receive_recovery(
         self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
     ) -> None:
         grant = self.load(Grant, grant_id, "grant")
         grant.receive_recovery(amount=amount, occurred_on=occurred_on, actor=actor)
-        self.save(grant)
+        self._save(grant)
 
     def receive_refund(
         self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
     ) -> None:
         grant = self.load(Grant, grant_id, "grant")
         grant.receive_refund(amount=amount, occurred_on=occurred_on, actor=actor)
-        self.save(grant)
+        self._save(grant)
 
     # Expenses -----------------------------------------------------------------------
 
@@ -336,7 +345,7 @@ class Buurtkas(Application[UUID]):
         if grant_id is not None:
             grant = self.load(Grant, grant_id, "grant_id")
             if grant.platform_id != platform_id:
-                raise NotFound("grant_id", "the grant is not the platform's")
+                raise InvalidValue("grant_id", "the grant belongs to another platform")
         expense = Expense.submit(
             expense_id=expense_id,
             platform_id=platform_id,
@@ -360,24 +369,24 @@ class Buurtkas(Application[UUID]):
     ) -> None:
         expense = self.load(Expense, expense_id, "expense")
         expense.attach_receipt(receipt_sha256=receipt_sha256, occurred_on=occurred_on, actor=actor)
-        self.save(expense)
+        self._save(expense)
 
     def approve_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
         expense = self.load(Expense, expense_id, "expense")
         expense.approve(occurred_on=occurred_on, actor=actor)
-        self.save(expense)
+        self._save(expense)
 
     def reject_expense(
         self, expense_id: UUID, *, reason: str, occurred_on: date, actor: str
     ) -> None:
         expense = self.load(Expense, expense_id, "expense")
         expense.reject(reason=reason, occurred_on=occurred_on, actor=actor)
-        self.save(expense)
+        self._save(expense)
 
     def pay_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
         expense = self.load(Expense, expense_id, "expense")
         expense.pay(occurred_on=occurred_on, actor=actor)
-        self.save(expense)
+        self._save(expense)
 
     # Bank statements and transfers ------------------------------------------------------
 
@@ -416,7 +425,7 @@ class Buurtkas(Application[UUID]):
                 occurred_on=line.occurred_on,
                 actor=actor,
             )
-        self.save(statement)
+        self._save(statement)
         return statement.id
 
     def make_transfer(
@@ -462,7 +471,7 @@ class Buurtkas(Application[UUID]):
         aggregate.reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
         )
-        self.save(aggregate)
+        self._save(aggregate)
 
     # Reading the store --------------------------------------------------------------
 

@@ -38,7 +38,6 @@ from service.fixtures import assessment, d, dutch_iban
 OFFICIAL_ZO: Final = "official:s.dewit@zuidoost"
 OFFICIAL_NOORD: Final = "official:p.visser@noord"
 OFFICIAL_NW: Final = "official:a.elidrissi@nieuw-west"
-DEMO_MARKER_PLATFORM: Final = "G-buurt"
 T = TypeVar("T", bound=Aggregate)
 
 

@@ -43,6 +43,9 @@ def persistence_env(database_url: str) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # Never on: it drops exactly-once tracking and lets concurrent writers
+            # interleave positions (and the library would read it from the environment).
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         }
         schema = parse_qs(parsed.query).get("schema")
         if schema:

@@ -57,12 +57,6 @@ class SyntheticPlatform:
     payees: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass
-class GenerateResult:
-    events: int
-    seconds: float
-
-
 class Generator:
     def __init__(self, app: Buurtkas, events: int, seed: int, batch_size: int = 500) -> None:
         if events < MIN_EVENTS:
@@ -75,6 +69,7 @@ class Generator:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not security
         self.batch_size = batch_size
         self.pending: dict[UUID, Aggregate] = {}
+        self.counted: dict[UUID, int] = {}
         self.pending_count = 0
         self.emitted = 0
         self.budgets: dict[tuple[str, int], DistrictBudget] = {}
@@ -91,21 +86,21 @@ class Generator:
         return START + timedelta(days=SPAN_DAYS * self.emitted // self.target)
 
     def track(self, aggregate: Aggregate) -> None:
+        """Count the aggregate's new pending events; save a batch when it is full."""
         self.pending[aggregate.id] = aggregate
         added = len(aggregate.pending_events)
-        already = getattr(aggregate, "_counted", 0)
+        already = self.counted.get(aggregate.id, 0)
         self.emitted += added - already
         self.pending_count += added - already
-        aggregate._counted = added  # type: ignore[attr-defined]
+        self.counted[aggregate.id] = added
         if self.pending_count >= self.batch_size - 5:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
             self.app.save(*self.pending.values())
-            for aggregate in self.pending.values():
-                aggregate._counted = 0  # type: ignore[attr-defined]
             self.pending.clear()
+            self.counted.clear()
             self.pending_count = 0
 
     def remaining(self) -> int:

@@ -72,7 +72,7 @@ def test_a_postgres_url_maps_to_the_library_settings() -> None:
         "s@cret",
         "kas",
     )
-    assert "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
+    assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n"
 
 
 @pytest.mark.parametrize("url", ["mysql://h/d", "postgresql://h", "sqlite:relative.db"])

@@ -31,6 +31,7 @@ def all_event_topics() -> set[str]:
                 isinstance(value, type)
                 and issubclass(value, CanMutateAggregate)
                 and value is not aggregate.Event
+                and value is not Platform.RecognitionChanged  # a base, never stored
             ):
                 topics.add(value.TOPIC)  # type: ignore[attr-defined]
     return topics

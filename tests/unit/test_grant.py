@@ -438,7 +438,7 @@ def test_a_tranche_to_a_platform_no_longer_recognised_is_refused(
     assert len(grant.pending_events) == before
 
 
-def test_a_tranche_dated_before_a_suspension_takes_effect_is_paid() -> None:
+def test_a_backdated_tranche_to_a_platform_suspended_now_is_refused() -> None:
     # given
     budget, platform = a_budget(), a_recognised_platform()
     grant = an_awarded_grant(budget, platform)
@@ -452,17 +452,19 @@ def test_a_tranche_dated_before_a_suspension_takes_effect_is_paid() -> None:
     before = len(grant.pending_events)
 
     # when
-    grant.pay_tranche(
-        platform=platform,
-        number=1,
-        amount=eur("125000"),
-        occurred_on=d("2019-12-31"),
-        actor=OFFICIAL,
-    )
+    with pytest.raises(PlatformNotRecognised) as info:
+        grant.pay_tranche(
+            platform=platform,
+            number=1,
+            amount=eur("125000"),
+            occurred_on=d("2019-12-31"),
+            actor=OFFICIAL,
+        )
 
     # then
-    event = one_new_event(grant, before, Grant.TranchePaid)
-    assert event.occurred_on == d("2019-12-31")
+    assert info.value.field == "platform"
+    assert "is suspended now (payment dated 2019-12-31)" in info.value.message
+    assert len(grant.pending_events) == before
 
 
 def test_a_tranche_to_another_platform_than_the_grantee_is_refused() -> None:
@@ -965,8 +967,32 @@ def test_settling_a_revoked_grant_releases_nothing_more() -> None:
     # then
     one_new_event(grant, before[0], Grant.Settled)
     assert len(budget.pending_events) == before[1]
-    assert grant.state is GrantState.SETTLED
+    assert grant.state is GrantState.REVOKED
     assert grant.reclaimable == eur("96000")
+
+
+def test_a_revoked_grant_stays_closed_to_tranches_after_its_settlement() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    grant = settled(revoked(grant, budget, retroactive=False), budget, "200000")
+    before = len(grant.pending_events), len(budget.pending_events)
+
+    # when
+    with pytest.raises(GrantRevoked) as info:
+        grant.pay_tranche(
+            platform=platform,
+            number=2,
+            amount=eur("125000"),
+            occurred_on=d("2020-06-01"),
+            actor=OFFICIAL,
+        )
+    with pytest.raises(InvalidTransition):
+        revoked(grant, budget)
+
+    # then
+    assert info.value.field == "number"
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
 
 
 def test_a_settlement_refused_for_an_empty_reason_leaves_the_budget_untouched() -> None:
