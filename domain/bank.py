@@ -7,6 +7,7 @@ must see. Only malformed data is refused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -26,6 +27,14 @@ from domain.values import (
     stable_id,
     text,
 )
+
+
+@dataclass(frozen=True)
+class BankLineInfo:
+    line_no: int
+    direction: Direction
+    amount: Money
+    matches: str | None
 
 
 class BankStatement(Ledgered):
@@ -54,7 +63,9 @@ class BankStatement(Ledgered):
 
         def apply(self, aggregate: BankStatement) -> None:
             aggregate.line_numbers.add(self.line_no)
-            aggregate.line_by_version[self.originator_version] = self.line_no
+            aggregate.lines[self.originator_version] = BankLineInfo(
+                self.line_no, self.direction, self.amount, self.matches
+            )
             aggregate._mark_reversible(self.originator_version, "line", self.amount)
 
     class EntryReversed(Event):
@@ -64,7 +75,7 @@ class BankStatement(Ledgered):
 
         def apply(self, aggregate: BankStatement) -> None:
             aggregate._apply_reversal(self.reverses_version)
-            aggregate.line_numbers.discard(aggregate.line_by_version[self.reverses_version])
+            aggregate.line_numbers.discard(aggregate.lines[self.reverses_version].line_no)
 
     Created = Opened
 
@@ -74,7 +85,7 @@ class BankStatement(Ledgered):
         self.statement_ref = statement_ref
         self.account_iban = account_iban
         self.line_numbers: set[int] = set()
-        self.line_by_version: dict[int, int] = {}
+        self.lines: dict[int, BankLineInfo] = {}
 
     @staticmethod
     def id_for(platform_id: UUID, statement_ref: str) -> UUID:

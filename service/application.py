@@ -18,9 +18,17 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.codec import register_transcodings
-from domain.errors import AlreadyExists, ConcurrentUpdate, InvalidValue, NotFound
+from domain.errors import (
+    AlreadyExists,
+    ConcurrentUpdate,
+    InvalidTransition,
+    InvalidValue,
+    NotFound,
+)
 from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
+from domain.matching import BankMatch, confirmable, parse_reference
+from domain.matching import record_id as record_id_of
 from domain.money import Money
 from domain.platform import CriterionAssessment, Platform
 from domain.transfer import PlatformTransfer
@@ -399,7 +407,11 @@ class Buurtkas(Application[UUID]):
         occurred_on: date,
         actor: str,
     ) -> UUID:
-        """Record a batch of statement lines; the statement is opened on first use."""
+        """Record a batch of statement lines; the statement is opened on first use.
+
+        A line that names the record it confirms (``matches``) is checked against that
+        record and claims it, in the same save: no record is confirmed twice.
+        """
         platform = self.load(Platform, platform_id, "platform_id")
         statement_id = BankStatement.id_for(platform_id, statement_ref.strip())
         if self.exists(statement_id):
@@ -412,6 +424,7 @@ class Buurtkas(Application[UUID]):
                 occurred_on=occurred_on,
                 actor=actor,
             )
+        matches: dict[UUID, BankMatch] = {}
         for line in lines:
             statement.record_line(
                 line_no=line.line_no,
@@ -425,8 +438,40 @@ class Buurtkas(Application[UUID]):
                 occurred_on=line.occurred_on,
                 actor=actor,
             )
-        self._save(statement)
+            if line.matches is not None:
+                match = self._confirm(
+                    statement, statement.version, matches, line.occurred_on, actor
+                )
+                matches[match.id] = match
+        self._save(statement, *matches.values())
         return statement.id
+
+    def _confirm(
+        self,
+        statement: BankStatement,
+        line_version: int,
+        batch: dict[UUID, BankMatch],
+        occurred_on: date,
+        actor: str,
+    ) -> BankMatch:
+        reference = parse_reference(statement.lines[line_version].matches or "")
+        record_id = record_id_of(reference)
+        if not self.exists(record_id):
+            raise InvalidValue("matches", f"{reference} names no such record")
+        record = self.load(Aggregate, record_id, "matches")
+        match_id = BankMatch.id_for(statement.platform_id, reference)
+        existing = batch.get(match_id) or self._match(match_id)
+        return BankMatch.confirm_line(
+            statement=statement,
+            line_version=line_version,
+            record=record,
+            existing=existing,
+            occurred_on=occurred_on,
+            actor=actor,
+        )
+
+    def _match(self, match_id: UUID) -> BankMatch | None:
+        return self.load(BankMatch, match_id, "matches") if self.exists(match_id) else None
 
     def make_transfer(
         self,
@@ -468,10 +513,28 @@ class Buurtkas(Application[UUID]):
         aggregate = self.load(Aggregate, aggregate_id, "aggregate_id")
         if not isinstance(aggregate, Grant | Expense | BankStatement | PlatformTransfer):
             raise NotFound("aggregate_id", "only money records can be corrected")
+        released: list[BankMatch] = []
+        if isinstance(aggregate, BankStatement):
+            line = aggregate.lines.get(reverses_version)
+            if line is not None and line.matches is not None:
+                reference = parse_reference(line.matches)
+                match = self._match(BankMatch.id_for(aggregate.platform_id, reference))
+                if match is not None:
+                    match.release(reason=reason, occurred_on=occurred_on, actor=actor)
+                    released.append(match)
+        else:
+            for platform_id, reference in confirmable(aggregate, reverses_version):
+                match = self._match(BankMatch.id_for(platform_id, reference))
+                if match is not None and match.active:
+                    raise InvalidTransition(
+                        "reverses_version",
+                        f"the bank confirmed {reference}; record the bank's correction line "
+                        "or reverse that line first",
+                    )
         aggregate.reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
         )
-        self._save(aggregate)
+        self._save(aggregate, *released)
 
     # Reading the store --------------------------------------------------------------
 

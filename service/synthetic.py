@@ -21,6 +21,7 @@ from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
+from domain.matching import BankMatch
 from domain.money import Money
 from domain.platform import Platform
 from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role
@@ -242,6 +243,7 @@ class Generator:
         matches: str | None,
         kind: BankLineKind = BankLineKind.TRANSFER,
         roll_over: bool = True,
+        record: Aggregate | None = None,
     ) -> None:
         statement = self.statement(sp, roll_over=roll_over)
         statement.record_line(
@@ -257,6 +259,17 @@ class Generator:
         )
         sp.funds_cents -= amount.cents
         self.track(statement)
+        if record is not None:
+            self.track(
+                BankMatch.confirm_line(
+                    statement=statement,
+                    line_version=statement.version,
+                    record=record,
+                    existing=None,
+                    occurred_on=self.today(),
+                    actor=ACTOR,
+                )
+            )
 
     def expense(self, sp: SyntheticPlatform) -> None:
         self.expense_no += 1
@@ -283,7 +296,7 @@ class Generator:
         expense.approve(occurred_on=day, actor=sp.approver)
         expense.pay(occurred_on=day, actor=sp.treasurer)
         self.track(expense)
-        self.bank_line(sp, Money(cents), payee, matches=f"expense:{expense.id}")
+        self.bank_line(sp, Money(cents), payee, matches=f"expense:{expense.id}", record=expense)
 
     def pick(self) -> SyntheticPlatform:
         if self.rng.random() < BUSY_SHARE or len(self.platforms) == 1:
@@ -291,7 +304,7 @@ class Generator:
         return self.platforms[self.rng.randrange(1, len(self.platforms))]
 
     def step(self, sp: SyntheticPlatform) -> None:
-        if self.remaining() < 8:  # one step adds at most 7 events; finish with single lines
+        if self.remaining() < 9:  # one step adds at most 8 events; finish with single lines
             self.bank_line(
                 self.platforms[0],
                 Money(self.rng.randint(100, 5_000)),

@@ -16,6 +16,7 @@ from domain.errors import (
     DomainError,
     GrantRevoked,
     InvalidIban,
+    InvalidTransition,
     InvalidValue,
     NotFound,
     PlatformNotRecognised,
@@ -24,6 +25,7 @@ from domain.errors import (
 )
 from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
+from domain.matching import BankMatch, parse_reference
 from domain.money import Money
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
@@ -450,3 +452,158 @@ class TestRefusalsStoreNothing:
         assert refused.value.field == field
         assert f"[rule: {error.rule}]" in str(refused.value)
         assert app.recorder.max_notification_id() == before
+
+
+def paid_expense(app: Buurtkas, platform_id: UUID, amount: str = "120.00") -> UUID:
+    expense_id = submit(app, platform_id, amount)
+    app.approve_expense(expense_id, occurred_on=DAY, actor=CHAIR)
+    app.pay_expense(expense_id, occurred_on=DAY, actor=TREASURER)
+    return expense_id
+
+
+def out_line(line_no: int, amount: str, matches: str | None) -> BankLine:
+    return BankLine(
+        line_no=line_no,
+        direction=Direction.OUT,
+        kind=BankLineKind.TRANSFER,
+        amount=eur(amount),
+        counterparty_name="Drukkerij",
+        occurred_on=DAY,
+        matches=matches,
+    )
+
+
+class TestBankLinesConfirmRecords:
+    def test_a_line_confirms_a_paid_expense_once(self, app: Buurtkas) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        # when
+        statement_id = app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        # then
+        match = app.load(
+            BankMatch, BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}")), "m"
+        )
+        assert (match.active, match.statement_id, match.line_version) == (True, statement_id, 2)
+
+    @pytest.mark.parametrize(
+        ("label", "amount", "message"),
+        [
+            ("expense:{missing}", "120.00", "names no such record"),
+            ("expense:{expense}", "120.01", "is EUR 120.00, the line EUR 120.01"),
+            ("tranche:G-404:1", "120.00", "names no such record"),
+            ("invoice 12", "120.00", "must look like expense:<id>"),
+        ],
+    )
+    def test_a_line_that_does_not_confirm_its_record_is_refused_and_nothing_is_stored(
+        self, app: Buurtkas, label: str, amount: str, message: str
+    ) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        before = app.recorder.max_notification_id()
+        matches = label.format(missing=uuid4(), expense=expense_id)
+        # when
+        with pytest.raises(InvalidValue) as refused:
+            app.record_bank_lines(
+                platform_id=platform_id,
+                statement_ref="2020-01",
+                occurred_on=DAY,
+                actor="bank",
+                lines=[out_line(1, amount, matches)],
+            )
+        # then
+        assert refused.value.field == "matches"
+        assert message in refused.value.message
+        assert app.recorder.max_notification_id() == before
+
+    def test_a_second_line_cannot_hide_an_outflow_behind_a_confirmed_record(
+        self, app: Buurtkas
+    ) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        before = app.recorder.max_notification_id()
+        # when
+        with pytest.raises(InvalidTransition) as refused:
+            app.record_bank_lines(
+                platform_id=platform_id,
+                statement_ref="2020-02",
+                occurred_on=DAY,
+                actor="bank",
+                lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+            )
+        # then
+        assert refused.value.field == "matches"
+        assert "already confirmed by another line" in refused.value.message
+        assert app.recorder.max_notification_id() == before
+
+    def test_a_bank_confirmed_payment_cannot_be_reversed_by_the_books(self, app: Buurtkas) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        before = app.recorder.max_notification_id()
+        # when
+        with pytest.raises(InvalidTransition) as refused:
+            app.reverse_entry(
+                expense_id, reverses_version=3, reason="oops", occurred_on=DAY, actor=TREASURER
+            )
+        # then
+        assert refused.value.field == "reverses_version"
+        assert app.recorder.max_notification_id() == before
+
+    def test_reversing_a_matching_line_frees_the_record_for_the_right_line(
+        self, app: Buurtkas
+    ) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        statement_id = app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        # when
+        app.reverse_entry(
+            statement_id,
+            reverses_version=2,
+            reason="wrong statement",
+            occurred_on=DAY,
+            actor="bank",
+        )
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-02",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        # then
+        match = app.load(
+            BankMatch, BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}")), "m"
+        )
+        assert match.active
+        assert match.statement_id == BankStatement.id_for(platform_id, "2020-02")
+        assert app.load(BankStatement, statement_id, "s").line_numbers == set()

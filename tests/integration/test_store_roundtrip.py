@@ -12,15 +12,16 @@ from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.matching import BankMatch, parse_reference, record_id
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
-from domain.values import Role
+from domain.values import BankLineKind, Role
 from service.application import Buurtkas
 from service.demo import build_demo
 from service.synthetic import generate
 from tests.integration.givens import OFFICIAL, given_platform
 
-AGGREGATES = (DistrictBudget, Platform, Grant, Expense, BankStatement, PlatformTransfer)
+AGGREGATES = (DistrictBudget, Platform, Grant, Expense, BankStatement, PlatformTransfer, BankMatch)
 
 
 def all_event_topics() -> set[str]:
@@ -40,7 +41,6 @@ def all_event_topics() -> set[str]:
 def every_event_type_history() -> list[Aggregate]:
     """The demo plus the corrections and rare decisions it does not contain."""
     aggregates = build_demo()
-    by_type = {type(a): a for a in aggregates}
     platform = next(a for a in aggregates if isinstance(a, Platform) and a.name.endswith("K-buurt"))
     day = date(2021, 6, 1)
     platform.leave(person="Tom Verbeek", role=Role.CORE_GROUP, occurred_on=day, actor=OFFICIAL)
@@ -65,9 +65,41 @@ def every_event_type_history() -> list[Aggregate]:
         actor="t",
     )
     rejected.reject(reason="no", occurred_on=day, actor="c")
-    statement = by_type[BankStatement]
-    assert isinstance(statement, BankStatement)
+    statement = next(
+        a
+        for a in aggregates
+        if isinstance(a, BankStatement) and 2 in a.lines and a.lines[2].matches
+    )
+    line = statement.lines[2]
+    match = next(
+        a
+        for a in aggregates
+        if isinstance(a, BankMatch)
+        and a.reference == line.matches
+        and a.statement_id == statement.id
+    )
+    wanted = record_id(parse_reference(line.matches or ""))
+    record = next(a for a in aggregates if a.id == wanted)
     statement.reverse(reverses_version=2, reason="typo", occurred_on=day, actor="t")
+    match.release(reason="typo", occurred_on=day, actor="t")
+    statement.record_line(
+        line_no=line.line_no,
+        direction=line.direction,
+        kind=BankLineKind.TRANSFER,
+        amount=line.amount,
+        counterparty_name="x",
+        matches=line.matches,
+        occurred_on=day,
+        actor="t",
+    )
+    BankMatch.confirm_line(
+        statement=statement,
+        line_version=statement.version,
+        record=record,
+        existing=match,
+        occurred_on=day,
+        actor="t",
+    )
     bloemen = next(a for a in aggregates if isinstance(a, Grant) and "BLOEM-GROEN" in a.reference)
     budget = next(a for a in aggregates if isinstance(a, DistrictBudget) and a.district == "Noord")
     bloemen.amend(
