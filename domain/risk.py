@@ -49,6 +49,7 @@ class RiskConfig:
     benford_min_n: int = 300
     board_min: int = 3
     finance_controllers_max: int = 2
+    finance_min_expenses: int = 5
 
     def digest(self) -> str:
         canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -101,28 +102,6 @@ class Facts:
     recognition_revoked_on: date | None
     late: list[tuple[int, int]]
     duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any], duplicate_receipts: dict[str, list[int]]) -> Facts:
-        return cls(
-            clock=_d(doc.get("clock")),
-            members=doc["members"],
-            relatives=doc["relatives"],
-            approvers=set(doc["approvers"]),
-            inflows=[(_day(d), c, p) for d, c, p in doc["inflows"]],
-            outflows=[
-                Outflow(_day(o[0]), o[1], o[2], o[3], o[4], o[5], o[6]) for o in doc["outflows"]
-            ],
-            expenses=doc["expenses"],
-            grants=doc["grants"],
-            recognition_revoked_on=_d(doc.get("recognition_revoked_on")),
-            late=[(p, days) for p, days in doc["late"]],
-            duplicate_receipts=duplicate_receipts,
-        )
-
-
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
 
 
 def _day(text: str) -> date:
@@ -552,7 +531,10 @@ def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
     problems = []
     if len(board) < config.board_min:
         problems.append(f"board of {len(board)}")
-    if facts.expenses and len(controllers) <= config.finance_controllers_max:
+    if (
+        len(facts.expenses) >= config.finance_min_expenses
+        and len(controllers) <= config.finance_controllers_max
+    ):
         problems.append(f"finance controlled by {len(controllers)}")
     if not problems:
         return []

@@ -19,7 +19,8 @@ class Projection(ABC):
         """Fold one event, stored at ``position``, into ``rows``."""
 
     def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
-        """Called after each batch (and at the end of a fold) before rows are committed."""
+        """Called when a batch reaches the head of the store (and at the end of a fold),
+        before its rows are committed: the place for work that needs the whole batch."""
 
 
 def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: Rows) -> Rows:

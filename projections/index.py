@@ -12,6 +12,7 @@ from typing import Any
 from domain.bank import BankStatement
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
 from projections.base import Projection
@@ -26,7 +27,7 @@ def owners(rows: Rows, event: Any) -> list[str]:
     match event:
         case Platform.Registered():
             found = [oid]
-        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened():
+        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
             found = [str(event.platform_id)]
         case PlatformTransfer.Made():
             found = [str(event.from_platform_id), str(event.to_platform_id)]

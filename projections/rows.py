@@ -24,6 +24,14 @@ class Rows(Protocol):
 
     def delete(self, kind: str, key: str) -> None: ...
 
+    def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
+        """Every row of ``kind`` belonging to ``platform``, by key."""
+        ...
+
+    def keys(self, kind: str) -> list[str]:
+        """The keys of every row of ``kind``."""
+        ...
+
 
 class MemoryRows:
     def __init__(self) -> None:
@@ -38,6 +46,14 @@ class MemoryRows:
 
     def delete(self, kind: str, key: str) -> None:
         self.rows.pop((kind, key), None)
+
+    def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
+        return sorted(
+            (key, doc) for (k, key), (p, doc) in self.rows.items() if k == kind and p == platform
+        )
+
+    def keys(self, kind: str) -> list[str]:
+        return sorted(key for (k, key) in self.rows if k == kind)
 
     def select(
         self, kind: str | None = None, platform: str | None = None
@@ -70,3 +86,31 @@ class BatchRows:
     def delete(self, kind: str, key: str) -> None:
         self.cache[(kind, key)] = None
         self.writes[(kind, key)] = None
+
+    def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
+        found = {
+            key: doc
+            for _, key, _, doc in self.store.select(
+                self.projection, self.generation, kind, platform
+            )
+        }
+        for (k, key), write in self.writes.items():
+            if k != kind:
+                continue
+            if write is None:
+                found.pop(key, None)
+            elif write[0] == platform:
+                found[key] = write[1]
+            else:
+                found.pop(key, None)
+        return sorted(found.items())
+
+    def keys(self, kind: str) -> list[str]:
+        found = {key for _, key, _, _ in self.store.select(self.projection, self.generation, kind)}
+        for (k, key), write in self.writes.items():
+            if k == kind:
+                if write is None:
+                    found.discard(key)
+                else:
+                    found.add(key)
+        return sorted(found)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from projections.base import Projection, fold
+from projections.base import Projection
 from projections.rows import BatchRows
 from projections.store import ReadModelStore
 
@@ -80,8 +80,11 @@ class Runner:
         if not events:
             return 0
         rows = BatchRows(self.store, self.name, generation)
-        fold(self.projection, events, rows)
         end = events[-1][0]
+        for position, event in events:
+            self.projection.apply(rows, position, event)
+        if end >= self.source.head():
+            self.projection.finish(rows)
         self.store.commit_batch(self.name, generation, start, end, rows.writes, require_active=live)
         if self.on_batch is not None:
             self.on_batch(len(events), end)

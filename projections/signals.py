@@ -1,43 +1,60 @@
 """Fraud-risk signals: per-platform facts, and the findings the rules draw from them.
 
-Rows: ``facts`` (one document per platform: members, relatives, approvers, inflows,
-outflows, expenses, grant windows, late bookings), ``owner`` (the platform of each
-grant, expense and bank statement), ``receipt`` (who used each receipt hash, across
-platforms) and ``findings`` (per platform: findings and risk score). Findings are a pure
-function of a platform's facts; they are recomputed at the end of each batch for the
-platforms the batch touched.
+Rows, all tagged with their platform:
+
+- ``meta``: the platform's small facts (members, relatives, approvers, grant windows,
+  recognition revocation, latest business date, receipts used twice);
+- ``in`` / ``out``: money in and out of its bank account, one row per event;
+- ``expense``: one row per expense; ``late``: one row per late-booked event;
+- ``owner``: the platform of each grant, expense, statement and bank match;
+- ``receipt``: who used a receipt hash (across platforms);
+- ``dirty``: platforms whose findings must be evaluated again;
+- ``findings``: per platform, the findings and the risk score.
+
+Findings are a pure function of a platform's facts. Each event marks its platform dirty;
+when the runner reaches the head of the store the dirty platforms are evaluated, in the
+same transaction as that batch. So after a catch-up every finding is current, and a long
+rebuild evaluates each platform once instead of after every batch.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from domain.bank import BankStatement
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.matching import BankMatch
 from domain.platform import Platform
-from domain.risk import BOARD_ROLES, Facts, RiskConfig, evaluate, risk_score
+from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
 from domain.transfer import PlatformTransfer
 from projections.base import Projection
 from projections.rows import Rows
 from projections.store import Doc
 
 
-def new_facts(name: str) -> Doc:
+def new_meta(name: str) -> Doc:
     return {
         "name": name,
         "clock": None,
         "members": {},
         "relatives": {},
         "approvers": [],
-        "inflows": [],
-        "outflows": [],
-        "expenses": {},
         "grants": {},
         "recognition_revoked_on": None,
-        "late": [],
         "duplicate_receipts": {},
     }
+
+
+def owned(event: Any) -> str | None:
+    """The platform a new aggregate belongs to, from its first event."""
+    match event:
+        case Platform.Registered():
+            return str(event.originator_id)
+        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
+            return str(event.platform_id)
+    return None
 
 
 class Signals(Projection):
@@ -45,74 +62,78 @@ class Signals(Projection):
 
     def __init__(self, config: RiskConfig | None = None) -> None:
         self.config = config or RiskConfig()
-        self.touched: set[str] = set()
 
     # Facts ------------------------------------------------------------------------
 
     def owner(self, rows: Rows, event: Any) -> str | None:
         oid = str(event.originator_id)
-        match event:
-            case Platform.Registered():
-                return oid
-            case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened():
-                rows.put("owner", oid, {"platform": str(event.platform_id)})
-                return str(event.platform_id)
-            case Platform.Event():
-                return oid
+        platform = owned(event)
+        if platform is not None:
+            if platform != oid:
+                rows.put("owner", oid, {"platform": platform}, platform)
+            return platform
+        if isinstance(event, Platform.Event):
+            return oid
         doc = rows.get("owner", oid)
         return str(doc["platform"]) if doc else None
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         if isinstance(event, PlatformTransfer.Made):
-            self._transfer_in(rows, position, event)
+            self._inflow(rows, str(event.to_platform_id), position, event)
             return
         platform = self.owner(rows, event)
         if platform is None:
             return
-        facts = rows.get("facts", platform)
-        if facts is None:
+        meta = rows.get("meta", platform)
+        if meta is None:
             if not isinstance(event, Platform.Registered):
                 return
-            facts = new_facts(event.name)
-        self._observe(facts, position, event)
-        self._fold(rows, facts, platform, position, event)
-        rows.put("facts", platform, facts, platform)
-        self.touched.add(platform)
+            meta = new_meta(event.name)
+        self._observe(rows, meta, platform, position, event)
+        self._fold(rows, meta, platform, position, event)
+        rows.put("meta", platform, meta, platform)
 
-    def _observe(self, facts: Doc, position: int, event: Any) -> None:
+    def _observe(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
         day = event.occurred_on.isoformat()
-        if facts["clock"] is None or day > facts["clock"]:
-            facts["clock"] = day
+        if meta["clock"] is None or day > meta["clock"]:
+            meta["clock"] = day
         late = (event.timestamp.date() - event.occurred_on).days
         if late > self.config.late_days:
-            facts["late"].append([position, late])
+            rows.put(
+                "late",
+                f"{platform}:{position:012d}",
+                {"position": position, "days": late},
+                platform,
+            )
+        rows.put("dirty", platform, {}, platform)
 
     def _fold(
         self,
         rows: Rows,
-        facts: Doc,
+        meta: Doc,
         platform: str,
         position: int,
         event: Any,
     ) -> None:
-        key = f"{event.originator_id}:{event.originator_version}"
+        oid = str(event.originator_id)
+        key = f"{platform}:{oid}:{event.originator_version}"
         match event:
             case Platform.MemberJoined():
-                member = facts["members"].setdefault(
+                member = meta["members"].setdefault(
                     event.person, {"roles": [], "iban": None, "ever_board": False}
                 )
                 member["roles"] = sorted({*member["roles"], event.role.value})
                 member["iban"] = event.iban or member["iban"]
                 member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
             case Platform.MemberLeft():
-                member = facts["members"][event.person]
+                member = meta["members"][event.person]
                 member["roles"] = [r for r in member["roles"] if r != event.role.value]
             case Platform.RelativeDeclared():
-                facts["relatives"][event.relative_name] = event.relative_iban
+                meta["relatives"][event.relative_name] = event.relative_iban
             case Platform.RecognitionRevoked():
-                facts["recognition_revoked_on"] = event.effective_on.isoformat()
+                meta["recognition_revoked_on"] = event.effective_on.isoformat()
             case Grant.Awarded():
-                facts["grants"][str(event.originator_id)] = {
+                meta["grants"][oid] = {
                     "start": event.period_start.isoformat(),
                     "end": event.period_end.isoformat(),
                     "revoked_on": None,
@@ -120,127 +141,185 @@ class Signals(Projection):
                     "retroactive": False,
                 }
             case Grant.Amended():
-                facts["grants"][str(event.originator_id)]["end"] = event.period_end.isoformat()
+                meta["grants"][oid]["end"] = event.period_end.isoformat()
             case Grant.Revoked():
-                facts["grants"][str(event.originator_id)].update(
+                meta["grants"][oid].update(
                     revoked_on=event.effective_on.isoformat(),
                     revoked_decided_on=event.occurred_on.isoformat(),
                     retroactive=event.retroactive,
                 )
             case Grant.TranchePaid():
-                facts["inflows"].append(
-                    [event.occurred_on.isoformat(), event.amount.cents, position, key]
+                rows.put(
+                    "in",
+                    key,
+                    {
+                        "day": event.occurred_on.isoformat(),
+                        "cents": event.amount.cents,
+                        "position": position,
+                    },
+                    platform,
                 )
             case Grant.EntryReversed() | BankStatement.EntryReversed():
-                gone = f"{event.originator_id}:{event.reverses_version}"
-                facts["inflows"] = [f for f in facts["inflows"] if f[3] != gone]
-                facts["outflows"] = [f for f in facts["outflows"] if f[7] != gone]
+                gone = f"{platform}:{oid}:{event.reverses_version}"
+                rows.delete("in", gone)
+                rows.delete("out", gone)
             case BankStatement.LineRecorded():
-                self._bank_line(facts, position, key, event)
+                self._bank_line(rows, platform, key, position, event)
             case Expense.Submitted():
-                facts["expenses"][str(event.originator_id)] = {
-                    "date": event.occurred_on.isoformat(),
-                    "amount": event.amount.cents,
-                    "payee": event.payee_name,
-                    "iban": event.payee_iban,
-                    "invoice": event.invoice_number,
-                    "receipt": None,
-                    "method": event.payment_method.value,
-                    "submitted_by": event.actor,
-                    "approved_by": None,
-                    "state": "submitted",
-                    "positions": [position],
-                }
+                rows.put(
+                    "expense",
+                    oid,
+                    {
+                        "date": event.occurred_on.isoformat(),
+                        "amount": event.amount.cents,
+                        "payee": event.payee_name,
+                        "iban": event.payee_iban,
+                        "invoice": event.invoice_number,
+                        "receipt": None,
+                        "method": event.payment_method.value,
+                        "submitted_by": event.actor,
+                        "approved_by": None,
+                        "state": "submitted",
+                        "positions": [position],
+                    },
+                    platform,
+                )
                 if event.receipt_sha256:
-                    self._receipt(
-                        rows,
-                        facts,
-                        platform,
-                        str(event.originator_id),
-                        event.receipt_sha256,
-                        position,
-                    )
+                    self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
             case Expense.ReceiptAttached():
-                self._receipt(
-                    rows, facts, platform, str(event.originator_id), event.receipt_sha256, position
-                )
+                self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
             case Expense.Approved():
-                expense = facts["expenses"][str(event.originator_id)]
-                expense.update(approved_by=event.actor, state="approved")
-                expense["positions"].append(position)
-                facts["approvers"] = sorted({*facts["approvers"], event.actor})
-            case Expense.Rejected() | Expense.Paid() | Expense.EntryReversed():
-                expense = facts["expenses"][str(event.originator_id)]
-                expense["state"] = {Expense.Rejected: "rejected", Expense.Paid: "paid"}.get(
-                    type(event), "approved"
+                self._expense(
+                    rows, platform, oid, position, state="approved", approved_by=event.actor
                 )
-                expense["positions"].append(position)
+                meta["approvers"] = sorted({*meta["approvers"], event.actor})
+            case Expense.Rejected():
+                self._expense(rows, platform, oid, position, state="rejected")
+            case Expense.Paid():
+                self._expense(rows, platform, oid, position, state="paid")
+            case Expense.EntryReversed():
+                self._expense(rows, platform, oid, position, state="approved")
 
     @staticmethod
-    def _bank_line(facts: Doc, position: int, key: str, line: Any) -> None:
+    def _expense(rows: Rows, platform: str, key: str, position: int, **changes: Any) -> None:
+        expense = rows.get("expense", key)
+        if expense is not None:
+            expense.update(changes)
+            expense["positions"].append(position)
+            rows.put("expense", key, expense, platform)
+
+    @staticmethod
+    def _bank_line(rows: Rows, platform: str, key: str, position: int, line: Any) -> None:
         day = line.occurred_on.isoformat()
         if line.direction.value == "out":
-            facts["outflows"].append(
-                [
-                    day,
-                    line.amount.cents,
-                    line.kind.value,
-                    line.counterparty_name,
-                    line.counterparty_iban,
-                    line.matches,
-                    position,
-                    key,
-                ]
+            rows.put(
+                "out",
+                key,
+                {
+                    "day": day,
+                    "cents": line.amount.cents,
+                    "kind": line.kind.value,
+                    "payee": line.counterparty_name,
+                    "iban": line.counterparty_iban,
+                    "matches": line.matches,
+                    "position": position,
+                },
+                platform,
             )
         elif line.matches is None:
-            facts["inflows"].append([day, line.amount.cents, position, key])
+            rows.put(
+                "in", key, {"day": day, "cents": line.amount.cents, "position": position}, platform
+            )
 
-    def _transfer_in(self, rows: Rows, position: int, event: Any) -> None:
-        platform = str(event.to_platform_id)
-        facts = rows.get("facts", platform)
-        if facts is None:
+    def _inflow(self, rows: Rows, platform: str, position: int, event: Any) -> None:
+        meta = rows.get("meta", platform)
+        if meta is None:
             return
-        self._observe(facts, position, event)
-        key = f"{event.originator_id}:{event.originator_version}"
-        facts["inflows"].append([event.occurred_on.isoformat(), event.amount.cents, position, key])
-        rows.put("facts", platform, facts, platform)
-        self.touched.add(platform)
+        self._observe(rows, meta, platform, position, event)
+        rows.put(
+            "in",
+            f"{platform}:{event.originator_id}:{event.originator_version}",
+            {
+                "day": event.occurred_on.isoformat(),
+                "cents": event.amount.cents,
+                "position": position,
+            },
+            platform,
+        )
+        rows.put("meta", platform, meta, platform)
 
     def _receipt(
-        self, rows: Rows, facts: Doc, platform: str, expense_id: str, sha: str, position: int
+        self, rows: Rows, meta: Doc, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        facts["expenses"][expense_id]["receipt"] = sha
+        self._expense(rows, platform, expense_id, position, receipt=sha)
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc)
         if len(doc["uses"]) < 2:
             return
         positions = [use[2] for use in doc["uses"]]
-        for other in {use[0] for use in doc["uses"]}:
-            other_facts = facts if other == platform else rows.get("facts", other)
-            if other_facts is None:
+        for other in sorted({use[0] for use in doc["uses"]}):
+            other_meta = meta if other == platform else rows.get("meta", other)
+            if other_meta is None:
                 continue
-            other_facts["duplicate_receipts"][sha] = positions
+            other_meta["duplicate_receipts"][sha] = positions
             if other != platform:
-                rows.put("facts", other, other_facts, other)
-            self.touched.add(other)
+                rows.put("meta", other, other_meta, other)
+                rows.put("dirty", other, {}, other)
 
     # Findings ---------------------------------------------------------------------
 
-    def finish(self, rows: Rows) -> None:
-        for platform in sorted(self.touched):
-            facts = rows.get("facts", platform)
-            if facts is None:
-                continue
-            rows.put("findings", platform, self.findings(facts), platform)
-        self.touched.clear()
+    def facts(self, rows: Rows, platform: str) -> Facts | None:
+        meta = rows.get("meta", platform)
+        if meta is None:
+            return None
+        outflows = [
+            Outflow(
+                _day(o["day"]),
+                o["cents"],
+                o["kind"],
+                o["payee"],
+                o["iban"],
+                o["matches"],
+                o["position"],
+            )
+            for _, o in rows.items("out", platform)
+        ]
+        return Facts(
+            clock=_day(meta["clock"]) if meta["clock"] else None,
+            members=meta["members"],
+            relatives=meta["relatives"],
+            approvers=set(meta["approvers"]),
+            inflows=[
+                (_day(i["day"]), i["cents"], i["position"]) for _, i in rows.items("in", platform)
+            ],
+            outflows=sorted(outflows, key=lambda o: o.position),
+            expenses=dict(rows.items("expense", platform)),
+            grants=meta["grants"],
+            recognition_revoked_on=(
+                _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
+            ),
+            late=[(d["position"], d["days"]) for _, d in rows.items("late", platform)],
+            duplicate_receipts=meta["duplicate_receipts"],
+        )
 
-    def findings(self, facts: Doc) -> Doc:
-        found = evaluate(Facts.from_doc(facts, facts["duplicate_receipts"]), self.config)
-        score = risk_score(found)
+    def finish(self, rows: Rows) -> None:
+        for dirty in rows.keys("dirty"):
+            facts = self.facts(rows, dirty)
+            if facts is not None:
+                meta = rows.get("meta", dirty) or {}
+                rows.put("findings", dirty, self.findings(meta.get("name", ""), facts), dirty)
+            rows.delete("dirty", dirty)
+
+    def findings(self, name: str, facts: Facts) -> Doc:
+        found = evaluate(facts, self.config)
         return {
-            "name": facts["name"],
+            "name": name,
             "findings": [f.as_doc() for f in found],
-            "score": score,
+            "score": risk_score(found),
             "config": f"{self.config.version}:{self.config.digest()}",
         }
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)

@@ -83,6 +83,11 @@ class Buurtkas(Application[UUID]):
 
     name = "buurtkas"
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.store_env = dict(env or {})
+        """The persistence settings, for read models that share the event store's database."""
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_transcodings(transcoder)

@@ -11,6 +11,8 @@ from typing import Any
 
 from domain.errors import DomainError
 from domain.money import Money
+from projections.registry import UnknownProjection
+from service import cli_projections as projection_commands
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.logging import configure_logging, get_logger
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--events", type=int, required=True, help="number of events (>= 20)")
     gen.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     gen.add_argument("--batch-size", type=int, default=500, help="events per save (<= 500)")
+    projection_commands.add_commands(sub)
     return parser
 
 
@@ -134,6 +137,7 @@ COMMANDS = {
     "balances": cmd_balances,
     "history": cmd_history,
     "generate": cmd_generate,
+    **projection_commands.COMMANDS,
 }
 
 
@@ -149,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
-    except (DomainError, GenerateError) as error:
+    except (DomainError, GenerateError, UnknownProjection) as error:
         log.warning("command.refused", error=str(error))
         print(f"error: {error}", file=sys.stderr)
         return 2

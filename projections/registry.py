@@ -1,0 +1,46 @@
+"""The read models buurtkas keeps, and how to open their store and runners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from domain.risk import RiskConfig
+from projections.balances import Balances
+from projections.base import Projection
+from projections.db import connect
+from projections.index import PlatformIndex
+from projections.runner import EventSource, Runner
+from projections.signals import Signals
+from projections.status import Status
+from projections.store import ReadModelStore
+
+FACTORIES: dict[str, Callable[[], Projection]] = {
+    "balances": Balances,
+    "status": Status,
+    "signals": lambda: Signals(RiskConfig()),
+    "platform_index": PlatformIndex,
+}
+
+
+class UnknownProjection(KeyError):
+    pass
+
+
+def open_store(env: dict[str, str]) -> ReadModelStore:
+    store = ReadModelStore(connect(env))
+    store.setup()
+    return store
+
+
+def runner(app: Any, store: ReadModelStore, name: str, batch_size: int = 1000) -> Runner:
+    try:
+        factory = FACTORIES[name]
+    except KeyError:
+        known = ", ".join(FACTORIES)
+        raise UnknownProjection(f"projection: no read model {name!r} (known: {known})") from None
+    return Runner(EventSource(app), store, factory(), batch_size=batch_size)
+
+
+def runners(app: Any, store: ReadModelStore, batch_size: int = 1000) -> list[Runner]:
+    return [runner(app, store, name, batch_size) for name in FACTORIES]

@@ -1,0 +1,129 @@
+"""Command-line commands for the read models: project, projections, rebuild, replay."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from typing import Any
+
+from projections.registry import FACTORIES, open_store, runner, runners
+from projections.replay import replay_platform
+from projections.runner import Runner
+from service.application import Buurtkas
+from service.presenters import print_replay, replay_json
+from service.reports import find_platform
+
+
+def add_commands(sub: Any) -> None:
+    project = sub.add_parser("project", help="bring every read model up to date")
+    project.add_argument("--follow", action="store_true", help="keep following new events")
+    project.add_argument("--batch-size", type=int, default=1000, help="events per transaction")
+    projections = sub.add_parser("projections", help="each read model's position and lag")
+    projections.add_argument("--json", action="store_true", help="print JSON")
+    rebuild = sub.add_parser("rebuild", help="rebuild read models side by side and swap")
+    rebuild.add_argument("name", nargs="?", help=f"one of {', '.join(FACTORIES)} (default all)")
+    rebuild.add_argument("--batch-size", type=int, default=5000, help="events per transaction")
+    replay = sub.add_parser("replay", help="a platform as of a business date or a position")
+    replay.add_argument("--platform", required=True, help="platform name or neighbourhood")
+    axis = replay.add_mutually_exclusive_group(required=True)
+    axis.add_argument("--as-of", type=_date, help="business date YYYY-MM-DD")
+    axis.add_argument("--position", type=int, help="recorded position in the store")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _date(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of: {text!r} is not a date YYYY-MM-DD") from None
+
+
+def print_status(all_runners: list[Runner], as_json: bool = False) -> None:
+    rows = [r.status() for r in all_runners]
+    if as_json:
+        print(json.dumps([{**vars(s), "lag": s.lag} for s in rows], indent=2))
+        return
+    print(f"{'read model':16} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8}")
+    for s in rows:
+        print(f"{s.projection:16} {s.generation:>10} {s.position:>10} {s.head:>10} {s.lag:>8}")
+
+
+def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    store = open_store(app.store_env)
+    all_runners = runners(app, store, args.batch_size)
+    for r in all_runners:
+        started = time.perf_counter()
+        processed = r.catch_up()
+        log.info(
+            "projection.caught_up",
+            projection=r.name,
+            events=processed,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+    print_status(all_runners)
+    if args.follow:
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=r.follow, args=(stop,), daemon=True)
+            for r in runners(app, store, args.batch_size)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while all(t.is_alive() for t in threads):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            stop.set()
+    return 0
+
+
+def cmd_projections(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    print_status(runners(app, open_store(app.store_env)), args.json)
+    return 0
+
+
+def cmd_rebuild(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    store = open_store(app.store_env)
+    for name in [args.name] if args.name else list(FACTORIES):
+        r = runner(app, store, name, args.batch_size)
+        started = time.perf_counter()
+        folded = r.rebuild()
+        seconds = time.perf_counter() - started
+        log.info("projection.rebuilt", projection=name, events=folded, seconds=round(seconds, 3))
+        print(
+            f"Rebuilt {name}: {folded} events in {seconds:.2f} s, now generation "
+            f"{r.status().generation}."
+        )
+    return 0
+
+
+def cmd_replay(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    platform = find_platform(app, args.platform)
+    store = open_store(app.store_env)
+    started = time.perf_counter()
+    result = replay_platform(
+        app, store, platform.originator_id, as_of=args.as_of, position=args.position
+    )
+    log.info(
+        "replay.computed",
+        platform=platform.name,
+        events=result.events,
+        seconds=round(time.perf_counter() - started, 4),
+    )
+    if args.json:
+        print(json.dumps(replay_json(platform.name, result), indent=2, default=str))
+    else:
+        print_replay(platform.name, result)
+    return 0
+
+
+COMMANDS = {
+    "project": cmd_project,
+    "projections": cmd_projections,
+    "rebuild": cmd_rebuild,
+    "replay": cmd_replay,
+}
