@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from projections.rows import Rows
 
@@ -23,7 +23,10 @@ class Projection(ABC):
         before its rows are committed: the place for work that needs the whole batch."""
 
 
-def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: Rows) -> Rows:
+R = TypeVar("R", bound=Rows)
+
+
+def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> R:
     """The pure fold: apply every event in order, then finish."""
     for position, event in events:
         projection.apply(rows, position, event)

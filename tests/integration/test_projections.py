@@ -1,0 +1,235 @@
+"""Read models through a real store (SQLite and PostgreSQL): exactly-once, rebuild, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from projections.balances import platform_figures
+from projections.base import fold
+from projections.registry import FACTORIES, open_store, runner, runners
+from projections.replay import replay_platform
+from projections.rows import MemoryRows
+from projections.store import ConcurrentUpdateError, ReadModelStore
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.reports import find_platform, platform_balances
+from service.synthetic import generate
+
+
+@pytest.fixture
+def store(app: Buurtkas) -> Iterator[ReadModelStore]:
+    read_models = open_store(app.store_env)
+    yield read_models
+    read_models.conn.close()
+
+
+def stored_rows(store: ReadModelStore, name: str) -> list[tuple[Any, ...]]:
+    generation = store.active_generation(name)
+    assert generation is not None
+    return list(store.select(name, generation))
+
+
+def pure_fold(app: Buurtkas, name: str) -> list[tuple[Any, ...]]:
+    return list(fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
+
+
+class TestReadModels:
+    def test_every_read_model_equals_a_pure_fold_of_the_history(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        generate(app, 3000, seed=8)
+        # when
+        for r in runners(app, store, batch_size=257):
+            r.catch_up()
+        # then
+        for name in FACTORIES:
+            assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_new_events_are_folded_incrementally(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        balances = runner(app, store, "balances")
+        balances.catch_up()
+        # when
+        generate(app, 500, seed=9)
+        processed = balances.catch_up()
+        # then
+        assert processed == 500
+        assert balances.status().lag == 0
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
+
+    def test_platform_balances_match_the_ledger_fold(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        runner(app, store, "balances").catch_up()
+        # when
+        generation = store.ensure("balances")
+        docs = {
+            doc["name"]: platform_figures(doc)
+            for _, _, _, doc in store.select("balances", generation, "platform")
+        }
+        # then
+        for expected in platform_balances(app):
+            got = docs[expected.name]
+            assert (
+                got["received"],
+                got["spent"],
+                got["unexplained_outflows"],
+                got["cash_on_hand"],
+                got["funds"],
+            ) == (
+                expected.received.cents,
+                expected.spent.cents,
+                expected.unexplained.cents,
+                expected.cash_withdrawn_unaccounted.cents,
+                expected.funds.cents,
+            )
+
+    def test_a_second_runner_cannot_commit_the_same_batch_twice(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: two runners read the same batch from the same position
+        load_demo(app)
+        first, second = runner(app, store, "balances", 100), runner(app, store, "balances", 100)
+        generation = store.ensure("balances")
+        stale = store.position("balances", generation)
+        first.step()
+        # when
+        with pytest.raises(ConcurrentUpdateError):
+            store.commit_batch("balances", generation, stale, 100, {}, require_active=True)
+        second.catch_up()
+        # then
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
+
+    def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        status = runner(app, store, "status", batch_size=50)
+        status.catch_up()
+        seen_during_rebuild: set[int | None] = set()
+        status.on_batch = lambda *_: seen_during_rebuild.add(store.active_generation("status"))
+        # when
+        folded = status.rebuild()
+        # then
+        assert folded == app.recorder.max_notification_id()
+        assert seen_during_rebuild == {1}  # readers kept the complete old model meanwhile
+        assert store.active_generation("status") == 2
+        assert store.generations("status") == [2]
+        assert stored_rows(store, "status") == pure_fold(app, "status")
+
+    def test_projection_status_reports_position_and_lag(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        balances = runner(app, store, "balances", batch_size=100)
+        # when
+        balances.step()
+        status = balances.status()
+        # then
+        assert (status.position, status.head, status.lag) == (100, 494, 394)
+
+
+class TestReplay:
+    def test_the_g_buurt_as_of_april_2020_shows_the_drawdown_and_strong_signals(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        g = find_platform(app, "G-buurt")
+        # when
+        result = replay_platform(app, store, g.originator_id, as_of=date(2020, 4, 1))
+        # then
+        rules = {f["rule"]: f for f in result.signals["findings"]}
+        assert {"unapproved_payment", "related_party_payee", "cash_or_self_transfer"} <= set(rules)
+        assert all(
+            rules[r]["strength"] == "strong"
+            for r in ("unapproved_payment", "related_party_payee", "cash_or_self_transfer")
+        )
+        assert rules["unapproved_payment"]["value"] == 96_150_00
+        assert len(rules["unapproved_payment"]["positions"]) == 15
+        assert rules["rapid_drawdown"]["value"] == pytest.approx(0.7692, abs=1e-4)
+        assert result.balances["received"] == 125_000_00
+        assert result.status["recognition"] == "recognised"  # suspended only on 8 April
+        assert result.signals["score"]["level"] == "high"
+
+    def test_the_k_buurt_has_none_of_the_strong_signals(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        k = find_platform(app, "K-buurt")
+        # when
+        result = replay_platform(app, store, k.originator_id, as_of=date(2021, 12, 31))
+        # then
+        assert [f for f in result.signals["findings"] if f["strength"] == "strong"] == []
+        assert result.balances["unexplained_outflows"] == 0
+
+    def test_the_two_time_axes_differ_for_late_recorded_events(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: the demo, then a G-buurt bank line for March 2020 recorded today
+        load_demo(app)
+        g = find_platform(app, "G-buurt")
+        before = app.recorder.max_notification_id() or 0
+        from domain.money import Money
+        from domain.values import BankLineKind, Direction
+        from service.application import BankLine
+
+        app.record_bank_lines(
+            platform_id=g.originator_id,
+            statement_ref="2020-03-late",
+            occurred_on=date(2020, 3, 31),
+            actor="bank",
+            lines=[
+                BankLine(
+                    line_no=1,
+                    direction=Direction.OUT,
+                    kind=BankLineKind.CASH_WITHDRAWAL,
+                    amount=Money(50_000),
+                    counterparty_name="ATM",
+                    occurred_on=date(2020, 3, 31),
+                )
+            ],
+        )
+        # when
+        by_date = replay_platform(app, store, g.originator_id, as_of=date(2020, 4, 1))
+        by_position = replay_platform(app, store, g.originator_id, position=before)
+        # then
+        assert by_date.balances["cash_on_hand"] == 30_500_00
+        assert by_position.balances["cash_on_hand"] == 30_000_00
+        assert by_position.last_position <= before < by_date.last_position
+
+    def test_a_replay_equals_the_read_models_at_the_head(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        generate(app, 1000, seed=12)
+        for r in runners(app, store):
+            r.catch_up()
+        g = find_platform(app, "G-buurt")
+        key = str(g.originator_id)
+        # when
+        result = replay_platform(
+            app, store, g.originator_id, position=app.recorder.max_notification_id()
+        )
+        # then
+        live = store.get("signals", store.ensure("signals"), "findings", key)
+        assert live is not None
+        assert result.signals == live
+        balances = store.get("balances", store.ensure("balances"), "platform", key)
+        assert balances is not None
+        assert result.balances == platform_figures(balances)

@@ -1,0 +1,268 @@
+"""Every fraud-risk rule fires past its threshold and stays quiet just inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from domain.risk import (
+    Facts,
+    Finding,
+    Outflow,
+    RiskConfig,
+    benford_first_digit,
+    cash_or_self_transfer,
+    duplicate_payment,
+    evaluate,
+    governance_decay,
+    late_booking,
+    missing_receipt,
+    new_payee_large_first_payment,
+    outside_grant_window,
+    payee_concentration,
+    rapid_drawdown,
+    related_party_payee,
+    risk_score,
+    round_amounts,
+    threshold_split,
+    unapproved_payment,
+)
+
+CONFIG = RiskConfig()
+DAY = date(2020, 3, 1)
+CHAIR_IBAN = "NL91ABNA0417164300"
+Rule = Callable[[Facts, RiskConfig], list[Finding]]
+
+
+def board() -> dict[str, dict[str, Any]]:
+    return {
+        "Chair": {"roles": ["chair"], "iban": CHAIR_IBAN, "ever_board": True},
+        "Treasurer": {"roles": ["treasurer"], "iban": None, "ever_board": True},
+        "Secretary": {"roles": ["secretary"], "iban": None, "ever_board": True},
+    }
+
+
+def expense(n: int, amount: int = 10_000, **changes: Any) -> dict[str, Any]:
+    doc = {
+        "date": DAY.isoformat(),
+        "amount": amount,
+        "payee": f"Payee {n}",
+        "iban": None,
+        "invoice": f"F-{n}",
+        "receipt": f"{n:064x}",
+        "method": "bank",
+        "submitted_by": "Treasurer",
+        "approved_by": "Chair",
+        "state": "paid",
+        "positions": [1000 + n],
+    }
+    doc.update(changes)
+    return doc
+
+
+def out(
+    n: int,
+    cents: int,
+    *,
+    day: date = DAY,
+    kind: str = "transfer",
+    payee: str = "",
+    iban: str | None = None,
+    matches: str | None = None,
+) -> Outflow:
+    return Outflow(day, cents, kind, payee or f"Payee {n}", iban, matches, n)
+
+
+def facts(**changes: Any) -> Facts:
+    base = Facts(
+        clock=DAY,
+        members=board(),
+        relatives={},
+        approvers={"Chair"},
+        inflows=[(DAY - timedelta(days=90), 10_000_000, 1)],
+        outflows=[],
+        expenses={},
+        grants={
+            "g": {
+                "start": "2020-01-01",
+                "end": "2020-12-31",
+                "revoked_on": None,
+                "revoked_decided_on": None,
+                "retroactive": False,
+            }
+        },
+        recognition_revoked_on=None,
+        late=[],
+    )
+    for key, value in changes.items():
+        setattr(base, key, value)
+    return base
+
+
+def approved_outflows(
+    cents: list[int], days: list[int] | None = None, payees: list[str] | None = None
+) -> dict[str, Any]:
+    """Outflows each matched to an approved expense."""
+    days = days or [0] * len(cents)
+    payees = payees or [f"Payee {n}" for n in range(len(cents))]
+    return {
+        "outflows": [
+            out(n, c, day=DAY + timedelta(days=d), payee=p, matches=f"expense:e{n}")
+            for n, (c, d, p) in enumerate(zip(cents, days, payees, strict=True))
+        ],
+        "expenses": {
+            f"e{n}": expense(n, c, payee=p)
+            for n, (c, p) in enumerate(zip(cents, payees, strict=True))
+        },
+    }
+
+
+CASES: list[tuple[Rule, dict[str, Any], dict[str, Any]]] = [
+    (unapproved_payment, {"outflows": [out(1, 5_000)]}, approved_outflows([5_000])),
+    (
+        related_party_payee,
+        {"outflows": [out(1, 5_000, iban=CHAIR_IBAN)]},
+        {"outflows": [out(1, 5_000, iban="NL02ABNA0123456789", payee="Drukkerij")]},
+    ),
+    (
+        cash_or_self_transfer,
+        {"outflows": [out(1, CONFIG.cash_single_cents + 1, kind="cash_withdrawal")]},
+        {
+            "outflows": [
+                out(1, CONFIG.cash_single_cents, kind="cash_withdrawal"),
+                out(2, CONFIG.cash_single_cents, kind="cash_withdrawal"),
+                out(3, CONFIG.cash_single_cents, kind="cash_withdrawal"),
+                out(4, CONFIG.cash_single_cents, kind="cash_withdrawal"),
+            ]
+        },
+    ),
+    (
+        outside_grant_window,
+        {"outflows": [out(1, 5_000, day=date(2021, 1, 1))]},
+        {"outflows": [out(1, 5_000, day=date(2020, 12, 31))]},
+    ),
+    (
+        rapid_drawdown,
+        {"outflows": [out(1, 2_500_001), out(2, 2_500_000, day=DAY + timedelta(days=29))]},
+        {"outflows": [out(1, 2_500_000), out(2, 2_500_000, day=DAY + timedelta(days=29))]},
+    ),
+    (
+        threshold_split,
+        approved_outflows([125_000, 125_001], days=[0, 6], payees=["Same", "Same"]),
+        approved_outflows([125_000, 125_001], days=[0, 7], payees=["Same", "Same"]),
+    ),
+    (
+        duplicate_payment,
+        {"expenses": {"a": expense(1), "b": expense(2, payee="Payee 1", invoice="F-1")}},
+        {"expenses": {"a": expense(1), "b": expense(2, payee="Payee 1", invoice="F-2")}},
+    ),
+    (
+        missing_receipt,
+        {"expenses": {"a": expense(1, receipt=None, date="2020-02-15")}},
+        {"expenses": {"a": expense(1, receipt=None, date="2020-02-16")}},
+    ),
+    (late_booking, {"late": [(7, CONFIG.late_days + 1)]}, {"late": []}),
+    (
+        payee_concentration,
+        approved_outflows([10_000] * 10, payees=["Top"] * 6 + [f"P{n}" for n in range(4)]),
+        approved_outflows([10_000] * 10, payees=["Top"] * 4 + [f"P{n}" for n in range(6)]),
+    ),
+    (
+        new_payee_large_first_payment,
+        approved_outflows([CONFIG.new_payee_large_cents + 1]),
+        approved_outflows([CONFIG.new_payee_large_cents]),
+    ),
+    (
+        round_amounts,
+        approved_outflows([20_000] * 4 + [12_345] * 26),
+        approved_outflows([20_000] * 3 + [12_345] * 27),
+    ),
+    (
+        benford_first_digit,
+        approved_outflows([90_000 + n for n in range(300)]),
+        approved_outflows([int(10 ** (2 + 3 * (n + 0.5) / 300)) for n in range(300)]),
+    ),
+    (governance_decay, {"members": {k: v for k, v in board().items() if k != "Secretary"}}, {}),
+]
+
+
+@pytest.mark.parametrize(("rule", "firing", "quiet"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_rule_fires_past_its_threshold(
+    rule: Rule, firing: dict[str, Any], quiet: dict[str, Any]
+) -> None:
+    # given
+    given = facts(**firing)
+    # when
+    found = rule(given, CONFIG)
+    # then
+    assert [f.rule for f in found] == [rule.__name__]
+
+
+@pytest.mark.parametrize(("rule", "firing", "quiet"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_rule_stays_quiet_just_inside_its_threshold(
+    rule: Rule, firing: dict[str, Any], quiet: dict[str, Any]
+) -> None:
+    # given
+    given = facts(**quiet)
+    # when
+    found = rule(given, CONFIG)
+    # then
+    assert found == []
+
+
+def test_the_missing_receipt_finding_is_high_for_cash_or_large_expenses() -> None:
+    # given
+    large = facts(expenses={"a": expense(1, amount=50_001, receipt=None, date="2020-01-01")})
+    small = facts(expenses={"a": expense(1, amount=50_000, receipt=None, date="2020-01-01")})
+    # when / then
+    assert missing_receipt(large, CONFIG)[0].severity == "high"
+    assert missing_receipt(small, CONFIG)[0].severity == "low"
+
+
+def test_monthly_cash_over_the_limit_fires_even_when_each_withdrawal_is_small() -> None:
+    # given
+    cash = [out(n, 20_001, kind="cash_withdrawal", day=DAY + timedelta(days=n)) for n in range(5)]
+    # when
+    found = cash_or_self_transfer(facts(outflows=cash), CONFIG)
+    # then
+    assert found[0].positions == [0, 1, 2, 3, 4]
+    assert "cash up to 1000 EUR in a month" in found[0].detail
+
+
+def test_a_finding_names_the_events_behind_it_and_the_configuration() -> None:
+    # given
+    given = facts(outflows=[out(41, 5_000), out(42, 7_000, iban=CHAIR_IBAN)])
+    # when
+    found = {f.rule: f for f in evaluate(given, CONFIG)}
+    # then
+    assert found["unapproved_payment"].positions == [41, 42]
+    assert found["unapproved_payment"].value == 12_000
+    assert found["related_party_payee"].positions == [42]
+    assert found["unapproved_payment"].config == f"{CONFIG.version}:{CONFIG.digest()}"
+
+
+def test_another_threshold_gives_another_configuration_hash() -> None:
+    assert RiskConfig(cash_single_cents=30_000).digest() != CONFIG.digest()
+
+
+def test_weak_signals_escalate_only_beside_a_strong_one() -> None:
+    # given
+    weak = Finding("round_amounts", "weak", "low", 0.2, 0.1, "share", [], "")
+    strong = Finding("unapproved_payment", "strong", "high", 1, 0, "cents", [1], "")
+    # when
+    alone, together = risk_score([weak, weak]), risk_score([strong, weak, weak])
+    # then
+    assert (alone["score"], alone["level"]) == (0, "none")
+    assert (together["score"], together["level"]) == (50, "high")
+
+
+def test_a_high_hhi_fires_concentration_even_below_the_top_share() -> None:
+    # given: two payees share the spending evenly (HHI 5000, top share 50%)
+    given = facts(**approved_outflows([10_000] * 10, payees=["A", "B"] * 5))
+    # when
+    found = payee_concentration(given, CONFIG)
+    # then
+    assert found[0].detail.endswith("HHI 5000")
