@@ -1,0 +1,54 @@
+"""A projection process for crash tests: folds small batches slowly, forever.
+
+Each transaction waits before it commits, so that a kill most likely lands after the
+batch's rows were written and before its tracking position is committed.
+
+    python -m tests.integration.projection_worker DATABASE_URL
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from projections.registry import open_store, runners
+from service.application import Buurtkas
+from service.storage import persistence_env
+
+
+class SlowCommits:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+
+    def execute(self, statement: str, params: Any = ()) -> Any:
+        return self.conn.execute(statement, params)
+
+    def executemany(self, statement: str, rows: Any) -> None:
+        self.conn.executemany(statement, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.conn.transaction():
+            yield
+            time.sleep(0.02)  # rows written, tracking updated, not yet committed
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def main(database_url: str) -> None:
+    app = Buurtkas(env=persistence_env(database_url))
+    store = open_store(app.store_env)
+    store.conn = SlowCommits(store.conn)
+    workers = runners(app, store, batch_size=29)
+    while True:
+        for worker in workers:
+            worker.step()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
