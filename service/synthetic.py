@@ -184,7 +184,7 @@ class Generator:
         sp.grant = Grant.award(
             budget=sp.budget,
             platform=sp.platform,
-            reference=f"SYN-{sp.index}-{sp.grants}",
+            reference=f"SYN-s{self.seed}-{sp.index}-{sp.grants}",
             amount=Money(GRANT_CENTS),
             period_start=day,
             period_end=end,
@@ -193,7 +193,7 @@ class Generator:
                 TrancheSpec(n, day + timedelta(days=120 * (n - 1)), Money(part))
                 for n in range(1, TRANCHES + 1)
             ],
-            decision_ref=f"BESCHIKKING-SYN-{sp.index}-{sp.grants}",
+            decision_ref=f"BESCHIKKING-SYN-s{self.seed}-{sp.index}-{sp.grants}",
             reason="Verleend",
             occurred_on=day,
             actor=ACTOR,
