@@ -102,6 +102,9 @@ class Facts:
     recognition_revoked_on: date | None
     late: list[tuple[int, int]]
     duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
+    late_count: int | None = None
+    """All late bookings, and the worst delay; ``late`` may list only the first of them."""
+    late_worst: int | None = None
 
 
 def _day(text: str) -> date:
@@ -398,7 +401,9 @@ def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
 def late_booking(facts: Facts, config: RiskConfig) -> list[Finding]:
     if not facts.late:
         return []
-    worst = max(days for _, days in facts.late)
+    worst = facts.late_worst or max(days for _, days in facts.late)
+    count = facts.late_count if facts.late_count is not None else len(facts.late)
+    listed = "" if count <= len(facts.late) else f" (the first {len(facts.late)} listed)"
     return [
         Finding(
             "late_booking",
@@ -408,8 +413,8 @@ def late_booking(facts: Facts, config: RiskConfig) -> list[Finding]:
             config.late_days,
             "days",
             sorted(p for p, _ in facts.late),
-            f"{len(facts.late)} events recorded more than {config.late_days} days "
-            "after their business date",
+            f"{count} events recorded more than {config.late_days} days "
+            f"after their business date{listed}",
         )
     ]
 

@@ -5,7 +5,8 @@ Rows, all tagged with their platform:
 - ``meta``: the platform's small facts (members, relatives, approvers, grant windows,
   recognition revocation, latest business date, receipts used twice);
 - ``in`` / ``out``: money in and out of its bank account, one row per event;
-- ``expense``: one row per expense; ``late``: one row per late-booked event;
+- ``expense``: one row per expense (late bookings are counted in ``meta``, the first
+  ``MAX_LATE_LISTED`` of them listed);
 - ``owner``: the platform of each grant, expense, statement and bank match;
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
@@ -33,6 +34,8 @@ from projections.base import Projection
 from projections.rows import Rows
 from projections.store import Doc
 
+MAX_LATE_LISTED = 100
+
 
 def new_meta(name: str) -> Doc:
     return {
@@ -44,6 +47,7 @@ def new_meta(name: str) -> Doc:
         "grants": {},
         "recognition_revoked_on": None,
         "duplicate_receipts": {},
+        "late": {"count": 0, "worst": 0, "listed": []},
     }
 
 
@@ -99,12 +103,11 @@ class Signals(Projection):
             meta["clock"] = day
         late = (event.timestamp.date() - event.occurred_on).days
         if late > self.config.late_days:
-            rows.put(
-                "late",
-                f"{platform}:{position:012d}",
-                {"position": position, "days": late},
-                platform,
-            )
+            summary = meta["late"]
+            summary["count"] += 1
+            summary["worst"] = max(summary["worst"], late)
+            if len(summary["listed"]) < MAX_LATE_LISTED:
+                summary["listed"].append([position, late])
         rows.put("dirty", platform, {}, platform)
 
     def _fold(
@@ -299,7 +302,9 @@ class Signals(Projection):
             recognition_revoked_on=(
                 _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
             ),
-            late=[(d["position"], d["days"]) for _, d in rows.items("late", platform)],
+            late=[(p, days) for p, days in meta["late"]["listed"]],
+            late_count=meta["late"]["count"],
+            late_worst=meta["late"]["worst"],
             duplicate_receipts=meta["duplicate_receipts"],
         )
 

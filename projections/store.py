@@ -11,9 +11,10 @@ transaction, so readers never see a half-built model.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from projections.db import Connection
 
@@ -31,7 +32,12 @@ def table_name(projection: str, generation: int) -> str:
 
 
 def encode(doc: Doc) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def decode(text: str) -> Doc:
+    found: Doc = orjson.loads(text)
+    return found
 
 
 class ReadModelStore:
@@ -113,7 +119,7 @@ class ReadModelStore:
             f"SELECT doc FROM {table_name(projection, generation)} WHERE kind = ? AND key = ?",
             (kind, key),
         )
-        return json.loads(rows[0][0]) if rows else None
+        return decode(rows[0][0]) if rows else None
 
     def select(
         self,
@@ -136,7 +142,7 @@ class ReadModelStore:
             params,
         )
         for kind_, key, platform_, doc in rows:
-            yield kind_, key, platform_, json.loads(doc)
+            yield kind_, key, platform_, decode(doc)
 
     def commit_batch(
         self,

@@ -2,6 +2,7 @@
 """Benchmarks, each figure next to a baseline measured in the same run.
 
     scripts/bench.py generate [--events N] [--repeat R] [--postgres-url URL]
+    scripts/bench.py projections [--events N] [--postgres-url URL]
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
@@ -12,13 +13,17 @@ store (a new SQLite file, a new PostgreSQL schema).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from uuid import UUID
 
 import psycopg
@@ -115,6 +120,135 @@ def bench_generate(args: argparse.Namespace) -> None:
         print(f"{name:12} {gen:14,.0f} {bare:15,.0f} {gen / bare:7.2f}")
 
 
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ceiling(app: Buurtkas, batch: int = 5000) -> tuple[int, float]:
+    """Read and decode every stored event, doing nothing else: the rebuild's ceiling."""
+    started = time.perf_counter()
+    count, position = 0, 1
+    while True:
+        notifications = app.recorder.select_notifications(position, batch)
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        count += len(notifications)
+        if len(notifications) < batch:
+            return count, count / (time.perf_counter() - started)
+        position = notifications[-1].id + 1
+
+
+def rebuild_one(database_url: str, name: str) -> dict[str, float]:
+    """Rebuild one read model in a fresh process; RSS sampled as it goes."""
+    code = f"""
+import json, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from bench import rss_mib
+from projections.registry import open_store, runner
+from service.application import Buurtkas
+from service.storage import persistence_env
+app = Buurtkas(env=persistence_env({database_url!r}))
+store = open_store(app.store_env)
+r = runner(app, store, {name!r}, batch_size=5000)
+head = app.recorder.max_notification_id()
+samples = {{}}
+def sample(n, position):
+    for mark in (0.25, 0.5, 1.0):
+        if position >= mark * head and mark not in samples:
+            samples[mark] = rss_mib()
+r.on_batch = sample
+start = time.perf_counter()
+folded = r.rebuild()
+seconds = time.perf_counter() - start
+print(json.dumps({{"events": folded, "seconds": seconds, "rss_25": samples.get(0.25, 0),
+                  "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0)}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BUURTKAS_LOG_FORMAT": "json"},
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def bench_projections(args: argparse.Namespace) -> None:
+    targets: list[tuple[str, Store]] = [("SQLite", sqlite_store)]
+    if args.postgres_url:
+        targets.append(("PostgreSQL", lambda: postgres_store(args.postgres_url)))
+    for name, store in targets:
+        with store() as env:
+            url = env_url(env)
+            started = time.perf_counter()
+            subprocess.run(
+                ["buurtkas", "generate", "--events", str(args.events), "--seed", "1"],
+                check=True,
+                env={**os.environ, "BUURTKAS_DATABASE_URL": url, "BUURTKAS_LOG_FORMAT": "json"},
+            )
+            generated = args.events / (time.perf_counter() - started)
+            app = Buurtkas(env=env)
+            count, read_rate = ceiling(app)
+            print(
+                f"\n{name}: {count:,} events; buurtkas generate {generated:,.0f} ev/s; "
+                f"ceiling (read and decode only) {read_rate:,.0f} ev/s"
+            )
+            print(
+                f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
+                f"{'RSS@25%':>8} {'RSS@50%':>8} {'RSS@100%':>9}  (MiB)"
+            )
+            total_seconds = 0.0
+            for model in ("balances", "status", "platform_index", "signals"):
+                result = rebuild_one(url, model)
+                rate = result["events"] / result["seconds"]
+                total_seconds += result["seconds"]
+                print(
+                    f"{model:16} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
+                    f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f}"
+                )
+            print(
+                f"{'all four':16} {count / total_seconds:10,.0f} (events/s over the four "
+                "rebuilds in sequence)"
+            )
+            replay_busy(app, env)
+            app.close()
+
+
+def replay_busy(app: Buurtkas, env: dict[str, str], repeat: int = 5) -> None:
+    from projections.registry import open_store
+    from projections.replay import platform_positions, replay_platform
+    from service.reports import find_platform
+
+    store = open_store(env)
+    platform = find_platform(app, "Synthetisch platform s1-0000")
+    events = len(platform_positions(app, store, platform.originator_id))
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        replay_platform(
+            app, store, platform.originator_id, position=app.recorder.max_notification_id()
+        )
+        times.append(time.perf_counter() - started)
+    print(
+        f"replay of the busiest platform ({events:,} of its events): median "
+        f"{statistics.median(times) * 1000:.0f} ms over {repeat} runs (target < 200 ms)"
+    )
+    store.conn.close()
+
+
+def env_url(env: dict[str, str]) -> str:
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return f"sqlite:///{env['SQLITE_DBNAME']}"
+    password = f":{env['POSTGRES_PASSWORD']}" if env.get("POSTGRES_PASSWORD") else ""
+    return (
+        f"postgresql://{env['POSTGRES_USER']}{password}@{env['POSTGRES_HOST']}:"
+        f"{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}?schema={env['POSTGRES_SCHEMA']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,9 +262,18 @@ def main() -> None:
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="empty string to skip PostgreSQL",
     )
+    proj = sub.add_parser("projections", help="rebuild every read model against the read ceiling")
+    proj.add_argument("--events", type=int, default=1_000_000)
+    proj.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="empty string to skip PostgreSQL",
+    )
     args = parser.parse_args()
     if args.benchmark == "generate":
         bench_generate(args)
+    elif args.benchmark == "projections":
+        bench_projections(args)
 
 
 if __name__ == "__main__":
