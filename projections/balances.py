@@ -23,6 +23,14 @@ from projections.base import Projection
 from projections.rows import Rows
 from projections.store import Doc
 
+REFERENCES = (
+    ("platform_id", "platform"),
+    ("budget_id", "budget"),
+    ("grant_id", "grant"),
+    ("from_platform_id", "platform"),
+    ("to_platform_id", "platform"),
+)
+
 
 def entry_key(originator_id: Any, version: int) -> str:
     return f"{originator_id}:{version}"
@@ -53,6 +61,26 @@ class Balances(Projection):
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         self._book(rows, event)
         self._describe(rows, event)
+
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        keys: set[tuple[str, str]] = set()
+        for _, event in events:
+            oid = str(event.originator_id)
+            keys.update((kind, oid) for kind in ("budget", "grant", "platform", "expense"))
+            for attribute, kind in REFERENCES:
+                value = getattr(event, attribute, None)
+                if value is not None:
+                    keys.add((kind, str(value)))
+            if is_reversal(event):
+                keys.add(("entry", entry_key(event.originator_id, event.reverses_version)))
+        rows.preload(keys)
+        grants = set()
+        for kind, key in keys:
+            if kind == "expense":
+                doc = rows.get("expense", key)
+                if doc is not None and doc.get("grant_id"):
+                    grants.add(("grant", doc["grant_id"]))
+        rows.preload(grants)
 
     # Money through postings ------------------------------------------------------------
 

@@ -18,6 +18,9 @@ class Projection(ABC):
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         """Fold one event, stored at ``position``, into ``rows``."""
 
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:  # noqa: B027
+        """Optional: ``rows.preload`` what a batch of events will read, in bulk."""
+
     def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
         """Called when a batch reaches the head of the store (and at the end of a fold),
         before its rows are committed: the place for work that needs the whole batch."""

@@ -21,6 +21,19 @@ from projections.rows import Rows
 CHUNK = 1000
 
 
+def peek_owners(rows: Rows, event: Any) -> list[str]:
+    """The platforms an event belongs to, without recording anything."""
+    match event:
+        case Platform.Registered():
+            return [str(event.originator_id)]
+        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
+            return [str(event.platform_id)]
+        case PlatformTransfer.Made():
+            return [str(event.from_platform_id), str(event.to_platform_id)]
+    doc = rows.get("aggregate", str(event.originator_id))
+    return list(doc["platforms"]) if doc else []
+
+
 def owners(rows: Rows, event: Any) -> list[str]:
     """The platforms an event belongs to; remembers the owners of new aggregates."""
     oid = str(event.originator_id)
@@ -40,6 +53,17 @@ def owners(rows: Rows, event: Any) -> list[str]:
 
 class PlatformIndex(Projection):
     name = "platform_index"
+
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        rows.preload(("aggregate", str(event.originator_id)) for _, event in events)
+        platforms = {p for _, event in events for p in peek_owners(rows, event)}
+        rows.preload(("head", p) for p in platforms)
+        chunks = []
+        for platform in platforms:
+            head = rows.get("head", platform)
+            if head is not None:
+                chunks.append(("positions", f"{platform}:{head['count'] // CHUNK:06d}"))
+        rows.preload(chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         for platform in owners(rows, event):

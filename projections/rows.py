@@ -12,6 +12,7 @@ the tracking position.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Protocol
 
 from projections.store import Doc, ReadModelStore
@@ -30,6 +31,10 @@ class Rows(Protocol):
 
     def keys(self, kind: str) -> list[str]:
         """The keys of every row of ``kind``."""
+        ...
+
+    def preload(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Fetch these rows in bulk before a batch needs them (a hint; may do nothing)."""
         ...
 
 
@@ -54,6 +59,9 @@ class MemoryRows:
 
     def keys(self, kind: str) -> list[str]:
         return sorted(key for (k, key) in self.rows if k == kind)
+
+    def preload(self, keys: Iterable[tuple[str, str]]) -> None:
+        pass
 
     def select(
         self, kind: str | None = None, platform: str | None = None
@@ -104,6 +112,17 @@ class BatchRows:
             else:
                 found.pop(key, None)
         return sorted(found.items())
+
+    def preload(self, keys: Iterable[tuple[str, str]]) -> None:
+        wanted: dict[str, list[str]] = {}
+        for kind, key in keys:
+            if (kind, key) not in self.cache:
+                wanted.setdefault(kind, []).append(key)
+        for kind, names in wanted.items():
+            unique = sorted(set(names))
+            found = self.store.get_many(self.projection, self.generation, kind, unique)
+            for key in unique:
+                self.cache[(kind, key)] = found.get(key)
 
     def keys(self, kind: str) -> list[str]:
         found = {key for _, key, _, _ in self.store.select(self.projection, self.generation, kind)}

@@ -81,6 +81,7 @@ class Runner:
             return 0
         rows = BatchRows(self.store, self.name, generation)
         end = events[-1][0]
+        self.projection.prefetch(rows, events)
         for position, event in events:
             self.projection.apply(rows, position, event)
         if end >= self.source.head():

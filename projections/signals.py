@@ -81,6 +81,30 @@ class Signals(Projection):
         doc = rows.get("owner", oid)
         return str(doc["platform"]) if doc else None
 
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        first: set[tuple[str, str]] = set()
+        for _, event in events:
+            oid = str(event.originator_id)
+            first.update((("owner", oid), ("expense", oid)))
+            sha = getattr(event, "receipt_sha256", None)
+            if sha:
+                first.add(("receipt", sha))
+        rows.preload(first)
+        platforms: set[tuple[str, str]] = set()
+        for _, event in events:
+            if isinstance(event, PlatformTransfer.Made):
+                platforms.add(("meta", str(event.to_platform_id)))
+                continue
+            platform = owned(event) or (
+                str(event.originator_id) if isinstance(event, Platform.Event) else None
+            )
+            if platform is None:
+                doc = rows.get("owner", str(event.originator_id))
+                platform = str(doc["platform"]) if doc else None
+            if platform is not None:
+                platforms.add(("meta", platform))
+        rows.preload(platforms)
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         if isinstance(event, PlatformTransfer.Made):
             self._inflow(rows, str(event.to_platform_id), position, event)

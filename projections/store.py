@@ -121,6 +121,21 @@ class ReadModelStore:
         )
         return decode(rows[0][0]) if rows else None
 
+    def get_many(
+        self, projection: str, generation: int, kind: str, keys: list[str]
+    ) -> dict[str, Doc]:
+        table = table_name(projection, generation)
+        found: dict[str, Doc] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key, doc in self.conn.execute(
+                f"SELECT key, doc FROM {table} WHERE kind = ? AND key IN ({marks})",
+                [kind, *chunk],
+            ):
+                found[key] = decode(doc)
+        return found
+
     def select(
         self,
         projection: str,
