@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
@@ -284,7 +286,9 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
     outs = sorted(spending(facts), key=lambda o: (o.day, o.position))
-    inflows = sorted(facts.inflows)
+    inflow_days = sorted((d, c) for d, c, _ in facts.inflows)
+    days = [d for d, _ in inflow_days]
+    cumulative = list(accumulate(c for _, c in inflow_days))
     best: tuple[float, list[Outflow]] = (0.0, [])
     j = 0
     window_sum = 0
@@ -294,7 +298,8 @@ def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
             window_sum -= outs[j].cents
             j += 1
         window_sum += o.cents
-        received = sum(c for d, c, _ in inflows if d <= end)
+        received_upto = bisect_right(days, end)
+        received = cumulative[received_upto - 1] if received_upto else 0
         if received > 0 and window_sum / received > best[0]:
             best = (window_sum / received, outs[j : i + 1])
     share, window = best
@@ -323,10 +328,14 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
     flagged: dict[int, Outflow] = {}
     for payments in by_payee.values():
         payments.sort(key=lambda o: (o.day, o.position))
-        for i, first in enumerate(payments):
-            group = [o for o in payments[i:] if (o.day - first.day).days < config.split_window_days]
-            if len(group) >= 2 and sum(o.cents for o in group) > config.approval_limit_cents:
-                flagged.update({o.position: o for o in group})
+        start, window = 0, 0  # the payments within the window that ends at each payment
+        for end, last in enumerate(payments):
+            window += last.cents
+            while (last.day - payments[start].day).days >= config.split_window_days:
+                window -= payments[start].cents
+                start += 1
+            if end > start and window > config.approval_limit_cents:
+                flagged.update({o.position: o for o in payments[start : end + 1]})
     if not flagged:
         return []
     return [

@@ -23,13 +23,11 @@ from projections.base import Projection
 from projections.rows import Rows
 from projections.store import Doc
 
-REFERENCES = (
-    ("platform_id", "platform"),
-    ("budget_id", "budget"),
-    ("grant_id", "grant"),
-    ("from_platform_id", "platform"),
-    ("to_platform_id", "platform"),
-)
+
+def account_key(account: str) -> tuple[str, str]:
+    """The document holding an account: ``platform:<id>:bank`` is in ``("platform", id)``."""
+    kind, entity, _ = account.split(":", 2)
+    return kind, entity
 
 
 def entry_key(originator_id: Any, version: int) -> str:
@@ -63,24 +61,41 @@ class Balances(Projection):
         self._describe(rows, event)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        """Preload exactly the documents the batch will read (accounts, entities, entries)."""
         keys: set[tuple[str, str]] = set()
         for _, event in events:
             oid = str(event.originator_id)
-            keys.update((kind, oid) for kind in ("budget", "grant", "platform", "expense"))
-            for attribute, kind in REFERENCES:
-                value = getattr(event, attribute, None)
-                if value is not None:
-                    keys.add((kind, str(value)))
             if is_reversal(event):
                 keys.add(("entry", entry_key(event.originator_id, event.reverses_version)))
+            else:
+                keys.update(account_key(p.account) for p in postings(event))
+            if isinstance(event, Grant.Event):
+                keys.add(("grant", oid))
+            elif isinstance(event, Expense.Event):
+                keys.add(("expense", oid))
+                if isinstance(event, Expense.Submitted):
+                    keys.add(("platform", str(event.platform_id)))
+            elif isinstance(event, Platform.Registered):
+                keys.add(("platform", oid))
+            elif isinstance(event, DistrictBudget.Allocated):
+                keys.add(("budget", oid))
+            if isinstance(event, Grant.TranchePaid):
+                keys.add(("budget", str(event.budget_id)))
         rows.preload(keys)
-        grants = set()
+        second: set[tuple[str, str]] = set()
         for kind, key in keys:
-            if kind == "expense":
-                doc = rows.get("expense", key)
-                if doc is not None and doc.get("grant_id"):
-                    grants.add(("grant", doc["grant_id"]))
-        rows.preload(grants)
+            doc = rows.get(kind, key) if kind in ("entry", "expense", "grant") else None
+            if doc is None:
+                continue
+            if kind == "entry":
+                second.update(account_key(account) for account, _ in doc["postings"])
+            elif kind == "expense":
+                second.add(("platform", doc["platform_id"]))
+                if doc.get("grant_id"):
+                    second.add(("grant", doc["grant_id"]))
+            elif doc.get("budget_id"):
+                second.add(("budget", doc["budget_id"]))
+        rows.preload(second)
 
     # Money through postings ------------------------------------------------------------
 
@@ -106,7 +121,8 @@ class Balances(Projection):
             self._post(rows, p.account, p.amount.cents, reverse=False)
 
     def _post(self, rows: Rows, account: str, cents: int, *, reverse: bool) -> None:
-        kind, entity, field = account.split(":", 2)
+        kind, entity = account_key(account)
+        field = account.split(":", 2)[2]
         doc = rows.get(kind, entity) or new_doc(kind)
         debit, credit = doc["accounts"].get(field, [0, 0])
         amount = -abs(cents) if reverse else abs(cents)

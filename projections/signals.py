@@ -85,7 +85,10 @@ class Signals(Projection):
         first: set[tuple[str, str]] = set()
         for _, event in events:
             oid = str(event.originator_id)
-            first.update((("owner", oid), ("expense", oid)))
+            if owned(event) is None and not isinstance(event, Platform.Event):
+                first.add(("owner", oid))
+            if isinstance(event, Expense.Event):
+                first.add(("expense", oid))
             sha = getattr(event, "receipt_sha256", None)
             if sha:
                 first.add(("receipt", sha))

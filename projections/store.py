@@ -63,7 +63,7 @@ class ReadModelStore:
                 f"CREATE TABLE {table} (kind TEXT NOT NULL, key TEXT NOT NULL, platform TEXT, "
                 "doc TEXT NOT NULL, PRIMARY KEY (kind, key))"
             )
-            self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind)")
+            self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind, key)")
             self.conn.execute(
                 "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
                 (projection, generation),
@@ -151,9 +151,11 @@ class ReadModelStore:
             clauses.append("platform = ?")
             params.append(platform)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        # With a platform, order by the (platform, kind, key) index, not the primary key.
+        order = "platform, kind, key" if platform is not None else "kind, key"
         rows = self.conn.execute(
             f"SELECT kind, key, platform, doc FROM {table_name(projection, generation)}{where} "
-            "ORDER BY kind, key",
+            f"ORDER BY {order}",
             params,
         )
         for kind_, key, platform_, doc in rows:

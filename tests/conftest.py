@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -55,15 +56,23 @@ def postgres_database() -> Iterator[str]:
             )
 
 
-@pytest.fixture
-def postgres_schema_url(postgres_database: str) -> Iterator[str]:
-    """A fresh, empty schema in the session database, dropped after the test."""
+@contextmanager
+def fresh_schema(postgres_database: str) -> Iterator[str]:
+    """The URL of a fresh, empty schema in the session database, dropped afterwards."""
     schema = f"t_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    yield f"{postgres_database}?schema={schema}"
-    with psycopg.connect(postgres_database, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    try:
+        yield f"{postgres_database}?schema={schema}"
+    finally:
+        with psycopg.connect(postgres_database, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_database: str) -> Iterator[str]:
+    with fresh_schema(postgres_database) as url:
+        yield url
 
 
 @pytest.fixture(params=STORES)

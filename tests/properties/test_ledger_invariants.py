@@ -10,14 +10,12 @@ the commands, and every stored event decodes to exactly the event that was saved
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from hypothesis import HealthCheck, settings
@@ -30,7 +28,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from psycopg import sql
 
 from domain.bank import BankStatement
 from domain.budget import DistrictBudget
@@ -46,6 +43,7 @@ from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Rol
 from service.application import Buurtkas
 from service.fixtures import assessment, dutch_iban
 from service.storage import persistence_env
+from tests.conftest import fresh_schema
 
 START = date(2020, 1, 1)
 ACTOR = "official"
@@ -60,24 +58,15 @@ def pick(data: st.DataObject, items: list[T]) -> T:
 
 @contextmanager
 def fresh_store(kind: str, postgres_url: str | None) -> Iterator[Buurtkas]:
-    if kind == "sqlite":
-        app = Buurtkas(env=persistence_env("sqlite:///:memory:"))
-        try:
-            yield app
-        finally:
-            app.close()
-        return
-    assert postgres_url is not None
-    schema = f"h_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    app = Buurtkas(env=persistence_env(f"{postgres_url}?schema={schema}"))
-    try:
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = "sqlite:///:memory:"
+        else:
+            assert postgres_url is not None
+            url = stack.enter_context(fresh_schema(postgres_url))
+        app = Buurtkas(env=persistence_env(url))
+        stack.callback(app.close)
         yield app
-    finally:
-        app.close()
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 class LedgerMachine(RuleBasedStateMachine):

@@ -12,11 +12,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
 from projections.base import fold
 from projections.registry import FACTORIES, open_store, runner
@@ -25,6 +23,7 @@ from service.application import Buurtkas
 from service.demo import load_demo
 from service.storage import persistence_env
 from service.synthetic import generate
+from tests.conftest import fresh_schema
 
 steps = st.lists(
     st.tuples(st.integers(min_value=20, max_value=400), st.integers(min_value=1, max_value=97)),
@@ -39,14 +38,8 @@ def fresh_url(kind: str, postgres_url: str | None, tmp: str) -> Iterator[str]:
         yield f"sqlite:///{tmp}/{secrets.token_hex(4)}.db"
         return
     assert postgres_url is not None
-    schema = f"p_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield f"{postgres_url}?schema={schema}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    with fresh_schema(postgres_url) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
