@@ -22,6 +22,8 @@ from itertools import accumulate
 from typing import Any
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
+MAX_LISTED = 100
+"""Rules that can name thousands of events list the first ``MAX_LISTED`` and say so."""
 BOARD_ROLES = {"chair", "secretary", "treasurer", "board_member"}
 PAYMENT_KINDS = {"transfer", "card_payment", "direct_debit"}
 NOT_SPENDING = ("refund:", "recovery:")
@@ -143,6 +145,7 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
             expense is None
             or not expense.get("approved_by")
             or norm(expense["approved_by"]) == norm(expense["submitted_by"])
+            or _day(expense.get("approved_on") or o.day.isoformat()) > o.day  # approved later
         ):
             unapproved.append(o)
     if not unapproved:
@@ -209,46 +212,64 @@ def related_party_payee(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 
 def cash_or_self_transfer(facts: Facts, config: RiskConfig) -> list[Finding]:
+    """Up to three findings: large withdrawals, a heavy cash month, self transfers."""
     cash = [o for o in facts.outflows if o.kind == "cash_withdrawal"]
+    found = []
     large = [o for o in cash if o.cents > config.cash_single_cents]
+    if large:
+        found.append(
+            Finding(
+                "cash_or_self_transfer",
+                STRONG,
+                "high",
+                max(o.cents for o in large),
+                config.cash_single_cents,
+                "cents",
+                [o.position for o in large],
+                f"{len(large)} cash withdrawals over {config.cash_single_cents // 100} EUR",
+            )
+        )
     by_month: dict[str, list[Outflow]] = defaultdict(list)
     for o in cash:
         by_month[o.day.isoformat()[:7]].append(o)
-    heavy = [
-        o
-        for month in by_month.values()
-        if sum(x.cents for x in month) > config.cash_month_cents
-        for o in month
-    ]
+    heavy = {
+        m: os for m, os in by_month.items() if sum(o.cents for o in os) > config.cash_month_cents
+    }
+    if heavy:
+        worst = max(sum(o.cents for o in os) for os in heavy.values())
+        found.append(
+            Finding(
+                "cash_or_self_transfer",
+                STRONG,
+                "high",
+                worst,
+                config.cash_month_cents,
+                "cents",
+                sorted(o.position for os in heavy.values() for o in os),
+                f"cash withdrawals over {config.cash_month_cents // 100} EUR a month in "
+                f"{len(heavy)} months (at most {worst // 100} EUR)",
+            )
+        )
     officers = {
-        m["iban"]: p
-        for p, m in facts.members.items()
+        m["iban"]
+        for m in facts.members.values()
         if m.get("iban") and (set(m["roles"]) & BOARD_ROLES or m.get("ever_board"))
     }
     own = [o for o in spending(facts) if o.iban and o.iban in officers]
-    flagged = {o.position: o for o in [*large, *heavy, *own]}
-    if not flagged:
-        return []
-    worst_month = max((sum(x.cents for x in m) for m in by_month.values()), default=0)
-    parts = []
-    if large:
-        parts.append(f"{len(large)} cash withdrawals over {config.cash_single_cents // 100} EUR")
-    if heavy:
-        parts.append(f"cash up to {worst_month // 100} EUR in a month")
     if own:
-        parts.append(f"{len(own)} transfers to an officer's own account")
-    return [
-        Finding(
-            "cash_or_self_transfer",
-            STRONG,
-            "high",
-            sum(o.cents for o in flagged.values()),
-            config.cash_single_cents,
-            "cents",
-            sorted(flagged),
-            "; ".join(parts),
+        found.append(
+            Finding(
+                "cash_or_self_transfer",
+                STRONG,
+                "high",
+                sum(o.cents for o in own),
+                0,
+                "cents",
+                [o.position for o in own],
+                f"{len(own)} transfers to an officer's own account",
+            )
         )
-    ]
+    return found
 
 
 def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
@@ -326,6 +347,7 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
         if o.is_payment and o.cents < config.approval_limit_cents:
             by_payee[o.iban or norm(o.payee)].append(o)
     flagged: dict[int, Outflow] = {}
+    largest = 0
     for payments in by_payee.values():
         payments.sort(key=lambda o: (o.day, o.position))
         start, window = 0, 0  # the payments within the window that ends at each payment
@@ -336,6 +358,7 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
                 start += 1
             if end > start and window > config.approval_limit_cents:
                 flagged.update({o.position: o for o in payments[start : end + 1]})
+                largest = max(largest, window)
     if not flagged:
         return []
     return [
@@ -343,9 +366,9 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
             "threshold_split",
             MEDIUM,
             "medium",
-            len(flagged),
+            largest,
             config.approval_limit_cents,
-            "count",
+            "cents",
             sorted(flagged),
             f"{len(flagged)} payments under the approval limit that add up over it "
             f"within {config.split_window_days} days",
@@ -356,7 +379,7 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
 def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
     seen: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for expense in facts.expenses.values():
-        if expense.get("invoice"):
+        if expense.get("invoice") and expense["state"] != "rejected":
             key = (norm(expense["payee"]), expense["amount"], norm(expense["invoice"]))
             seen[key].append(expense["positions"][0])
     positions = sorted({p for ps in seen.values() if len(ps) > 1 for p in ps})
@@ -398,9 +421,9 @@ def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
             "missing_receipt",
             MEDIUM,
             "high" if high else "low",
-            len(missing),
+            max((facts.clock - _day(e["date"])).days for e in missing),
             config.missing_receipt_days,
-            "count",
+            "days",
             sorted(e["positions"][0] for e in missing),
             f"{len(missing)} expenses without a receipt after {config.missing_receipt_days} days",
         )
@@ -453,14 +476,15 @@ def payee_concentration(facts: Facts, config: RiskConfig) -> list[Finding]:
         for o in spending(facts)
         if o.is_payment and (o.iban or norm(o.payee)) == top_payee
     ]
+    by_share = share > config.concentration_share
     return [
         Finding(
             "payee_concentration",
             MEDIUM,
             "medium",
-            round(share, 4),
-            config.concentration_share,
-            "share",
+            round(share, 4) if by_share else round(hhi),
+            config.concentration_share if by_share else config.concentration_hhi,
+            "share" if by_share else "hhi",
             positions,
             f"top payee takes {round(share * 100, 1)}% of {count} payments; HHI {round(hhi)}",
         )
@@ -491,7 +515,11 @@ def new_payee_large_first_payment(facts: Facts, config: RiskConfig) -> list[Find
 
 
 def round_amounts(facts: Facts, config: RiskConfig) -> list[Finding]:
-    considered = [o for o in spending(facts) if o.cents >= config.round_unit_cents]
+    considered = [
+        o
+        for o in spending(facts)
+        if o.cents >= config.round_unit_cents and o.kind != "cash_withdrawal"
+    ]
     if len(considered) < config.round_min_n:
         return []
     rounded = [o for o in considered if o.cents % config.round_unit_cents == 0]
@@ -517,7 +545,8 @@ BENFORD = [math.log10(1 + 1 / d) for d in range(1, 10)]
 
 
 def benford_first_digit(facts: Facts, config: RiskConfig) -> list[Finding]:
-    digits = [int(str(o.cents)[0]) for o in spending(facts) if o.cents >= 100]
+    considered = [o for o in spending(facts) if o.cents >= 100]
+    digits = [int(str(o.cents)[0]) for o in considered]
     n = len(digits)
     if n < config.benford_min_n:
         return []
@@ -533,37 +562,56 @@ def benford_first_digit(facts: Facts, config: RiskConfig) -> list[Finding]:
             round(mad, 5),
             config.benford_mad,
             "mad",
-            [],
-            f"first digits of {n} amounts deviate from Benford's law",
+            [o.position for o in considered[:MAX_LISTED]],
+            f"first digits of {n} amounts deviate from Benford's law"
+            + (f" (the first {MAX_LISTED} listed)" if n > MAX_LISTED else ""),
         )
     ]
 
 
 def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
+    """A board that is too small, or finance in too few hands; each names its events."""
+    found = []
     board = [p for p, m in facts.members.items() if set(m["roles"]) & BOARD_ROLES]
-    controllers = {e["submitted_by"] for e in facts.expenses.values()} | facts.approvers
-    problems = []
     if len(board) < config.board_min:
-        problems.append(f"board of {len(board)}")
+        positions = sorted(p for m in facts.members.values() for p in m.get("positions", []))
+        found.append(
+            Finding(
+                "governance_decay",
+                MEDIUM,
+                "medium",
+                len(board),
+                config.board_min,
+                "count",
+                positions[:MAX_LISTED],
+                f"board of {len(board)}: {', '.join(sorted(board))}",
+            )
+        )
+    controllers = {e["submitted_by"] for e in facts.expenses.values()} | facts.approvers
     if (
         len(facts.expenses) >= config.finance_min_expenses
         and len(controllers) <= config.finance_controllers_max
     ):
-        problems.append(f"finance controlled by {len(controllers)}")
-    if not problems:
-        return []
-    return [
-        Finding(
-            "governance_decay",
-            MEDIUM,
-            "medium",
-            len(board),
-            config.board_min,
-            "count",
-            [],
-            "; ".join(problems),
+        positions = sorted(p for e in facts.expenses.values() for p in e["positions"][:2])
+        found.append(
+            Finding(
+                "governance_decay",
+                MEDIUM,
+                "medium",
+                len(controllers),
+                config.finance_controllers_max,
+                "count",
+                positions[:MAX_LISTED],
+                f"{len(facts.expenses)} expenses submitted and approved by "
+                f"{len(controllers)} people: {', '.join(sorted(controllers))}"
+                + (
+                    f" (the first {MAX_LISTED} events listed)"
+                    if len(positions) > MAX_LISTED
+                    else ""
+                ),
+            )
         )
-    ]
+    return found
 
 
 RULES = (

@@ -60,7 +60,9 @@ class PostgresConnection:
     dialect = "postgres"
 
     def __init__(self, conninfo: str, schema: str) -> None:
-        self.conn = psycopg.connect(conninfo, autocommit=True)
+        # No server-side prepared statements: a generic plan prepared while a new table
+        # is still empty would keep scanning it sequentially as it grows.
+        self.conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
         self.conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
 
     @staticmethod

@@ -21,16 +21,19 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.postings import is_reversal
 from projections.balances import Balances, grant_figures, platform_figures
 from projections.base import fold
 from projections.db import Connection
-from projections.registry import runner
-from projections.rows import MemoryRows
+from projections.index import owners
+from projections.rows import BatchRows, MemoryRows
+from projections.runner import EventSource
 from projections.signals import Signals
 from projections.status import Status
 from projections.store import ReadModelStore
 
 READ_CHUNK = 900
+READ_TAIL = 1000
 
 
 @dataclass
@@ -47,14 +50,36 @@ class Replay:
 
 
 def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> list[int]:
-    """The platform's event positions, after bringing the index up to date."""
-    index = runner(app, store, "platform_index")
-    index.catch_up()
+    """The platform's event positions: the index's, plus the events stored after it.
+
+    Nothing is written: the events after the index's position are folded in memory
+    (reading through to the index's rows), so a replay never waits for, or conflicts
+    with, a running projection process.
+    """
     generation = store.ensure("platform_index")
+    key = str(platform_id)
     positions: list[int] = []
-    for _, _, _, doc in store.select("platform_index", generation, "positions", str(platform_id)):
+    for _, _, _, doc in store.select("platform_index", generation, "positions", key):
         positions.extend(doc["positions"])
+    tail = BatchRows(store, "platform_index", generation)
+    source = EventSource(app)
+    after = store.position("platform_index", generation)
+    while events := source.read(after, READ_TAIL):
+        for position, event in events:
+            if key in owners(tail, event):
+                positions.append(position)
+        after = events[-1][0]
     return sorted(positions)
+
+
+def drop_orphan_corrections(events: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Corrections whose corrected event is not in ``events`` (it is dated later)."""
+    kept = {(e.originator_id, e.originator_version) for _, e in events}
+    return [
+        (p, e)
+        for p, e in events
+        if not is_reversal(e) or (e.originator_id, e.reverses_version) in kept
+    ]
 
 
 def read_positions(app: Any, conn: Connection, positions: list[int]) -> list[tuple[int, Any]]:
@@ -97,11 +122,11 @@ def replay_platform(
         positions = [p for p in positions if p <= position]
     events = read_positions(app, store.conn, positions)
     if as_of is not None:
-        events = [(p, e) for p, e in events if e.occurred_on <= as_of]
+        events = drop_orphan_corrections([(p, e) for p, e in events if e.occurred_on <= as_of])
     key = str(platform_id)
     balances = fold(Balances(), events, MemoryRows())
     status = fold(Status(), events, MemoryRows())
-    signals = fold(Signals(), events, MemoryRows())
+    signals = fold(Signals(clock=as_of), events, MemoryRows())
     return Replay(
         platform=key,
         as_of=as_of,

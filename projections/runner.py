@@ -15,7 +15,7 @@ from typing import Any
 
 from projections.base import Projection
 from projections.rows import BatchRows
-from projections.store import ReadModelStore
+from projections.store import ConcurrentUpdateError, ReadModelStore
 
 BATCH_SIZE = 1000
 
@@ -84,7 +84,7 @@ class Runner:
         self.projection.prefetch(rows, events)
         for position, event in events:
             self.projection.apply(rows, position, event)
-        if end >= self.source.head():
+        if len(events) < self.batch_size or end >= self.source.head():
             self.projection.finish(rows)
         self.store.commit_batch(self.name, generation, start, end, rows.writes, require_active=live)
         if self.on_batch is not None:
@@ -98,13 +98,21 @@ class Runner:
         return total
 
     def follow(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+        """Keep folding new events; a rebuild swapping the generation is picked up."""
         while not stop.is_set():
-            if not self.step():
+            try:
+                processed = self.step()
+            except ConcurrentUpdateError:
+                processed = 0  # another runner moved on, or a rebuild swapped: start again
+            if not processed:
                 stop.wait(poll_interval)
 
     def rebuild(self) -> int:
         """Fold every event into a new generation, then swap it in; return events folded."""
         active = self.store.ensure(self.name)
+        for old in self.store.generations(self.name):
+            if old != active:  # the one replaced by the previous rebuild, kept until now
+                self.store.drop_generation(self.name, old)
         generation = max([*self.store.generations(self.name), active]) + 1
         self.store.create_generation(self.name, generation)
         total = self.catch_up(generation)

@@ -64,8 +64,11 @@ def owned(event: Any) -> str | None:
 class Signals(Projection):
     name = "signals"
 
-    def __init__(self, config: RiskConfig | None = None) -> None:
+    def __init__(self, config: RiskConfig | None = None, clock: date | None = None) -> None:
+        """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);
+        by default it is the latest business date seen for each platform."""
         self.config = config or RiskConfig()
+        self.clock = clock
 
     # Facts ------------------------------------------------------------------------
 
@@ -150,14 +153,16 @@ class Signals(Projection):
         match event:
             case Platform.MemberJoined():
                 member = meta["members"].setdefault(
-                    event.person, {"roles": [], "iban": None, "ever_board": False}
+                    event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
                 )
+                member.setdefault("positions", []).append(position)
                 member["roles"] = sorted({*member["roles"], event.role.value})
                 member["iban"] = event.iban or member["iban"]
                 member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
             case Platform.MemberLeft():
                 member = meta["members"][event.person]
                 member["roles"] = [r for r in member["roles"] if r != event.role.value]
+                member.setdefault("positions", []).append(position)
             case Platform.RelativeDeclared():
                 meta["relatives"][event.relative_name] = event.relative_iban
             case Platform.RecognitionRevoked():
@@ -189,7 +194,11 @@ class Signals(Projection):
                     },
                     platform,
                 )
-            case Grant.EntryReversed() | BankStatement.EntryReversed():
+            case (
+                Grant.EntryReversed()
+                | BankStatement.EntryReversed()
+                | (PlatformTransfer.EntryReversed())
+            ):
                 gone = f"{platform}:{oid}:{event.reverses_version}"
                 rows.delete("in", gone)
                 rows.delete("out", gone)
@@ -220,7 +229,13 @@ class Signals(Projection):
                 self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
             case Expense.Approved():
                 self._expense(
-                    rows, platform, oid, position, state="approved", approved_by=event.actor
+                    rows,
+                    platform,
+                    oid,
+                    position,
+                    state="approved",
+                    approved_by=event.actor,
+                    approved_on=event.occurred_on.isoformat(),
                 )
                 meta["approvers"] = sorted({*meta["approvers"], event.actor})
             case Expense.Rejected():
@@ -265,6 +280,7 @@ class Signals(Projection):
         meta = rows.get("meta", platform)
         if meta is None:
             return
+        rows.put("owner", str(event.originator_id), {"platform": platform}, platform)
         self._observe(rows, meta, platform, position, event)
         rows.put(
             "in",
@@ -316,7 +332,7 @@ class Signals(Projection):
             for _, o in rows.items("out", platform)
         ]
         return Facts(
-            clock=_day(meta["clock"]) if meta["clock"] else None,
+            clock=self.clock or (_day(meta["clock"]) if meta["clock"] else None),
             members=meta["members"],
             relatives=meta["relatives"],
             approvers=set(meta["approvers"]),

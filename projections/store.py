@@ -198,7 +198,11 @@ class ReadModelStore:
                 self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", deletes)
 
     def swap(self, projection: str, generation: int) -> int | None:
-        """Make ``generation`` active and drop the one it replaces; return that one."""
+        """Make ``generation`` active; return the one it replaces.
+
+        The replaced generation is kept (readers that looked up the active generation
+        just before may still be reading it) and dropped by the next rebuild.
+        """
         with self.conn.transaction():
             old = self.active_generation(projection)
             self.conn.execute(
@@ -206,8 +210,6 @@ class ReadModelStore:
                 "ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation",
                 (projection, generation),
             )
-        if old is not None and old != generation:
-            self.drop_generation(projection, old)
         return old
 
     def drop_generation(self, projection: str, generation: int) -> None:

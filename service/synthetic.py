@@ -24,6 +24,7 @@ from domain.grant import Grant, TrancheSpec
 from domain.matching import BankMatch
 from domain.money import Money
 from domain.platform import Platform
+from domain.transfer import PlatformTransfer
 from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role
 from service.application import Buurtkas
 from service.fixtures import assessment, dutch_iban
@@ -271,7 +272,10 @@ class Generator:
                 )
             )
 
-    def expense(self, sp: SyntheticPlatform) -> None:
+    def expense(self, sp: SyntheticPlatform, variant: str = "paid") -> None:
+        """An expense: ``paid`` (and confirmed by the bank), ``rejected``, ``late_receipt``
+        (the receipt attached afterwards) or ``corrected`` (a payment recorded in error
+        and reversed before the bank saw it)."""
         self.expense_no += 1
         payee = self.rng.choice(sp.payees)
         cents = self.rng.choice(
@@ -288,15 +292,77 @@ class Generator:
             category=self.rng.choice(CATEGORIES),
             description=f"Uitgave {self.expense_no}",
             invoice_number=f"INV-{self.expense_no}",
-            receipt_sha256=f"{self.expense_no:064x}",
+            receipt_sha256=None if variant == "late_receipt" else f"{self.expense_no:064x}",
             payment_method=PaymentMethod.BANK,
             occurred_on=day,
             actor=sp.treasurer,
         )
+        if variant == "rejected":
+            expense.reject(reason="Geen factuur", occurred_on=day, actor=sp.approver)
+            self.track(expense)
+            return
+        if variant == "late_receipt":
+            expense.attach_receipt(
+                receipt_sha256=f"{self.expense_no:064x}", occurred_on=day, actor=sp.treasurer
+            )
         expense.approve(occurred_on=day, actor=sp.approver)
         expense.pay(occurred_on=day, actor=sp.treasurer)
+        if variant == "corrected":
+            expense.reverse(
+                reverses_version=expense.version,
+                reason="Dubbel geboekt",
+                occurred_on=day,
+                actor=sp.treasurer,
+            )
+            self.track(expense)
+            return
         self.track(expense)
         self.bank_line(sp, Money(cents), payee, matches=f"expense:{expense.id}", record=expense)
+
+    def transfer(self, sp: SyntheticPlatform) -> None:
+        """A transfer to another platform; one in four is reversed as a mistake."""
+        others = [p for p in self.platforms if p is not sp]
+        if not others:
+            self.expense(sp)
+            return
+        target = self.rng.choice(others)
+        self.expense_no += 1
+        transfer = PlatformTransfer.make(
+            reference=f"SYN-s{self.seed}-T{self.expense_no}",
+            from_platform_id=sp.platform.id,
+            to_platform_id=target.platform.id,
+            amount=Money(self.rng.randint(10_000, 200_000)),
+            occurred_on=self.today(),
+            actor=ACTOR,
+        )
+        if self.rng.random() < 0.25:
+            transfer.reverse(
+                reverses_version=1,
+                reason="Verkeerd platform",
+                occurred_on=self.today(),
+                actor=ACTOR,
+            )
+        else:
+            sp.funds_cents -= transfer.amount.cents
+            target.funds_cents += transfer.amount.cents
+        self.track(transfer)
+
+    def member_change(self, sp: SyntheticPlatform) -> None:
+        """A core-group member leaves and another joins."""
+        self.expense_no += 1
+        sp.platform.join(
+            person=f"Kerngroeplid {self.expense_no}",
+            role=Role.CORE_GROUP,
+            occurred_on=self.today(),
+            actor=ACTOR,
+        )
+        sp.platform.leave(
+            person=f"Kerngroeplid {self.expense_no}",
+            role=Role.CORE_GROUP,
+            occurred_on=self.today(),
+            actor=ACTOR,
+        )
+        self.track(sp.platform)
 
     def pick(self) -> SyntheticPlatform:
         if self.rng.random() < BUSY_SHARE or len(self.platforms) == 1:
@@ -304,7 +370,7 @@ class Generator:
         return self.platforms[self.rng.randrange(1, len(self.platforms))]
 
     def step(self, sp: SyntheticPlatform) -> None:
-        if self.remaining() < 9:  # one step adds at most 8 events; finish with single lines
+        if self.remaining() < 10:  # one step adds at most 9 events; finish with single lines
             self.bank_line(
                 self.platforms[0],
                 Money(self.rng.randint(100, 5_000)),
@@ -320,10 +386,21 @@ class Generator:
             self.award(sp)
         elif sp.funds_cents < 20_000_00 and self.pay_tranche(sp):
             return
-        if self.rng.random() < 0.03:
+        roll = self.rng.random()
+        if roll < 0.03:
             self.bank_line(
                 sp, Money(self.rng.randint(100, 30_000)), self.rng.choice(sp.payees), None
             )
+        elif roll < 0.04:
+            self.expense(sp, "rejected")
+        elif roll < 0.05:
+            self.expense(sp, "late_receipt")
+        elif roll < 0.055:
+            self.expense(sp, "corrected")
+        elif roll < 0.06:
+            self.transfer(sp)
+        elif roll < 0.062:
+            self.member_change(sp)
         else:
             self.expense(sp)
 

@@ -126,8 +126,10 @@ class TestReadModels:
         assert folded == app.recorder.max_notification_id()
         assert seen_during_rebuild == {1}  # readers kept the complete old model meanwhile
         assert store.active_generation("status") == 2
-        assert store.generations("status") == [2]
+        assert store.generations("status") == [1, 2]  # the old one stays for its readers
         assert stored_rows(store, "status") == pure_fold(app, "status")
+        status.rebuild()
+        assert store.generations("status") == [2, 3]  # dropped by the next rebuild
 
     def test_projection_status_reports_position_and_lag(
         self, app: Buurtkas, store: ReadModelStore
@@ -233,3 +235,72 @@ class TestReplay:
         balances = store.get("balances", store.ensure("balances"), "platform", key)
         assert balances is not None
         assert result.balances == platform_figures(balances)
+
+
+class TestCorrectionsInReadModels:
+    def test_a_reversed_transfer_leaves_no_inflow_in_the_signals(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        k, g = find_platform(app, "K-buurt"), find_platform(app, "G-buurt")
+        from domain.money import Money
+
+        transfer_id = app.make_transfer(
+            reference="T-1",
+            from_platform_id=k.originator_id,
+            to_platform_id=g.originator_id,
+            amount=Money(100_000_00),
+            occurred_on=date(2020, 3, 1),
+            actor="official",
+        )
+        # when
+        app.reverse_entry(
+            transfer_id,
+            reverses_version=1,
+            reason="wrong platform",
+            occurred_on=date(2020, 3, 2),
+            actor="official",
+        )
+        runner(app, store, "signals").catch_up()
+        # then
+        generation = store.ensure("signals")
+        rows = list(store.select("signals", generation, "in", str(g.originator_id)))
+        assert [doc["cents"] for _, _, _, doc in rows] == [125_000_00]
+
+    def test_a_correction_dated_before_its_event_is_left_out_of_an_earlier_replay(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: a payment of 10 March corrected with a business date of 5 March
+        load_demo(app)
+        g = find_platform(app, "G-buurt")
+        from uuid import uuid4
+
+        from domain.money import Money
+        from domain.values import PaymentMethod
+
+        expense_id = app.submit_expense(
+            expense_id=uuid4(),
+            platform_id=g.originator_id,
+            payee_name="Drukkerij",
+            amount=Money(500_00),
+            category="communicatie",
+            description="flyers",
+            payment_method=PaymentMethod.BANK,
+            occurred_on=date(2020, 3, 1),
+            actor="Ricardo Lont",
+        )
+        app.approve_expense(expense_id, occurred_on=date(2020, 3, 2), actor="Fatima Azzouzi")
+        app.pay_expense(expense_id, occurred_on=date(2020, 3, 10), actor="Ricardo Lont")
+        app.reverse_entry(
+            expense_id,
+            reverses_version=3,
+            reason="not paid after all",
+            occurred_on=date(2020, 3, 5),
+            actor="Ricardo Lont",
+        )
+        # when
+        early = replay_platform(app, store, g.originator_id, as_of=date(2020, 3, 7))
+        late = replay_platform(app, store, g.originator_id, as_of=date(2020, 3, 31))
+        # then
+        assert early.balances["spent"] == late.balances["spent"] == 6_200_00

@@ -229,7 +229,8 @@ def test_monthly_cash_over_the_limit_fires_even_when_each_withdrawal_is_small() 
     found = cash_or_self_transfer(facts(outflows=cash), CONFIG)
     # then
     assert found[0].positions == [0, 1, 2, 3, 4]
-    assert "cash up to 1000 EUR in a month" in found[0].detail
+    assert (found[0].value, found[0].threshold) == (100_005, CONFIG.cash_month_cents)
+    assert "over 1000 EUR a month in 1 months" in found[0].detail
 
 
 def test_a_finding_names_the_events_behind_it_and_the_configuration() -> None:
@@ -266,3 +267,39 @@ def test_a_high_hhi_fires_concentration_even_below_the_top_share() -> None:
     found = payee_concentration(given, CONFIG)
     # then
     assert found[0].detail.endswith("HHI 5000")
+
+
+@pytest.mark.parametrize(
+    ("approvers", "fires"), [({"Chair"}, True), ({"Chair", "Secretary"}, False)]
+)
+def test_finance_in_two_hands_is_governance_decay(approvers: set[str], fires: bool) -> None:
+    # given: five expenses submitted by the treasurer and approved by the approvers
+    expenses = {
+        f"e{n}": expense(n, approved_by=sorted(approvers)[n % len(approvers)]) for n in range(5)
+    }
+    given = facts(expenses=expenses, approvers=approvers)
+    # when
+    found = governance_decay(given, CONFIG)
+    # then
+    assert [f.detail.startswith("5 expenses") for f in found] == ([True] if fires else [])
+    if fires:
+        assert found[0].positions == [1000, 1001, 1002, 1003, 1004]
+
+
+def test_an_approval_recorded_after_the_money_left_does_not_count() -> None:
+    # given
+    given = facts(**approved_outflows([5_000]))
+    given.expenses["e0"]["approved_on"] = (DAY + timedelta(days=1)).isoformat()
+    # when
+    found = unapproved_payment(given, CONFIG)
+    # then
+    assert [f.positions for f in found] == [[0]]
+
+
+def test_a_board_too_small_names_the_member_events() -> None:
+    # given
+    members = {"Chair": {"roles": ["chair"], "iban": None, "ever_board": True, "positions": [3]}}
+    # when
+    found = governance_decay(facts(members=members), CONFIG)
+    # then
+    assert (found[0].value, found[0].positions) == (1, [3])
