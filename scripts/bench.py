@@ -121,8 +121,9 @@ def bench_generate(args: argparse.Namespace) -> None:
 
 
 def rss_mib() -> float:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
