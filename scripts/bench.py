@@ -199,7 +199,7 @@ def bench_projections(args: argparse.Namespace) -> None:
             )
             print(
                 f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
-                f"{'RSS@25%':>8} {'RSS@50%':>8} {'RSS@100%':>9}  (MiB)"
+                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9}  (peak RSS so far, MiB)"
             )
             total_seconds = 0.0
             for model in ("balances", "status", "platform_index", "signals"):
