@@ -33,14 +33,28 @@ def open_store(env: dict[str, str]) -> ReadModelStore:
     return store
 
 
-def runner(app: Any, store: ReadModelStore, name: str, batch_size: int = 1000) -> Runner:
+def projection(name: str, risk: RiskConfig | None = None) -> Projection:
+    """The read model ``name``; the signals use ``risk`` thresholds (default ones if None)."""
+    if name == "signals" and risk is not None:
+        return Signals(risk)
     try:
-        factory = FACTORIES[name]
+        return FACTORIES[name]()
     except KeyError:
         known = ", ".join(FACTORIES)
         raise UnknownProjection(f"projection: no read model {name!r} (known: {known})") from None
-    return Runner(EventSource(app), store, factory(), batch_size=batch_size)
 
 
-def runners(app: Any, store: ReadModelStore, batch_size: int = 1000) -> list[Runner]:
-    return [runner(app, store, name, batch_size) for name in FACTORIES]
+def runner(
+    app: Any,
+    store: ReadModelStore,
+    name: str,
+    batch_size: int = 1000,
+    risk: RiskConfig | None = None,
+) -> Runner:
+    return Runner(EventSource(app), store, projection(name, risk), batch_size=batch_size)
+
+
+def runners(
+    app: Any, store: ReadModelStore, batch_size: int = 1000, risk: RiskConfig | None = None
+) -> list[Runner]:
+    return [runner(app, store, name, batch_size, risk) for name in FACTORIES]

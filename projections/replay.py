@@ -22,6 +22,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from domain.postings import is_reversal
+from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
 from projections.base import fold
 from projections.db import Connection
@@ -116,6 +117,7 @@ def replay_platform(
     *,
     as_of: date | None = None,
     position: int | None = None,
+    risk: RiskConfig | None = None,
 ) -> Replay:
     positions = platform_positions(app, store, platform_id)
     if position is not None:
@@ -126,7 +128,7 @@ def replay_platform(
     key = str(platform_id)
     balances = fold(Balances(), events, MemoryRows())
     status = fold(Status(), events, MemoryRows())
-    signals = fold(Signals(clock=as_of), events, MemoryRows())
+    signals = fold(Signals(risk, clock=as_of), events, MemoryRows())
     return Replay(
         platform=key,
         as_of=as_of,

@@ -17,7 +17,7 @@ from service.application import Buurtkas
 from service.demo import load_demo
 from service.logging import configure_logging, get_logger
 from service.reports import find_platform, platform_balances, platform_history
-from service.settings import Settings, load_settings
+from service.settings import RiskConfigError, Settings, load_settings
 from service.storage import DatabaseUrlError, persistence_env
 from service.synthetic import GenerateError, generate
 
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
-    except (DomainError, GenerateError, UnknownProjection) as error:
+    except (DomainError, GenerateError, UnknownProjection, RiskConfigError) as error:
         log.warning("command.refused", error=str(error))
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,12 +8,14 @@ import threading
 import time
 from typing import Any
 
+from domain.risk import RiskConfig
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
 from projections.runner import Runner
 from service.application import Buurtkas
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
+from service.settings import load_risk_config, load_settings
 
 
 def add_commands(sub: Any) -> None:
@@ -52,9 +54,13 @@ def print_status(all_runners: list[Runner], as_json: bool = False) -> None:
         print(f"{s.projection:16} {s.generation:>10} {s.position:>10} {s.head:>10} {s.lag:>8}")
 
 
+def risk() -> RiskConfig:
+    return load_risk_config(load_settings().risk_config)
+
+
 def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
-    all_runners = runners(app, store, args.batch_size)
+    all_runners = runners(app, store, args.batch_size, risk())
     for r in all_runners:
         started = time.perf_counter()
         processed = r.catch_up()
@@ -69,7 +75,7 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         stop = threading.Event()
         threads = [
             threading.Thread(target=r.follow, args=(stop,), daemon=True)
-            for r in runners(app, store, args.batch_size)
+            for r in runners(app, store, args.batch_size, risk())
         ]
         for thread in threads:
             thread.start()
@@ -89,7 +95,7 @@ def cmd_projections(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
 def cmd_rebuild(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
     for name in [args.name] if args.name else list(FACTORIES):
-        r = runner(app, store, name, args.batch_size)
+        r = runner(app, store, name, args.batch_size, risk())
         started = time.perf_counter()
         folded = r.rebuild()
         seconds = time.perf_counter() - started
@@ -106,7 +112,12 @@ def cmd_replay(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
     started = time.perf_counter()
     result = replay_platform(
-        app, store, platform.originator_id, as_of=args.as_of, position=args.position
+        app,
+        store,
+        platform.originator_id,
+        as_of=args.as_of,
+        position=args.position,
+        risk=risk(),
     )
     log.info(
         "replay.computed",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from domain.risk import RiskConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///buurtkas.db"
 
@@ -19,11 +24,14 @@ class Settings(BaseModel):
     - ``BUURTKAS_LOG_LEVEL``: ``debug``, ``info`` (default), ``warning`` or ``error``.
     - ``BUURTKAS_LOG_FORMAT``: ``auto`` (console on a terminal, JSON otherwise),
       ``json`` or ``console``.
+    - ``BUURTKAS_RISK_CONFIG``: a JSON file of fraud-risk thresholds (``RiskConfig`` field
+      names); unset means the built-in defaults.
     """
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, min_length=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+    risk_config: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -32,5 +40,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "database_url": env.get("BUURTKAS_DATABASE_URL") or DEFAULT_DATABASE_URL,
         "log_level": env.get("BUURTKAS_LOG_LEVEL", "info").lower(),
         "log_format": env.get("BUURTKAS_LOG_FORMAT", "auto").lower(),
+        "risk_config": env.get("BUURTKAS_RISK_CONFIG") or None,
     }
     return Settings.model_validate(values)
+
+
+class RiskConfigError(ValueError):
+    """The risk configuration file cannot be used; the message names the setting."""
+
+
+def load_risk_config(path: str | None) -> RiskConfig:
+    """The fraud-risk thresholds from ``path`` (JSON), or the defaults when it is None."""
+    if not path:
+        return RiskConfig()
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise RiskConfigError(f"BUURTKAS_RISK_CONFIG: cannot read {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise RiskConfigError("BUURTKAS_RISK_CONFIG: must hold a JSON object of thresholds")
+    unknown = sorted(set(data) - {f.name for f in fields(RiskConfig)})
+    if unknown:
+        raise RiskConfigError(f"BUURTKAS_RISK_CONFIG: unknown setting(s) {', '.join(unknown)}")
+    try:
+        return TypeAdapter(RiskConfig).validate_python(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RiskConfigError(f"BUURTKAS_RISK_CONFIG: {where}: {first['msg']}") from None

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.settings import load_settings
+from domain.risk import RiskConfig
+from service.settings import RiskConfigError, load_risk_config, load_settings
 from service.storage import DatabaseUrlError, persistence_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,38 @@ def test_unusable_database_urls_are_refused(url: str) -> None:
 def test_a_bad_log_level_is_refused_naming_the_setting() -> None:
     with pytest.raises(ValueError, match="log_level"):
         load_settings({"BUURTKAS_LOG_LEVEL": "loud"})
+
+
+def test_risk_thresholds_are_read_from_a_json_file(tmp_path: Path) -> None:
+    # given
+    path = tmp_path / "risk.json"
+    path.write_text('{"version": "local-1", "cash_single_cents": 50000}')
+    # when
+    config = load_risk_config(str(path))
+    # then
+    assert (config.version, config.cash_single_cents) == ("local-1", 50000)
+    assert config.digest() != RiskConfig().digest()
+    assert load_risk_config(None) == RiskConfig()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"cash_single_cents": "lots"}', "cash_single_cents: Input should be a valid integer"),
+        ('{"cash_limit": 1}', "unknown setting(s) cash_limit"),
+        ("[1, 2]", "must hold a JSON object"),
+        ("{not json", "cannot read"),
+    ],
+)
+def test_a_bad_risk_configuration_is_refused_naming_the_setting(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    # given
+    path = tmp_path / "risk.json"
+    path.write_text(content)
+    # when
+    with pytest.raises(RiskConfigError) as refused:
+        load_risk_config(str(path))
+    # then
+    assert str(refused.value).startswith("BUURTKAS_RISK_CONFIG: ")
+    assert message in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,28 @@ def test_an_unsupported_database_url_is_refused(
     # then
     assert code == 2
     assert "BUURTKAS_DATABASE_URL: unsupported scheme 'mysql'" in capsys.readouterr().err
+
+
+def test_replay_uses_the_configured_risk_thresholds(
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # given: cash withdrawals are only flagged above EUR 5,000
+    main(["demo"])
+    config = tmp_path / "risk.json"
+    config.write_text('{"version": "strict-cash-off", "cash_single_cents": 500000}')
+    monkeypatch.setenv("BUURTKAS_RISK_CONFIG", str(config))
+    capsys.readouterr()
+    # when
+    code = main(["replay", "--platform", "G-buurt", "--as-of", "2020-04-01", "--json"])
+    # then
+    replay = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert replay["config"].startswith("strict-cash-off:")
+    cash = [f for f in replay["findings"] if f["rule"] == "cash_or_self_transfer"]
+    assert [f["detail"] for f in cash] == [
+        "cash withdrawals over 1000 EUR a month in 1 months (at most 30000 EUR)",
+        "3 transfers to an officer's own account",
+    ]  # no single withdrawal (at most EUR 4,000) is over the configured EUR 5,000
