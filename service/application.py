@@ -106,9 +106,6 @@ class Buurtkas(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
-    def platform_by_name(self, name: str) -> Platform:
-        return self.load(Platform, Platform.id_for(name), "platform")
-
     def _create(self, *aggregates: Aggregate, field: str) -> None:
         """Save aggregates of which the last is new; a taken key is refused naming ``field``."""
         try:

@@ -6,6 +6,7 @@ import argparse
 import json
 import threading
 import time
+from datetime import date
 from typing import Any
 
 from domain.risk import RiskConfig
@@ -35,9 +36,7 @@ def add_commands(sub: Any) -> None:
     replay.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _date(text: str) -> Any:
-    from datetime import date
-
+def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from projections.balances import platform_figures
+from projections.balances import budget_figures, platform_figures
 from projections.base import fold
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
@@ -94,6 +94,31 @@ class TestReadModels:
                 expected.cash_withdrawn_unaccounted.cents,
                 expected.funds.cents,
             )
+
+    def test_district_budgets_show_allocated_awarded_paid_out_and_available(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        # when
+        runner(app, store, "balances").catch_up()
+        generation = store.ensure("balances")
+        budgets = {
+            (f["district"], f["year"]): f
+            for f in (
+                budget_figures(doc)
+                for _, _, _, doc in store.select("balances", generation, "budget")
+            )
+        }
+        # then: K-buurt 250,000 paid in full; G-buurt 125,000 paid, the rest released
+        zuidoost = budgets[("Zuidoost", 2019)]
+        assert (
+            zuidoost["allocated"],
+            zuidoost["awarded"],
+            zuidoost["paid_out"],
+            zuidoost["available"],
+        ) == (500_000_00, 375_000_00, 375_000_00, 125_000_00)
+        assert zuidoost["returned"] == 22_485_27 + 22_650_00 + 39_350_00
 
     def test_a_second_runner_cannot_commit_the_same_batch_twice(
         self, app: Buurtkas, store: ReadModelStore
