@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -87,6 +87,12 @@ class Buurtkas(Application[UUID]):
         super().__init__(env)
         self.store_env = dict(env or {})
         """The persistence settings, for read models that share the event store's database."""
+
+    @property
+    def events_table(self) -> str:
+        """The events table: ``stored_events`` on SQLite, ``buurtkas_events`` on PostgreSQL."""
+        name: str = cast(Any, self.recorder).events_table_name
+        return name
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

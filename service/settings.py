@@ -26,12 +26,18 @@ class Settings(BaseModel):
       ``json`` or ``console``.
     - ``BUURTKAS_RISK_CONFIG``: a JSON file of fraud-risk thresholds (``RiskConfig`` field
       names); unset means the built-in defaults.
+    - ``BUURTKAS_SIGNING_KEY``: the PEM Ed25519 private key that signs checkpoints
+      (``buurtkas keygen`` makes one).
+    - ``BUURTKAS_AUDIT_PUBLIC_KEY``: the PEM public key that checks them; unset means the
+      signing key's own public half.
     """
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, min_length=1)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     risk_config: str | None = None
+    signing_key: str | None = None
+    audit_public_key: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +47,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "log_level": env.get("BUURTKAS_LOG_LEVEL", "info").lower(),
         "log_format": env.get("BUURTKAS_LOG_FORMAT", "auto").lower(),
         "risk_config": env.get("BUURTKAS_RISK_CONFIG") or None,
+        "signing_key": env.get("BUURTKAS_SIGNING_KEY") or None,
+        "audit_public_key": env.get("BUURTKAS_AUDIT_PUBLIC_KEY") or None,
     }
     return Settings.model_validate(values)
 

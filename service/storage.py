@@ -25,6 +25,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "audit.recorders:SealingSQLiteApplicationRecorder",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
         }
@@ -34,6 +35,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
             raise DatabaseUrlError("BUURTKAS_DATABASE_URL: a postgresql URL needs a database name")
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "audit.recorders:SealingPostgresApplicationRecorder",
             "POSTGRES_DBNAME": unquote(dbname),
             "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parsed.port or 5432),

@@ -1,0 +1,162 @@
+"""Reading the Merkle log: its size, roots, proofs, and the signed checkpoints.
+
+Works on any connection to the event store's database that runs ``?``-placeholder SQL and
+returns rows as tuples (the read-model connections of ``projections.db`` do). Every root
+and proof is assembled from stored complete subtrees: ``O(log n)`` rows, one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit import merkle
+from audit.checkpoint import Checkpoint, sign, timestamp
+from audit.seal import CHECKPOINTS, LEAVES, NODES
+
+
+class Database(Protocol):
+    dialect: str
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class MissingNode(LookupError):
+    """A complete subtree the proof needs is not in the seal tables."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    leaf_index: int
+    position: int
+    recorded_at: int
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf: Leaf
+    tree_size: int
+    root_hash: bytes
+    path: list[bytes]
+
+    def verifies(self) -> bool:
+        return merkle.verify_inclusion(
+            self.leaf.leaf_index, self.tree_size, self.leaf.hash, self.path, self.root_hash
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "position": self.leaf.position,
+            "leaf_index": self.leaf.leaf_index,
+            "leaf_hash": self.leaf.hash.hex(),
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "path": [h.hex() for h in self.path],
+        }
+
+
+def tree_size(db: Database) -> int:
+    rows = db.execute(f"SELECT MAX(leaf_index) FROM {LEAVES}")  # noqa: S608
+    return 0 if not rows or rows[0][0] is None else int(rows[0][0]) + 1
+
+
+def node_source(db: Database) -> merkle.NodeSource:
+    def lookup(keys: Sequence[merkle.NodeKey]) -> Mapping[merkle.NodeKey, bytes]:
+        found: dict[merkle.NodeKey, bytes] = {}
+        leaves = [end for level, end in keys if level == 0]
+        inner = [end for level, end in keys if level > 0]
+        if leaves:
+            marks = ", ".join("?" * len(leaves))
+            for end, digest in db.execute(
+                f"SELECT leaf_index, hash FROM {LEAVES} WHERE leaf_index IN ({marks})",  # noqa: S608
+                leaves,
+            ):
+                found[(0, int(end))] = bytes(digest)
+        if inner:
+            marks = ", ".join("?" * len(inner))
+            for level, end, digest in db.execute(
+                f"SELECT level, end_leaf, hash FROM {NODES} WHERE end_leaf IN ({marks})",  # noqa: S608
+                inner,
+            ):
+                found[(int(level), int(end))] = bytes(digest)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            raise MissingNode(f"the seal tables lack the subtrees (level, last leaf) {missing}")
+        return found
+
+    return lookup
+
+
+def root(db: Database, size: int) -> bytes:
+    return merkle.root(size, node_source(db))
+
+
+def leaf_at(db: Database, position: int) -> Leaf | None:
+    rows = db.execute(
+        f"SELECT leaf_index, position, recorded_at, hash FROM {LEAVES} WHERE position = ?",  # noqa: S608
+        [position],
+    )
+    return _leaf(rows[0]) if rows else None
+
+
+def leaves_at(db: Database, positions: Sequence[int]) -> dict[int, Leaf]:
+    found: dict[int, Leaf] = {}
+    for start in range(0, len(positions), 500):
+        chunk = positions[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT leaf_index, position, recorded_at, hash FROM {LEAVES} "  # noqa: S608
+            f"WHERE position IN ({marks})",
+            list(chunk),
+        ):
+            leaf = _leaf(row)
+            found[leaf.position] = leaf
+    return found
+
+
+def _leaf(row: tuple[Any, ...]) -> Leaf:
+    return Leaf(int(row[0]), int(row[1]), int(row[2]), bytes(row[3]))
+
+
+def inclusion_proof(db: Database, leaf: Leaf, size: int, root_hash: bytes) -> InclusionProof:
+    path = merkle.inclusion_proof(leaf.leaf_index, size, node_source(db))
+    return InclusionProof(leaf, size, root_hash, path)
+
+
+def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
+    return merkle.consistency_proof(first, second, node_source(db))
+
+
+def checkpoints(db: Database) -> list[Checkpoint]:
+    rows = db.execute(
+        f"SELECT tree_size, root_hash, signed_at, key_id, signature FROM {CHECKPOINTS} "  # noqa: S608
+        "ORDER BY tree_size, signed_at"
+    )
+    return [Checkpoint(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), bytes(r[4])) for r in rows]
+
+
+def latest_checkpoint(db: Database) -> Checkpoint | None:
+    found = checkpoints(db)
+    return found[-1] if found else None
+
+
+def write_checkpoint(db: Database, private_key: Ed25519PrivateKey) -> Checkpoint:
+    """Sign the tree as it stands and store the checkpoint (append-only, like the log)."""
+    size = tree_size(db)
+    checkpoint = sign(private_key, size, root(db, size), timestamp())
+    db.execute(
+        f"INSERT INTO {CHECKPOINTS} (tree_size, root_hash, signed_at, key_id, signature) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            checkpoint.tree_size,
+            checkpoint.root_hash,
+            checkpoint.signed_at,
+            checkpoint.key_id,
+            checkpoint.signature,
+        ],
+    )
+    return checkpoint

@@ -1,0 +1,193 @@
+"""The seal tables and the sealing of appended events, in the append's own transaction.
+
+``audit_leaves`` holds one row per event: its leaf index in the Merkle tree, its position
+in the store, when it was sealed and its leaf hash. ``audit_nodes`` holds the hash of every
+complete subtree above the leaves, keyed by its last leaf and level, so that any root or
+proof needs ``O(log n)`` lookups. ``audit_checkpoints`` holds the signed tree heads. All
+three, and the events table, are append-only: triggers refuse UPDATE, DELETE and TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from audit.leaf import event_leaf_hash
+from audit.merkle import Frontier, frontier_keys
+
+LEAVES = "audit_leaves"
+NODES = "audit_nodes"
+CHECKPOINTS = "audit_checkpoints"
+
+
+class Cursor(Protocol):
+    def execute(self, statement: Any, params: Any = ...) -> Any: ...
+
+    def executemany(self, statement: Any, params: Any) -> Any: ...
+
+    def fetchall(self) -> Any: ...
+
+
+class StoredEventLike(Protocol):
+    @property
+    def originator_id(self) -> UUID | str: ...
+
+    @property
+    def originator_version(self) -> int: ...
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def state(self) -> bytes: ...
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+class SealStatements:
+    """The seal SQL for one dialect; ``prefix`` qualifies the tables (a PostgreSQL schema)."""
+
+    def __init__(self, dialect: str, prefix: str = "") -> None:
+        self.dialect = dialect
+        mark = "%s" if dialect == "postgres" else "?"
+        self.leaves, self.nodes, self.checkpoints = (
+            prefix + LEAVES,
+            prefix + NODES,
+            prefix + CHECKPOINTS,
+        )
+        self.last_leaf = (
+            f"SELECT leaf_index, hash FROM {self.leaves} ORDER BY leaf_index DESC LIMIT 1"  # noqa: S608
+        )
+        self.nodes_ending_at = f"SELECT level, end_leaf, hash FROM {self.nodes} WHERE end_leaf IN "  # noqa: S608
+        self.mark = mark
+        self.insert_leaf = (
+            f"INSERT INTO {self.leaves} (leaf_index, position, recorded_at, hash) "  # noqa: S608
+            f"VALUES ({mark}, {mark}, {mark}, {mark})"
+        )
+        self.insert_node = (
+            f"INSERT INTO {self.nodes} (end_leaf, level, hash) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
+        )
+
+    def create_tables(self) -> list[str]:
+        integer, blob = ("bigint", "bytea") if self.dialect == "postgres" else ("INTEGER", "BLOB")
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.leaves} ("
+            f"leaf_index {integer} PRIMARY KEY, "
+            f"position {integer} NOT NULL UNIQUE, "
+            f"recorded_at {integer} NOT NULL, "
+            f"hash {blob} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes} ("
+            f"end_leaf {integer} NOT NULL, "
+            f"level {integer} NOT NULL, "
+            f"hash {blob} NOT NULL, "
+            "PRIMARY KEY (end_leaf, level))",
+            f"CREATE TABLE IF NOT EXISTS {self.checkpoints} ("
+            f"tree_size {integer} NOT NULL, "
+            f"root_hash {blob} NOT NULL, "
+            "signed_at text NOT NULL, "
+            "key_id text NOT NULL, "
+            f"signature {blob} NOT NULL, "
+            "PRIMARY KEY (tree_size, signed_at))",
+        ]
+
+    def append_only_triggers(self, events_table: str, schema: str = "") -> list[str]:
+        """Triggers that refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on the log."""
+        tables = [events_table, self.leaves, self.nodes, self.checkpoints]
+        if self.dialect != "postgres":
+            return [
+                f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{op.lower()} "
+                f"BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END"
+                for table in tables
+                for op in ("UPDATE", "DELETE")
+            ]
+        function = f'"{schema}".buurtkas_refuse_change'
+        statements = [
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$"
+        ]
+        for table in tables:
+            name = table.rsplit(".", 1)[-1].strip('"')
+            statements += [
+                f"CREATE OR REPLACE TRIGGER {name}_refuse_change BEFORE UPDATE OR DELETE "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()",
+                f"CREATE OR REPLACE TRIGGER {name}_refuse_truncate BEFORE TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+            ]
+        return statements
+
+
+def seal(
+    cursor: Cursor,
+    statements: SealStatements,
+    positions: Sequence[int],
+    stored_events: Sequence[StoredEventLike],
+) -> None:
+    """Append the leaves of events just inserted at ``positions``, and the subtrees they close.
+
+    Runs inside the transaction that inserted the events, after the store's write lock was
+    taken, so the tree grows in the store's order and commits or rolls back with them.
+    """
+    if len(positions) != len(stored_events):
+        raise ValueError(f"{len(positions)} positions for {len(stored_events)} events")
+    frontier = _read_frontier(cursor, statements)
+    recorded_at = now_micros()
+    leaves: list[tuple[int, int, int, bytes]] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    for position, event in sorted(zip(positions, stored_events, strict=True), key=_first):
+        index = frontier.size
+        digest = event_leaf_hash(
+            position,
+            as_uuid(event.originator_id).bytes,
+            event.originator_version,
+            event.topic,
+            bytes(event.state),
+            recorded_at,
+        )
+        leaves.append((index, position, recorded_at, digest))
+        nodes.extend((end, level, h) for level, end, h in frontier.append(digest))
+    cursor.executemany(statements.insert_leaf, leaves)
+    if nodes:
+        cursor.executemany(statements.insert_node, nodes)
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    """A row's values, from the library's tuple-like (SQLite) or dict (psycopg) rows."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def _first(pair: tuple[int, StoredEventLike]) -> int:
+    return pair[0]
+
+
+def _read_frontier(cursor: Cursor, statements: SealStatements) -> Frontier:
+    cursor.execute(statements.last_leaf)
+    rows = [_values(row) for row in cursor.fetchall()]
+    if not rows:
+        return Frontier()
+    last_index, last_hash = rows[0][0], bytes(rows[0][1])
+    size = last_index + 1
+    keys = frontier_keys(size)
+    found: dict[tuple[int, int], bytes] = {(0, last_index): last_hash}
+    ends = [end for level, end in keys if level > 0]
+    if ends:
+        marks = ", ".join([statements.mark] * len(ends))
+        cursor.execute(f"{statements.nodes_ending_at}({marks})", ends)
+        for level, end, digest in map(_values, cursor.fetchall()):
+            found[(level, end)] = bytes(digest)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise SealCorrupted(f"the seal tables lack subtrees {missing} of a tree of {size} leaves")
+    return Frontier(size, [found[key] for key in keys])
+
+
+class SealCorrupted(RuntimeError):
+    """The seal tables do not hold the right edge of the tree: appending would hide it."""

@@ -1,0 +1,232 @@
+"""The nightly integrity check behind ``buurtkas verify``.
+
+Four checks, each logged as one structured event and reported in JSON:
+
+- ``store``: every stored event against its leaf, positions complete and in order, and the
+  rebuilt tree against every signed checkpoint (:mod:`audit.scan`);
+- ``read_models``: every read model equals a fresh fold of the history up to its position;
+- ``ledger``: the double-entry invariants of :mod:`domain.ledger_checks`.
+
+The result is ``ok`` only when all hold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit import log as audit_log
+from audit.checkpoint import Checkpoint
+from audit.scan import scan
+from domain.ledger_checks import check_ledger
+from domain.risk import RiskConfig
+from projections.base import fold
+from projections.registry import FACTORIES, open_store, projection
+from projections.rows import MemoryRows
+from projections.store import Doc, ReadModelStore
+from service.application import Buurtkas
+
+MAX_DIFFERENCES = 20
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    summary: str
+    seconds: float = 0.0
+    details: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "summary": self.summary,
+            "seconds": round(self.seconds, 3),
+            "figures": self.figures,
+            "details": self.details,
+        }
+
+
+@dataclass
+class IntegrityReport:
+    checks: list[CheckResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
+
+
+def verify(
+    app: Buurtkas,
+    public_key: Ed25519PublicKey | None,
+    risk: RiskConfig | None = None,
+    trusted_checkpoints: Sequence[Checkpoint] = (),
+    read_models: bool = True,
+    on_check: Callable[[CheckResult], None] | None = None,
+) -> IntegrityReport:
+    """Run every check; ``trusted_checkpoints`` are kept outside the database (files)."""
+    store = open_store(app.store_env)
+    try:
+        runs: list[Callable[[], CheckResult]] = [
+            lambda: check_store(app, store, public_key, trusted_checkpoints)
+        ]
+        if read_models:
+            runs.append(lambda: check_read_models(app, store, risk))
+        runs.append(lambda: check_double_entry(app))
+        results = []
+        for run in runs:
+            started = time.perf_counter()
+            result = run()
+            result.seconds = time.perf_counter() - started
+            results.append(result)
+            if on_check is not None:
+                on_check(result)
+        return IntegrityReport(results)
+    finally:
+        store.conn.close()
+
+
+def check_store(
+    app: Buurtkas,
+    store: ReadModelStore,
+    public_key: Ed25519PublicKey | None,
+    trusted_checkpoints: Sequence[Checkpoint],
+) -> CheckResult:
+    stored = audit_log.checkpoints(store.conn)
+    known = {(c.tree_size, c.signed_at, c.signature) for c in stored}
+    extra = [c for c in trusted_checkpoints if (c.tree_size, c.signed_at, c.signature) not in known]
+    report = scan(store.conn, app.events_table, [*stored, *extra], public_key)
+    details = [finding.to_json() for finding in sorted(report.findings, key=_position)]
+    figures = {
+        "events": report.events,
+        "leaves": report.leaves,
+        "checkpoints": report.checkpoints,
+        "root_hash": report.root_hash.hex(),
+        "findings": report.counts,
+    }
+    if not details:
+        note = "" if report.checkpoints else "; no checkpoint yet (run buurtkas checkpoint)"
+        summary = (
+            f"{report.events} events match their {report.leaves} leaves; positions complete "
+            f"and in order; {report.checkpoints} checkpoint(s) hold{note}"
+        )
+        return CheckResult("store", True, summary, details=details, figures=figures)
+    first = details[0]
+    where = f" at position {first['position']}" if first["position"] is not None else ""
+    summary = (
+        f"{sum(report.counts.values())} finding(s); first{where}: {first['kind']}: "
+        f"{first['detail']}"
+    )
+    return CheckResult("store", False, summary, details=details, figures=figures)
+
+
+def _position(finding: Any) -> tuple[int, int]:
+    return (0 if finding.position is None else 1, finding.position or 0)
+
+
+def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | None) -> CheckResult:
+    details: list[dict[str, Any]] = []
+    figures: dict[str, Any] = {}
+    for name in FACTORIES:
+        generation = store.active_generation(name)
+        if generation is None:
+            figures[name] = "not built"
+            continue
+        position, stored = _stable_rows(store, name, generation)
+        fresh = fold(projection(name, risk), app.stored_events(stop=position), MemoryRows())
+        differences = diff_rows(stored, _keyed(fresh.select()))
+        figures[name] = {"position": position, "rows": len(stored), "differences": len(differences)}
+        details += [{"read_model": name, **d} for d in differences[:MAX_DIFFERENCES]]
+    built = [name for name, value in figures.items() if value != "not built"]
+    if details:
+        models = sorted({d["read_model"] for d in details})
+        return CheckResult(
+            "read_models",
+            False,
+            f"{', '.join(models)} differ(s) from a fresh replay of the history",
+            details=details,
+            figures=figures,
+        )
+    summary = (
+        f"{len(built)} read model(s) equal a fresh replay"
+        if built
+        else "no read model built yet (run buurtkas project)"
+    )
+    return CheckResult("read_models", True, summary, figures=figures)
+
+
+def _stable_rows(
+    store: ReadModelStore, name: str, generation: int
+) -> tuple[int, dict[tuple[str, str], tuple[str | None, Doc]]]:
+    """Rows and position read while no batch committed in between (retried if one did)."""
+    for _ in range(5):
+        position = store.position(name, generation)
+        rows = _keyed(store.select(name, generation))
+        if store.position(name, generation) == position:
+            return position, rows
+    raise RuntimeError(f"read model {name} kept moving while it was compared")
+
+
+def _keyed(
+    rows: Any,
+) -> dict[tuple[str, str], tuple[str | None, Doc]]:
+    return {(kind, key): (platform, doc) for kind, key, platform, doc in rows}
+
+
+def diff_rows(
+    stored: dict[tuple[str, str], tuple[str | None, Doc]],
+    fresh: dict[tuple[str, str], tuple[str | None, Doc]],
+) -> list[dict[str, Any]]:
+    differences: list[dict[str, Any]] = []
+    for key in sorted(stored.keys() | fresh.keys()):
+        kind, row_key = key
+        if key not in fresh:
+            differences.append({"kind": kind, "key": row_key, "difference": "extra row"})
+        elif key not in stored:
+            differences.append({"kind": kind, "key": row_key, "difference": "missing row"})
+        elif stored[key] != fresh[key]:
+            (_, have), (_, want) = stored[key], fresh[key]
+            fields = sorted(f for f in have.keys() | want.keys() if have.get(f) != want.get(f))
+            differences.append(
+                {
+                    "kind": kind,
+                    "key": row_key,
+                    "difference": "differs",
+                    "fields": {f: {"stored": have.get(f), "replay": want.get(f)} for f in fields},
+                }
+            )
+    return differences
+
+
+def check_double_entry(app: Buurtkas) -> CheckResult:
+    result = check_ledger(app.stored_events())
+    details = [
+        {"position": v.position, "rule": v.rule, "detail": v.detail} for v in result.violations
+    ]
+    figures = {"events": result.events, "postings": result.postings, "total": str(result.total)}
+    if details:
+        first = details[0]
+        return CheckResult(
+            "ledger",
+            False,
+            f"{len(details)} violation(s); first at position {first['position']}: "
+            f"{first['rule']}: {first['detail']}",
+            details=details,
+            figures=figures,
+        )
+    return CheckResult(
+        "ledger",
+        True,
+        f"{result.postings} postings over {result.events} events balance; "
+        "no commitment, available budget or claim below zero",
+        figures=figures,
+    )
