@@ -12,6 +12,7 @@ from typing import Any
 from domain.errors import DomainError
 from domain.money import Money
 from projections.registry import UnknownProjection
+from service import cli_audit as audit_commands
 from service import cli_projections as projection_commands
 from service.application import Buurtkas
 from service.demo import load_demo
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     gen.add_argument("--batch-size", type=int, default=500, help="events per save (<= 500)")
     projection_commands.add_commands(sub)
+    audit_commands.add_commands(sub)
     return parser
 
 
@@ -138,6 +140,7 @@ COMMANDS = {
     "history": cmd_history,
     "generate": cmd_generate,
     **projection_commands.COMMANDS,
+    **audit_commands.COMMANDS,
 }
 
 
@@ -147,13 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings)
         log = get_logger("buurtkas.cli").bind(command=args.command)
+        if args.command == "keygen":
+            return audit_commands.cmd_keygen(args, log)
         app = open_app(settings)
-    except (DatabaseUrlError, ValueError) as error:
+    except (DatabaseUrlError, ValueError, *audit_commands.ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
-    except (DomainError, GenerateError, UnknownProjection, RiskConfigError) as error:
+    except (
+        DomainError,
+        GenerateError,
+        UnknownProjection,
+        RiskConfigError,
+        *audit_commands.ERRORS,
+    ) as error:
         log.warning("command.refused", error=str(error))
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -76,16 +76,19 @@ def verify(
     """Run every check; ``trusted_checkpoints`` are kept outside the database (files)."""
     store = open_store(app.store_env)
     try:
-        runs: list[Callable[[], CheckResult]] = [
-            lambda: check_store(app, store, public_key, trusted_checkpoints)
+        runs: list[tuple[str, Callable[[], CheckResult]]] = [
+            ("store", lambda: check_store(app, store, public_key, trusted_checkpoints))
         ]
         if read_models:
-            runs.append(lambda: check_read_models(app, store, risk))
-        runs.append(lambda: check_double_entry(app))
+            runs.append(("read_models", lambda: check_read_models(app, store, risk)))
+        runs.append(("ledger", lambda: check_double_entry(app)))
         results = []
-        for run in runs:
+        for name, run in runs:
             started = time.perf_counter()
-            result = run()
+            try:
+                result = run()
+            except Exception as error:  # a check that cannot finish has failed, and says why
+                result = CheckResult(name, False, f"could not complete: {error!r}")
             result.seconds = time.perf_counter() - started
             results.append(result)
             if on_check is not None:
