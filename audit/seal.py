@@ -101,6 +101,8 @@ class SealStatements:
     def append_only_triggers(self, events_table: str, schema: str = "") -> list[str]:
         """Triggers that refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on the log."""
         tables = [events_table, self.leaves, self.nodes, self.checkpoints]
+        if not all(part.isidentifier() for part in (schema or "public").split(".")):
+            raise ValueError(f"schema {schema!r} is not a plain identifier")
         if self.dialect != "postgres":
             return [
                 f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{op.lower()} "
@@ -109,20 +111,31 @@ class SealStatements:
                 for table in tables
                 for op in ("UPDATE", "DELETE")
             ]
+        # One statement, serialised by an advisory lock and creating only what is missing:
+        # services starting together must not deadlock replacing each other's triggers.
         function = f'"{schema}".buurtkas_refuse_change'
-        statements = [
-            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$"
+        body = [
+            "PERFORM pg_advisory_xact_lock(hashtext('buurtkas.audit.ddl'));",
+            "IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n "  # noqa: S608
+            f"ON n.oid = p.pronamespace WHERE n.nspname = '{schema}' "
+            "AND p.proname = 'buurtkas_refuse_change') THEN "
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+            "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; "
+            "END $f$; END IF;",
         ]
         for table in tables:
             name = table.rsplit(".", 1)[-1].strip('"')
-            statements += [
-                f"CREATE OR REPLACE TRIGGER {name}_refuse_change BEFORE UPDATE OR DELETE "
-                f"ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()",
-                f"CREATE OR REPLACE TRIGGER {name}_refuse_truncate BEFORE TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-            ]
-        return statements
+            for trigger, when, level in (
+                (f"{name}_refuse_change", "UPDATE OR DELETE", "ROW"),
+                (f"{name}_refuse_truncate", "TRUNCATE", "STATEMENT"),
+            ):
+                body.append(
+                    "IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE "  # noqa: S608
+                    f"tgrelid = '{table}'::regclass AND tgname = '{trigger}') THEN "
+                    f"CREATE TRIGGER {trigger} BEFORE {when} ON {table} "
+                    f"FOR EACH {level} EXECUTE FUNCTION {function}(); END IF;"
+                )
+        return ["DO $$ BEGIN " + " ".join(body) + " END $$"]
 
 
 def seal(

@@ -197,8 +197,12 @@ def verify(bundle: Path, public_key: Ed25519PublicKey) -> int:
         cp = entry["checkpoint"]
         if not signature_holds(cp, public_key):
             bad_signatures += 1
-        if previous is not None:
-            proof = [bytes.fromhex(h) for h in entry.get("consistency_from_previous", [])]
+        given = entry.get("consistency_from_previous")
+        if previous is not None and given is None:
+            bad_consistency += 1
+            print(f"  no consistency proof for the checkpoint of {cp['signed_at']}")
+        elif previous is not None:
+            proof = [bytes.fromhex(h) for h in given]
             if not verify_consistency(
                 int(previous["tree_size"]),
                 int(cp["tree_size"]),
@@ -225,22 +229,34 @@ def verify(bundle: Path, public_key: Ed25519PublicKey) -> int:
     )
 
     events = read_lines(bundle / "events.ndjson")
+    sealed: list[dict[str, Any]] = []
     v.check(len(events) == manifest.get("events"), f"{len(events)} events, as the manifest says")
     bad_leaves: list[int] = []
+    unsealed: list[int] = []
     order_breaks: list[int] = []
     last_position, last_index = 0, -1
     leaves: list[bytes] = []
     for event in events:
+        position, index = event.get("position"), event.get("leaf_index")
+        if not isinstance(position, int) or not isinstance(index, int):
+            unsealed.append(position if isinstance(position, int) else -1)
+            continue
         try:
             recomputed = leaf_hash(event_leaf(event))
         except (KeyError, ValueError, TypeError, struct.error):
             recomputed = b""
         if recomputed.hex() != event.get("leaf_hash"):
-            bad_leaves.append(event.get("position", -1))
-        if event["position"] <= last_position or event["leaf_index"] <= last_index:
-            order_breaks.append(event["position"])
-        last_position, last_index = event["position"], event["leaf_index"]
+            bad_leaves.append(position)
+        if position <= last_position or index <= last_index:
+            order_breaks.append(position)
+        last_position, last_index = position, index
         leaves.append(recomputed)
+        sealed.append(event)
+    v.check(
+        not unsealed,
+        "every event has a leaf in the log"
+        + (f" (first without one: position {unsealed[0]})" if unsealed else ""),
+    )
     v.check(
         not bad_leaves,
         "every event's leaf hash matches its stored bytes"
@@ -253,13 +269,13 @@ def verify(bundle: Path, public_key: Ed25519PublicKey) -> int:
     )
 
     if manifest.get("proofs") == "root":
-        indices_complete = [e["leaf_index"] for e in events] == list(range(size))
+        indices_complete = [e["leaf_index"] for e in sealed] == list(range(size))
         v.check(indices_complete, f"the bundle holds every leaf 0..{size - 1} of the checkpoint")
         v.check(root_of(leaves) == root, "the root rebuilt from every leaf equals the checkpoint's")
     else:
         proofs = {p["position"]: p for p in read_lines(bundle / "proofs.ndjson")}
         failed: list[int] = []
-        for event, leaf in zip(events, leaves, strict=True):
+        for event, leaf in zip(sealed, leaves, strict=True):
             inclusion = proofs.get(event["position"])
             if (
                 inclusion is None

@@ -21,8 +21,9 @@ import orjson
 
 from audit import log as audit_log
 from audit.checkpoint import Checkpoint
-from audit.log import Database, Leaf
+from audit.log import Database, Leaf, MissingNode
 from audit.scan import event_rows
+from audit.seal import LEAVES
 from service.application import Buurtkas
 from service.reports import find_platform, platform_history
 
@@ -87,8 +88,14 @@ def _write_events(
     checkpoint: Checkpoint,
     wanted: set[int] | None,
 ) -> tuple[int, int]:
+    """Write every event up to the checkpoint's last position, sealed or not.
+
+    An event without a leaf inside that range is written with ``leaf_index`` null: the
+    bundle must show it (and fail verification) rather than quietly leave it out.
+    """
     size = checkpoint.tree_size
-    exported = unproven = 0
+    last = _last_sealed_position(db, size)
+    exported = 0
     with (
         (out / "events.ndjson").open("wb") as events_file,
         (out / "proofs.ndjson").open("wb") as proofs_file,
@@ -97,20 +104,24 @@ def _write_events(
 
         def flush() -> int:
             leaves = audit_log.leaves_at(db, [row[0] for row in batch])
-            written = 0
             for position, aggregate_id, version, topic, state in batch:
                 leaf = leaves.get(position)
-                if leaf is None or leaf.leaf_index >= size:
-                    continue
+                if leaf is not None and leaf.leaf_index >= size:
+                    leaf = None
                 events_file.write(_event_line(position, aggregate_id, version, topic, state, leaf))
-                if wanted is not None:
-                    proof = audit_log.inclusion_proof(db, leaf, size, checkpoint.root_hash)
+                if wanted is not None and leaf is not None:
+                    try:
+                        proof = audit_log.inclusion_proof(db, leaf, size, checkpoint.root_hash)
+                    except MissingNode:  # no proof to give: the verifier will fail the event
+                        continue
                     proofs_file.write(orjson.dumps(proof.to_json()) + b"\n")
-                written += 1
+            written = len(batch)
             batch.clear()
             return written
 
         for row in event_rows(db, app.events_table):
+            if row[0] > last:
+                break
             if wanted is not None and row[0] not in wanted:
                 continue
             batch.append(row)
@@ -118,12 +129,26 @@ def _write_events(
                 exported += flush()
         exported += flush()
     total = len(wanted) if wanted is not None else audit_log.tree_size(db)
-    unproven = max(0, total - exported)
-    return exported, unproven
+    return exported, max(0, total - exported)
+
+
+def _last_sealed_position(db: Database, size: int) -> int:
+    if size == 0:
+        return 0
+    rows = db.execute(
+        f"SELECT MAX(position) FROM {LEAVES} WHERE leaf_index < ?",  # noqa: S608
+        [size],
+    )
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def _event_line(
-    position: int, aggregate_id: bytes, version: int, topic: str, state: bytes, leaf: Leaf
+    position: int,
+    aggregate_id: bytes,
+    version: int,
+    topic: str,
+    state: bytes,
+    leaf: Leaf | None,
 ) -> bytes:
     state = bytes(state)
     try:
@@ -134,13 +159,13 @@ def _event_line(
         orjson.dumps(
             {
                 "position": position,
-                "leaf_index": leaf.leaf_index,
+                "leaf_index": None if leaf is None else leaf.leaf_index,
                 "aggregate_id": str(UUID(bytes=aggregate_id)),
                 "version": version,
                 "topic": topic,
                 "state_base64": base64.b64encode(state).decode(),
-                "recorded_at": leaf.recorded_at,
-                "leaf_hash": leaf.hash.hex(),
+                "recorded_at": None if leaf is None else leaf.recorded_at,
+                "leaf_hash": None if leaf is None else leaf.hash.hex(),
                 "state": readable,
             }
         )
@@ -155,8 +180,12 @@ def _write_checkpoints(db: Database, out: Path, latest: Checkpoint) -> None:
     for checkpoint in history:
         entry: dict[str, Any] = {"checkpoint": checkpoint.to_json()}
         if previous is not None:
-            proof = audit_log.consistency_proof(db, previous.tree_size, checkpoint.tree_size)
-            entry["consistency_from_previous"] = [h.hex() for h in proof]
+            try:
+                proof = audit_log.consistency_proof(db, previous.tree_size, checkpoint.tree_size)
+                entry["consistency_from_previous"] = [h.hex() for h in proof]
+            except MissingNode as error:  # the bundle shows it; the verifier will fail it
+                entry["consistency_from_previous"] = None
+                entry["error"] = str(error)
         entries.append(entry)
         previous = checkpoint
     (out / "checkpoint.json").write_text(json.dumps(latest.to_json(), indent=2) + "\n")

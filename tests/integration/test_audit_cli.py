@@ -1,0 +1,229 @@
+"""The audit commands as an operator and an auditor use them: keygen, checkpoint, proof,
+export, verify, and the nightly script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit import merkle
+from service.cli import main
+from tests.integration.superuser import Superuser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def operator(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store with the demo history and a configured signing key; returns the key prefix."""
+    monkeypatch.setenv("BUURTKAS_DATABASE_URL", database_url)
+    monkeypatch.setenv("BUURTKAS_LOG_FORMAT", "json")
+    assert main(["keygen", "--out", str(tmp_path / "keys" / "audit")]) == 0
+    monkeypatch.setenv("BUURTKAS_SIGNING_KEY", str(tmp_path / "keys" / "audit.key"))
+    assert main(["demo"]) == 0
+    return tmp_path / "keys" / "audit"
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
+    capsys.readouterr()
+    code = main(list(argv))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def verify_bundle(bundle: Path, public_key: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "verify_bundle.py"),
+            str(bundle),
+            "--public-key",
+            str(public_key),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+class TestAuditCommands:
+    def test_keygen_writes_a_private_key_only_its_owner_reads_and_refuses_to_overwrite(
+        self, operator: Path
+    ) -> None:
+        # then
+        assert oct(Path(f"{operator}.key").stat().st_mode & 0o777) == "0o600"
+        assert Path(f"{operator}.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+        assert main(["keygen", "--out", str(operator)]) == 2
+
+    def test_checkpoint_then_proof_gives_an_inclusion_proof_that_verifies(
+        self, operator: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        code, checkpoint = run_json(capsys, "checkpoint")
+        assert code == 0
+        # when
+        code, proof = run_json(capsys, "proof", "--position", "123")
+        # then
+        assert code == 0
+        assert isinstance(checkpoint, dict)
+        assert isinstance(proof, dict)
+        assert proof["checkpoint"] == checkpoint
+        assert checkpoint["tree_size"] == 494
+        assert merkle.verify_inclusion(
+            proof["leaf_index"],
+            proof["tree_size"],
+            bytes.fromhex(proof["leaf_hash"]),
+            [bytes.fromhex(h) for h in proof["path"]],
+            bytes.fromhex(checkpoint["root_hash"]),
+        )
+
+    def test_checkpoint_without_a_signing_key_is_refused_naming_the_setting(
+        self, operator: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        monkeypatch.delenv("BUURTKAS_SIGNING_KEY")
+        # when
+        code = main(["checkpoint"])
+        # then
+        assert code == 2
+        assert "BUURTKAS_SIGNING_KEY" in capsys.readouterr().err
+
+    def test_verify_reports_each_check_in_json_and_exits_0_when_intact(
+        self, operator: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        assert main(["project"]) == 0
+        # when
+        code, report = run_json(capsys, "verify", "--json")
+        # then
+        assert code == 0
+        assert isinstance(report, dict)
+        assert report["ok"] is True
+        assert [c["check"] for c in report["checks"]] == ["store", "read_models", "ledger"]
+        assert report["checks"][1]["figures"]["balances"]["differences"] == 0
+
+    def test_verify_names_the_position_of_a_changed_event_and_exits_1(
+        self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        su = Superuser(database_url)
+        su.disable_triggers()
+        su.flip_byte(77)
+        su.close()
+        # when
+        code, report = run_json(capsys, "verify", "--json", "--skip-read-models")
+        # then
+        assert code == 1
+        assert isinstance(report, dict)
+        store = report["checks"][0]
+        assert store["details"][0]["position"] == 77
+        assert "first at position 77" in store["summary"]
+
+    def test_verify_names_a_read_model_row_that_differs_from_a_fresh_replay(
+        self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        assert main(["project"]) == 0
+        su = Superuser(database_url)
+        query = "SELECT generation FROM rm_active WHERE projection = ?"
+        table = f"rm_balances_{su.run(query, ('balances',))[0][0]}"
+        key = su.run(f"SELECT MIN(key) FROM {table} WHERE kind = 'platform'")[0][0]
+        su.run(f"DELETE FROM {table} WHERE kind = 'platform' AND key = ?", (key,))
+        su.close()
+        # when
+        code, report = run_json(capsys, "verify", "--json")
+        # then
+        assert code == 1
+        assert isinstance(report, dict)
+        store, read_models, ledger = report["checks"]
+        assert store["ok"] is True
+        assert ledger["ok"] is True
+        assert read_models["ok"] is False
+        assert read_models["details"][0] == {
+            "read_model": "balances",
+            "kind": "platform",
+            "key": key,
+            "difference": "missing row",
+        }
+
+    def test_an_exported_platform_verifies_offline_and_fails_once_tampered(
+        self, operator: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        # when
+        code = main(["export", "--platform", "G-buurt", "--out", str(tmp_path / "g")])
+        result = verify_bundle(tmp_path / "g", Path(f"{operator}.pub"))
+        # then
+        assert code == 0
+        assert result.returncode == 0, result.stdout
+        assert "inclusion proofs tie the events to the checkpoint" in result.stdout
+        manifest = json.loads((tmp_path / "g" / "manifest.json").read_text())
+        assert manifest["platform"] == "Stichting Bewonersplatform G-buurt"
+        # and when an auditor's copy is edited
+        lines = (tmp_path / "g" / "events.ndjson").read_text().splitlines()
+        event = json.loads(lines[3])
+        event["topic"] = event["topic"] + "x"
+        lines[3] = json.dumps(event)
+        (tmp_path / "g" / "events.ndjson").write_text("\n".join(lines) + "\n")
+        # then
+        tampered = verify_bundle(tmp_path / "g", Path(f"{operator}.pub"))
+        assert tampered.returncode == 1
+        assert f"first differing position: {event['position']}" in tampered.stdout
+
+    def test_a_bundle_checked_with_another_public_key_fails(
+        self, operator: Path, tmp_path: Path
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+        assert main(["keygen", "--out", str(tmp_path / "other")]) == 0
+        # when
+        result = verify_bundle(tmp_path / "all", tmp_path / "other.pub")
+        # then
+        assert result.returncode == 1
+        assert "[FAIL] checkpoint" in result.stdout
+
+    def test_export_without_a_checkpoint_is_refused(
+        self, operator: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        code = main(["export", "--out", str(tmp_path / "none")])
+        # then
+        assert code == 2
+        assert "buurtkas checkpoint" in capsys.readouterr().err
+
+
+class TestNightlyScript:
+    def test_the_nightly_script_keeps_checkpoints_and_fails_once_history_was_cut(
+        self, operator: Path, database_url: str, tmp_path: Path
+    ) -> None:
+        # given
+        env = {**os.environ, "BUURTKAS": str(Path(sys.executable).parent / "buurtkas")}
+        nightly = [str(ROOT / "scripts" / "nightly.sh"), str(tmp_path / "audit")]
+        # when: two nights
+        first = subprocess.run(nightly, env=env, capture_output=True, text=True, check=False)
+        second = subprocess.run(nightly, env=env, capture_output=True, text=True, check=False)
+        # then
+        assert first.returncode == 0, first.stderr
+        assert second.returncode == 0, second.stderr
+        assert len(list((tmp_path / "audit" / "checkpoints").glob("*.json"))) >= 1
+        # and when the tail and every checkpoint in the database are removed
+        su = Superuser(database_url)
+        su.disable_triggers()
+        su.truncate_tail(3)
+        su.run("DELETE FROM audit_checkpoints")
+        su.close()
+        third = subprocess.run(nightly, env=env, capture_output=True, text=True, check=False)
+        # then the checkpoints kept outside the database still catch it
+        assert third.returncode == 1
+        reports = sorted((tmp_path / "audit" / "reports").glob("*.json"))
+        report = json.loads(reports[-1].read_text())
+        assert report["checks"][0]["details"][0]["kind"] == "log_shorter_than_checkpoint"

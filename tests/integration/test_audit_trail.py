@@ -1,0 +1,209 @@
+"""The Merkle log on a real store: sealed with every append, append-only, provable."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit import log as audit_log
+from audit import merkle
+from audit.leaf import event_leaf_hash
+from audit.scan import event_rows, leaf_rows
+from domain.errors import AlreadyExists
+from projections.registry import open_store
+from projections.store import ReadModelStore
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.integrity import verify
+from service.storage import persistence_env
+from service.synthetic import generate
+from tests.integration.givens import given_platform
+from tests.integration.superuser import Superuser
+
+
+@pytest.fixture
+def store(app: Buurtkas) -> Iterator[ReadModelStore]:
+    opened = open_store(app.store_env)
+    yield opened
+    opened.conn.close()
+
+
+class TestSealing:
+    def test_every_stored_event_has_a_leaf_of_its_exact_bytes_in_store_order(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        generate(app, 700, seed=3)
+        # when
+        events = list(event_rows(store.conn, app.events_table))
+        leaves = list(leaf_rows(store.conn))
+        # then
+        assert [leaf[0] for leaf in leaves] == list(range(len(events)))
+        assert [leaf[1] for leaf in leaves] == [event[0] for event in events]
+        for (position, aggregate_id, version, topic, state), leaf in zip(
+            events, leaves, strict=True
+        ):
+            assert event_leaf_hash(position, aggregate_id, version, topic, state, leaf[2]) == bytes(
+                leaf[3]
+            )
+
+    def test_the_stored_subtrees_give_the_root_of_the_leaves_at_every_size(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        hashes = [bytes(leaf[3]) for leaf in leaf_rows(store.conn)]
+        frontier = merkle.Frontier()
+        # then
+        for size, leaf in enumerate(hashes, start=1):
+            frontier.append(leaf)
+            if size in (1, 2, 3, 64, 100, 255, 256, 257, len(hashes)):
+                assert audit_log.root(store.conn, size) == frontier.root(), size
+
+    def test_a_refused_save_seals_nothing(self, app: Buurtkas, store: ReadModelStore) -> None:
+        # given
+        given_platform(app, "Noord", recognised=False)
+        size = audit_log.tree_size(store.conn)
+        # when: the same platform again is refused by the store's uniqueness
+        with pytest.raises(AlreadyExists):
+            given_platform(app, "Noord", recognised=False)
+        # then
+        assert audit_log.tree_size(store.conn) == size
+        assert len(list(event_rows(store.conn, app.events_table))) == size
+
+    def test_concurrent_writers_grow_one_consistent_tree(
+        self, app: Buurtkas, store: ReadModelStore, database_url: str
+    ) -> None:
+        # given: four applications (opened one by one: the library's own table creation
+        # is not safe to race) writing at once
+        writers = [Buurtkas(env=persistence_env(database_url)) for _ in range(4)]
+
+        def write(seed: int) -> None:
+            generate(writers[seed], 300, seed=seed, batch_size=50)
+
+        threads = [threading.Thread(target=write, args=(seed,)) for seed in range(4)]
+        # when
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for writer in writers:
+            writer.close()
+        # then
+        report = verify(app, None, read_models=False)
+        assert report.ok, report.to_json()
+        assert audit_log.tree_size(store.conn) == 1200
+
+
+class TestAppendOnly:
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE {events} SET topic = 'x'",
+            "DELETE FROM {events}",
+            "UPDATE audit_leaves SET recorded_at = 0",
+            "DELETE FROM audit_nodes",
+            "DELETE FROM audit_checkpoints",
+        ],
+    )
+    def test_updates_and_deletes_of_the_log_are_refused(
+        self, app: Buurtkas, store: ReadModelStore, database_url: str, statement: str
+    ) -> None:
+        # given
+        load_demo(app)
+        audit_log.write_checkpoint(store.conn, Ed25519PrivateKey.generate())
+        su = Superuser(database_url)
+        # when / then
+        try:
+            with pytest.raises(Exception, match="append-only"):
+                su.run(statement.format(events=su.events))
+            assert audit_log.tree_size(store.conn) == 494
+        finally:
+            su.close()
+
+    @pytest.mark.postgres
+    def test_truncate_of_the_log_is_refused_on_postgres(self, postgres_schema_url: str) -> None:
+        # given
+        app = Buurtkas(env=persistence_env(postgres_schema_url))
+        load_demo(app)
+        su = Superuser(postgres_schema_url)
+        # when / then
+        try:
+            for table in (su.events, "audit_leaves", "audit_nodes", "audit_checkpoints"):
+                with pytest.raises(Exception, match="append-only"):
+                    su.run(f"TRUNCATE {table}")
+        finally:
+            su.close()
+            app.close()
+
+
+class TestProofs:
+    def test_every_event_is_provably_in_the_signed_checkpoint_and_the_log_only_grew(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        key = Ed25519PrivateKey.generate()
+        load_demo(app)
+        first = audit_log.write_checkpoint(store.conn, key)
+        generate(app, 500, seed=9)
+        second = audit_log.write_checkpoint(store.conn, key)
+        # when
+        positions = [event[0] for event in event_rows(store.conn, app.events_table)]
+        proofs = [
+            audit_log.inclusion_proof(
+                store.conn,
+                audit_log.leaves_at(store.conn, [p])[p],
+                second.tree_size,
+                second.root_hash,
+            )
+            for p in positions[::37]
+        ]
+        consistency = audit_log.consistency_proof(store.conn, first.tree_size, second.tree_size)
+        # then
+        assert first.verify(key.public_key())
+        assert second.verify(key.public_key())
+        assert all(proof.verifies() for proof in proofs)
+        assert merkle.verify_consistency(
+            first.tree_size, second.tree_size, first.root_hash, second.root_hash, consistency
+        )
+
+    def test_an_intact_store_passes_every_check_of_verify(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        key = Ed25519PrivateKey.generate()
+        load_demo(app)
+        generate(app, 400, seed=2)
+        audit_log.write_checkpoint(store.conn, key)
+        # when
+        report = verify(app, key.public_key())
+        # then
+        assert report.ok, report.to_json()
+        assert [c.name for c in report.checks] == ["store", "read_models", "ledger"]
+
+    def test_checkpoints_without_a_configured_public_key_fail_the_check(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        audit_log.write_checkpoint(store.conn, Ed25519PrivateKey.generate())
+        # when
+        report = verify(app, None, read_models=False)
+        # then
+        assert not report.ok
+        assert report.checks[0].details[0]["kind"] == "no_public_key"
+
+    def test_a_checkpoint_signed_with_another_key_fails_the_check(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        audit_log.write_checkpoint(store.conn, Ed25519PrivateKey.generate())
+        # when
+        report = verify(app, Ed25519PrivateKey.generate().public_key(), read_models=False)
+        # then
+        assert report.checks[0].details[0]["kind"] == "bad_signature"

@@ -1,0 +1,210 @@
+"""Tampering as a database superuser who switched the triggers off: verify names every case.
+
+The history is the demo, a signed checkpoint, 300 synthetic events and a second signed
+checkpoint. Each case edits the store behind buurtkas's back; ``buurtkas verify`` must
+fail and name the position, and an export of the tampered store must fail the offline
+bundle verifier.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit import log as audit_log
+from projections.registry import open_store
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.export import export_bundle
+from service.integrity import IntegrityReport, verify
+from service.storage import persistence_env
+from service.synthetic import generate
+from tests.integration.superuser import Superuser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SignedStore:
+    url: str
+    key: Ed25519PrivateKey
+    first_checkpoint_size: int
+    first_checkpoint_last_position: int
+    head: int
+
+
+@pytest.fixture
+def signed_store(database_url: str) -> SignedStore:
+    app = Buurtkas(env=persistence_env(database_url))
+    store = open_store(app.store_env)
+    key = Ed25519PrivateKey.generate()
+    try:
+        load_demo(app)
+        first = audit_log.write_checkpoint(store.conn, key)
+        first_last = app.recorder.max_notification_id() or 0
+        generate(app, 300, seed=5)
+        audit_log.write_checkpoint(store.conn, key)
+        head = app.recorder.max_notification_id() or 0
+    finally:
+        store.conn.close()
+        app.close()
+    return SignedStore(database_url, key, first.tree_size, first_last, head)
+
+
+def check(signed: SignedStore) -> IntegrityReport:
+    app = Buurtkas(env=persistence_env(signed.url))
+    try:
+        return verify(app, signed.key.public_key(), read_models=False)
+    finally:
+        app.close()
+
+
+def store_findings(report: IntegrityReport) -> list[dict[str, object]]:
+    store = next(c for c in report.checks if c.name == "store")
+    assert not store.ok
+    return store.details
+
+
+def bundle_verifies(signed: SignedStore, out: Path) -> int:
+    app = Buurtkas(env=persistence_env(signed.url))
+    store = open_store(app.store_env)
+    try:
+        export_bundle(app, store.conn, out / "bundle")
+    finally:
+        store.conn.close()
+        app.close()
+    public = signed.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (out / "audit.pub").write_bytes(public)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "verify_bundle.py"),
+            str(out / "bundle"),
+            "--public-key",
+            str(out / "audit.pub"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode
+
+
+@pytest.fixture
+def superuser(signed_store: SignedStore) -> Iterator[Superuser]:
+    su = Superuser(signed_store.url)
+    su.disable_triggers()
+    yield su
+    su.close()
+
+
+class TestTamperingIsDetected:
+    def test_an_untouched_store_verifies_and_its_export_is_intact(
+        self, signed_store: SignedStore, tmp_path: Path
+    ) -> None:
+        # when
+        report = check(signed_store)
+        # then
+        assert report.ok, report.to_json()
+        assert bundle_verifies(signed_store, tmp_path) == 0
+
+    def test_one_changed_byte_of_an_event_is_named_by_position(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when
+        superuser.flip_byte(600)
+        # then
+        findings = store_findings(check(signed_store))
+        assert (findings[0]["kind"], findings[0]["position"]) == ("event_differs", 600)
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_a_deleted_event_is_named_by_position(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when
+        superuser.delete_event(321)
+        # then
+        findings = store_findings(check(signed_store))
+        assert (findings[0]["kind"], findings[0]["position"]) == ("leaf_without_event", 321)
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_two_swapped_events_are_both_named(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when
+        superuser.swap_events(520, 530)
+        # then
+        findings = store_findings(check(signed_store))
+        named = [(f["kind"], f["position"]) for f in findings]
+        assert named == [("event_differs", 520), ("event_differs", 530)]
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_a_forged_event_without_a_leaf_is_named_by_position(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when
+        position = superuser.forge_event(copy_of=600)
+        # then
+        findings = store_findings(check(signed_store))
+        assert position == signed_store.head + 1
+        assert (findings[0]["kind"], findings[0]["position"]) == ("event_without_leaf", position)
+
+    def test_a_forged_event_inside_a_checkpoint_fails_the_export(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # given: a forged row placed at a position inside the signed range
+        superuser.delete_event(700)
+        forged = superuser.forge_event(copy_of=600)
+        superuser.swap_events(700, forged)
+        # then
+        findings = store_findings(check(signed_store))
+        assert (findings[0]["kind"], findings[0]["position"]) == ("event_differs", 700)
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_a_truncated_tail_is_caught_by_the_signed_checkpoint(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when: the last five events go, with their leaves and subtrees
+        superuser.truncate_tail(5)
+        # then
+        findings = store_findings(check(signed_store))
+        first_missing = signed_store.head - 4
+        assert (findings[0]["kind"], findings[0]["position"]) == (
+            "log_shorter_than_checkpoint",
+            first_missing,
+        )
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_events_and_seals_rewritten_consistently_are_caught_by_the_signed_checkpoint(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when: an event after the first checkpoint is changed and every seal recomputed
+        superuser.rewrite_consistently(650)
+        # then: every event matches its (forged) leaf, but not the signed root
+        findings = store_findings(check(signed_store))
+        assert [f["kind"] for f in findings] == ["root_differs"]
+        assert findings[0]["position"] == signed_store.head
+        assert f"after position {signed_store.first_checkpoint_last_position}" in str(
+            findings[0]["detail"]
+        )
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_a_rewrite_before_every_checkpoint_is_caught_by_the_first(
+        self, signed_store: SignedStore, superuser: Superuser
+    ) -> None:
+        # when
+        superuser.rewrite_consistently(40)
+        # then
+        findings = store_findings(check(signed_store))
+        assert [f["kind"] for f in findings] == ["root_differs", "root_differs"]
+        assert findings[0]["position"] == signed_store.first_checkpoint_last_position
+        assert "no earlier checkpoint holds" in str(findings[0]["detail"])
