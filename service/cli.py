@@ -24,7 +24,9 @@ from service.synthetic import GenerateError, generate
 
 
 def open_app(settings: Settings) -> Buurtkas:
-    return Buurtkas(env=persistence_env(settings.database_url))
+    return Buurtkas(
+        env=persistence_env(settings.database_url, create_tables=settings.create_tables)
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,8 @@ class Settings(BaseModel):
       (``buurtkas keygen`` makes one).
     - ``BUURTKAS_AUDIT_PUBLIC_KEY``: the PEM public key that checks them; unset means the
       signing key's own public half.
+    - ``BUURTKAS_CREATE_TABLES``: ``yes`` (default) creates the event store's tables and
+      triggers when missing; ``no`` for a service role that does not own them.
     """
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL, min_length=1)
@@ -38,6 +40,7 @@ class Settings(BaseModel):
     risk_config: str | None = None
     signing_key: str | None = None
     audit_public_key: str | None = None
+    create_tables: bool = True
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "risk_config": env.get("BUURTKAS_RISK_CONFIG") or None,
         "signing_key": env.get("BUURTKAS_SIGNING_KEY") or None,
         "audit_public_key": env.get("BUURTKAS_AUDIT_PUBLIC_KEY") or None,
+        "create_tables": env.get("BUURTKAS_CREATE_TABLES", "yes").lower(),
     }
     return Settings.model_validate(values)
 

@@ -10,8 +10,11 @@ class DatabaseUrlError(ValueError):
     """The database URL cannot be used."""
 
 
-def persistence_env(database_url: str) -> dict[str, str]:
+def persistence_env(database_url: str, *, create_tables: bool = True) -> dict[str, str]:
     """The library environment for ``database_url``.
+
+    With ``create_tables`` false the store's tables are taken as they are (on PostgreSQL,
+    a service role that does not own them cannot and should not create them).
 
     ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``
     and ``postgresql://user:password@host:port/dbname[?schema=name]`` are understood.
@@ -24,6 +27,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
+            "CREATE_TABLE": "y" if create_tables else "n",
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "APPLICATION_RECORDER_TOPIC": "audit.recorders:SealingSQLiteApplicationRecorder",
             "SQLITE_DBNAME": path,
@@ -34,6 +38,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
         if not dbname:
             raise DatabaseUrlError("BUURTKAS_DATABASE_URL: a postgresql URL needs a database name")
         env = {
+            "CREATE_TABLE": "y" if create_tables else "n",
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": "audit.recorders:SealingPostgresApplicationRecorder",
             "POSTGRES_DBNAME": unquote(dbname),
