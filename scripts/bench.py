@@ -3,6 +3,7 @@
 
     scripts/bench.py generate [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py projections [--events N] [--postgres-url URL]
+    scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
@@ -51,7 +52,8 @@ class Bare(Application[UUID]):
 
 
 def bare_save(env: dict[str, str], events: int, batch: int = 500) -> float:
-    app = Bare(env=env)
+    # The library's own recorder, without buurtkas's sealing: the bare save rate.
+    app = Bare(env={k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"})
     started = time.perf_counter()
     done = 0
     while done < events:
@@ -270,8 +272,23 @@ def main() -> None:
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="empty string to skip PostgreSQL",
     )
+    check = sub.add_parser("verify", help="the integrity check's store scan against a raw read")
+    check.add_argument("--events", type=int, default=1_000_000)
+    check.add_argument("--repeat", type=int, default=3)
+    check.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="empty string to skip PostgreSQL",
+    )
     args = parser.parse_args()
-    if args.benchmark == "generate":
+    if args.benchmark == "verify":
+        from bench_verify import bench_verify
+
+        targets: list[tuple[str, Store]] = [("SQLite", sqlite_store)]
+        if args.postgres_url:
+            targets.append(("PostgreSQL", lambda: postgres_store(args.postgres_url)))
+        bench_verify(args, targets, env_url)
+    elif args.benchmark == "generate":
         bench_generate(args)
     elif args.benchmark == "projections":
         bench_projections(args)
