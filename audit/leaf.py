@@ -18,9 +18,9 @@ import struct
 from audit.merkle import leaf_hash
 
 FORMAT_VERSION = 1
-_HEAD = struct.Struct(">BQ16sQI")
-_LEN = struct.Struct(">I")
-_TIME = struct.Struct(">Q")
+HEAD = struct.Struct(">BQ16sQI")
+LENGTH = struct.Struct(">I")
+TIME = struct.Struct(">Q")
 
 
 def leaf_bytes(
@@ -34,11 +34,11 @@ def leaf_bytes(
     encoded_topic = topic.encode()
     return b"".join(
         (
-            _HEAD.pack(FORMAT_VERSION, position, aggregate_id, version, len(encoded_topic)),
+            HEAD.pack(FORMAT_VERSION, position, aggregate_id, version, len(encoded_topic)),
             encoded_topic,
-            _LEN.pack(len(state)),
+            LENGTH.pack(len(state)),
             state,
-            _TIME.pack(recorded_at),
+            TIME.pack(recorded_at),
         )
     )
 

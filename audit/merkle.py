@@ -225,6 +225,22 @@ class Frontier:
         stack.append((level, h))
         return made
 
+    def append_subtree(self, level: int, digest: bytes) -> None:
+        """Add a complete subtree of ``2**level`` leaves; the tree must be aligned for it."""
+        if self.size % (1 << level) or (self.stack and self.stack[-1][0] < level):
+            raise ValueError(f"a subtree of level {level} does not fit a tree of {self.size}")
+        self.size += 1 << level
+        stack = self.stack
+        while stack and stack[-1][0] == level:
+            digest = node_hash(stack.pop()[1], digest)
+            level += 1
+        stack.append((level, digest))
+
+    def copy(self) -> Frontier:
+        twin = Frontier()
+        twin.size, twin.stack = self.size, list(self.stack)
+        return twin
+
     def root(self) -> bytes:
         if not self.stack:
             return EMPTY_ROOT

@@ -1,15 +1,21 @@
 """The store checks of the integrity check: every event against its leaf, the tree against
 the signed checkpoints, and the positions complete and in order.
 
-One pass over the events and the leaves, both in store order, read in pages by key: the
-leaf hash of each event is recomputed from its stored bytes, the tree is rebuilt from the
-leaves with a :class:`~audit.merkle.Frontier`, and its root is compared with every
-checkpoint as the pass reaches that size. Memory does not grow with the log.
+The leaves are cut into ranges that are complete subtrees (``2**m`` leaves each, the last
+one partial). Each range is read in pages as leaves joined to their events, in tree order:
+each event's leaf hash is recomputed from its stored bytes, and the range's subtree is
+rebuilt from its leaves. Ranges are independent, so they are checked in parallel worker
+processes when a ``connect`` function is given; the parent composes the ranges' subtrees
+into the tree's root at every checkpoint's size, and finds the events without a leaf.
+Memory does not grow with the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import merkle
 from audit.checkpoint import Checkpoint
-from audit.leaf import leaf_bytes
+from audit.leaf import FORMAT_VERSION, HEAD, LENGTH, TIME
 from audit.log import Database, consistency_proof
 from audit.seal import LEAVES
 
 PAGE = 5000
+BLOCK_LEVEL = 12
 MAX_LISTED = 20
+PARALLEL_FROM = 200_000
+
+Stack = list[tuple[int, bytes]]
 
 
 @dataclass
@@ -43,73 +53,185 @@ class Finding:
 
 
 @dataclass
-class ScanReport:
-    events: int = 0
-    leaves: int = 0
-    checkpoints: int = 0
-    root_hash: bytes = merkle.EMPTY_ROOT
-    findings: list[Finding] = field(default_factory=list)
+class Findings:
+    listed: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, check: str, kind: str, position: int | None, detail: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if self.counts[kind] <= MAX_LISTED:
-            self.findings.append(Finding(check, kind, position, detail))
+            self.listed.append(Finding(check, kind, position, detail))
 
-    def first(self, check: str) -> Finding | None:
-        matches = [f for f in self.findings if f.check == check]
-        return min(matches, key=_order) if matches else None
-
-    def of(self, check: str) -> list[Finding]:
-        return [f for f in self.findings if f.check == check]
-
-
-def _order(finding: Finding) -> int:
-    return finding.position if finding.position is not None else -1
+    def merge(self, other: Findings) -> None:
+        for kind, count in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + count
+        for finding in other.listed:
+            if sum(f.kind == finding.kind for f in self.listed) < MAX_LISTED:
+                self.listed.append(finding)
 
 
-def event_rows(db: Database, events_table: str, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
-    """``(position, aggregate id bytes, version, topic, state)`` of every event, in order."""
-    if db.dialect == "postgres":
-        statement = (
-            "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
-            f"FROM {events_table} WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
-        )
-    else:
-        statement = (
-            "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
-            f"FROM {events_table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
-        )
-    hex_ids = db.dialect != "postgres"
-    after = 0
-    while True:
-        rows = db.execute(statement, [after, page])
-        for position, aggregate_id, version, topic, state in rows:
-            yield (
-                position,
-                bytes.fromhex(aggregate_id) if hex_ids else aggregate_id.bytes,
-                version,
-                topic,
-                state,
-            )
-        if len(rows) < page:
-            return
-        after = rows[-1][0]
+@dataclass
+class ScanReport:
+    events: int = 0
+    leaves: int = 0
+    checkpoints: int = 0
+    root_hash: bytes = merkle.EMPTY_ROOT
+    found: Findings = field(default_factory=Findings)
+    good: Checkpoint | None = None
+    """The latest checkpoint whose root the log still has."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted(self.found.listed, key=_order)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.found.counts
 
 
-def leaf_rows(db: Database, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
-    """``(leaf index, position, recorded at, hash)`` of every leaf, in tree order."""
-    statement = (
-        f"SELECT leaf_index, position, recorded_at, hash FROM {LEAVES} "  # noqa: S608
-        "WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?"
+def _order(finding: Finding) -> tuple[int, int]:
+    return (0, 0) if finding.position is None else (1, finding.position)
+
+
+@dataclass
+class RangeResult:
+    lo: int
+    leaves: int
+    first_position: int | None
+    last_position: int | None
+    stacks: dict[int, tuple[Stack, int]]
+    """The range's own compact subtrees, and the last position, at each asked-for size."""
+    found: Findings
+    complete: bool
+
+
+def _join_statement(dialect: str, events_table: str) -> str:
+    column = "notification_id" if dialect == "postgres" else "rowid"
+    return (
+        "SELECT l.leaf_index, l.position, l.recorded_at, l.hash, "  # noqa: S608
+        "e.originator_id, e.originator_version, e.topic, e.state "
+        f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.{column} = l.position "
+        "WHERE l.leaf_index > ? AND l.leaf_index < ? ORDER BY l.leaf_index LIMIT ?"
     )
-    after = -1
+
+
+def _reduce(block: list[bytes]) -> bytes:
+    """The root of a complete block of leaf hashes (a power of two of them)."""
+    sha = hashlib.sha256
+    level = block
+    while len(level) > 1:
+        pairs = iter(level)
+        level = [sha(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=True)]
+    return level[0]
+
+
+def check_range(
+    connect: Callable[[], Database], events_table: str, lo: int, hi: int, sizes: Sequence[int]
+) -> RangeResult:
+    """Check leaves ``lo`` to ``hi - 1`` against their events; rebuild their subtree.
+
+    ``sizes`` are tree sizes inside ``(lo, hi]`` at which the range's compact subtrees are
+    wanted (for the checkpoints); the range's end is always reported.
+    """
+    db = connect()
+    try:
+        return _check_range(db, events_table, lo, hi, sizes)
+    finally:
+        close = getattr(db, "close", None)
+        if close is not None:
+            close()
+
+
+def _check_range(
+    db: Database, events_table: str, lo: int, hi: int, sizes: Sequence[int]
+) -> RangeResult:
+    statement = _join_statement(db.dialect, events_table)
+    hex_ids = db.dialect != "postgres"
+    sha, head, length, stamp = hashlib.sha256, HEAD.pack, LENGTH.pack, TIME.pack
+    fromhex = bytes.fromhex
+    found = Findings()
+    frontier = merkle.Frontier()
+    block: list[bytes] = []
+    block_size = 1 << BLOCK_LEVEL
+    wanted = sorted(s - lo for s in sizes if lo < s <= hi)
+    stacks: dict[int, tuple[Stack, int]] = {}
+    expected, seen, first, last = lo, 0, None, None
+    after = lo - 1
     while True:
-        rows = db.execute(statement, [after, page])
-        yield from rows
-        if len(rows) < page:
-            return
+        rows = db.execute(statement, [after, hi, PAGE])
+        for index, position, recorded_at, digest, aggregate_id, version, topic, state in rows:
+            if index != expected:
+                found.add(
+                    "positions",
+                    "leaf_index_gap",
+                    position,
+                    f"leaf index {index} where {expected} was expected",
+                )
+            if last is not None and position <= last:
+                found.add(
+                    "positions",
+                    "out_of_order",
+                    position,
+                    f"leaf {index} has position {position} after {last}",
+                )
+            if aggregate_id is None:
+                found.add("positions", "leaf_without_event", position, "leaf has no event")
+            else:
+                encoded = topic.encode()
+                recomputed = sha(
+                    b"".join(
+                        (
+                            b"\x00",
+                            head(
+                                FORMAT_VERSION,
+                                position,
+                                fromhex(aggregate_id) if hex_ids else aggregate_id.bytes,
+                                version,
+                                len(encoded),
+                            ),
+                            encoded,
+                            length(len(state)),
+                            state,
+                            stamp(recorded_at),
+                        )
+                    )
+                ).digest()
+                if recomputed != digest:
+                    found.add(
+                        "events", "event_differs", position, "stored event does not match its leaf"
+                    )
+            if first is None:
+                first = position
+            last = position
+            expected = index + 1
+            seen += 1
+            block.append(bytes(digest))
+            if len(block) == block_size:
+                frontier.append_subtree(BLOCK_LEVEL, _reduce(block))
+                block = []
+            while wanted and wanted[0] == frontier.size + len(block):
+                stacks[lo + wanted.pop(0)] = (_stack_with(frontier, block), position)
+        if len(rows) < PAGE:
+            break
         after = rows[-1][0]
+    stacks[lo + frontier.size + len(block)] = (_stack_with(frontier, block), last or 0)
+    return RangeResult(lo, seen, first, last, stacks, found, complete=seen == hi - lo)
+
+
+def _stack_with(frontier: merkle.Frontier, leaves: list[bytes]) -> Stack:
+    twin = frontier.copy()
+    for leaf in leaves:
+        twin.append(leaf)
+    return list(twin.stack)
+
+
+def plan_ranges(size: int, workers: int, min_level: int = BLOCK_LEVEL) -> list[tuple[int, int]]:
+    """Cut ``size`` leaves into complete subtrees of ``2**m`` leaves, about two per worker."""
+    if size == 0:
+        return []
+    level = max(min_level, (max(1, size // (2 * workers))).bit_length() - 1)
+    step = 1 << level
+    return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
 
 
 def scan(
@@ -117,71 +239,147 @@ def scan(
     events_table: str,
     checkpoints: Sequence[Checkpoint],
     public_key: Ed25519PublicKey | None,
+    connect: Callable[[], Database] | None = None,
+    workers: int = 1,
+    parallel_from: int = PARALLEL_FROM,
+    min_level: int = BLOCK_LEVEL,
 ) -> ScanReport:
-    """Check every event, leaf and checkpoint; report what differs, naming positions."""
+    """Check every event, leaf and checkpoint; report what differs, naming positions.
+
+    With ``connect`` (a picklable function opening a new connection to the same store) and
+    ``workers`` > 1, stores of at least ``parallel_from`` leaves are checked in parallel.
+    Ranges hold at least ``2**min_level`` leaves.
+    """
     report = ScanReport(checkpoints=len(checkpoints))
-    trusted = _check_signatures(report, checkpoints, public_key)
-    pending = sorted(trusted, key=lambda c: c.tree_size)
-    frontier = merkle.Frontier()
-    matched: tuple[Checkpoint, int] | None = None
-    if pending and pending[0].tree_size == 0:
-        matched = _reach(report, pending, frontier, matched, last_position=0)
-    events = event_rows(db, events_table)
-    event = next(events, None)
-    expected_index = 0
-    last_position = 0
-    for leaf_index, position, recorded_at, digest in leaf_rows(db):
-        report.leaves += 1
-        while event is not None and event[0] < position:
-            report.add("positions", "event_without_leaf", event[0], "event has no leaf")
-            report.events += 1
-            event = next(events, None)
-        if leaf_index != expected_index:
-            report.add(
-                "positions",
-                "leaf_index_gap",
-                position,
-                f"leaf index {leaf_index} where {expected_index} was expected",
-            )
-        if position <= last_position:
-            report.add(
-                "positions",
-                "out_of_order",
-                position,
-                f"leaf {leaf_index} has position {position} after {last_position}",
-            )
-        if event is not None and event[0] == position:
-            report.events += 1
-            recomputed = merkle.leaf_hash(
-                leaf_bytes(position, event[1], event[2], event[3], bytes(event[4]), recorded_at)
-            )
-            if recomputed != digest:
-                report.add(
-                    "events", "event_differs", position, "stored event does not match its leaf"
-                )
-            event = next(events, None)
-        else:
-            report.add("positions", "leaf_without_event", position, "leaf has no event")
-        frontier.append(bytes(digest))
-        expected_index = leaf_index + 1
-        last_position = position
-        if pending and pending[0].tree_size == frontier.size:
-            matched = _reach(report, pending, frontier, matched, last_position)
-    while event is not None:
-        report.add("positions", "event_without_leaf", event[0], "event has no leaf")
-        report.events += 1
-        event = next(events, None)
-    report.root_hash = frontier.root()
-    for checkpoint in pending:
-        report.add(
-            "checkpoints",
-            "log_shorter_than_checkpoint",
-            last_position + 1,
-            f"checkpoint of {checkpoint.signed_at} signed {checkpoint.tree_size} leaves; "
-            f"the log holds {frontier.size}: everything after position {last_position} is gone",
-        )
-    _check_stored_subtrees(db, report, matched, frontier.size)
+    trusted = sorted(_check_signatures(report, checkpoints, public_key), key=lambda c: c.tree_size)
+    size = _leaf_count(db)
+    report.events = _event_count(db, events_table)
+    sizes = sorted({c.tree_size for c in trusted if 0 < c.tree_size <= size})
+    ranges = plan_ranges(size, workers, min_level)
+    if connect is not None and workers > 1 and size >= parallel_from:
+        # A fork server: workers start from a clean process (no inherited connections) with
+        # the scan already imported, so starting them costs little.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["audit.scan", *_module_of(connect)])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(check_range, connect, events_table, lo, hi, sizes) for lo, hi in ranges
+            ]
+            _events_without_leaves(db, events_table, report)
+            results = [future.result() for future in futures]
+    else:
+        results = [_check_range(db, events_table, lo, hi, sizes) for lo, hi in ranges]
+        _events_without_leaves(db, events_table, report)
+    _compose(report, results, trusted)
+    check_stored_subtrees(db, report, report.good)
     return report
+
+
+def _module_of(function: Callable[..., Any]) -> list[str]:
+    module = getattr(getattr(function, "func", function), "__module__", None)
+    return [module] if isinstance(module, str) else []
+
+
+def _leaf_count(db: Database) -> int:
+    rows = db.execute(f"SELECT MAX(leaf_index) FROM {LEAVES}")  # noqa: S608
+    return 0 if not rows or rows[0][0] is None else int(rows[0][0]) + 1
+
+
+def _event_count(db: Database, events_table: str) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM {events_table}")[0][0])  # noqa: S608
+
+
+def _events_without_leaves(db: Database, events_table: str, report: ScanReport) -> None:
+    column = "notification_id" if db.dialect == "postgres" else "rowid"
+    rows = db.execute(
+        f"SELECT e.{column} FROM {events_table} e WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {LEAVES} l WHERE l.position = e.{column}) "
+        f"ORDER BY e.{column} LIMIT ?",
+        [MAX_LISTED + 1],
+    )
+    for (position,) in rows:
+        report.found.add("positions", "event_without_leaf", int(position), "event has no leaf")
+
+
+def _compose(report: ScanReport, results: list[RangeResult], trusted: list[Checkpoint]) -> None:
+    """Join the ranges: order across them, the root at each checkpoint, the tree's root."""
+    frontier = merkle.Frontier()
+    aligned = True
+    last_position: int | None = None
+    roots: dict[int, tuple[bytes, int]] = {}
+    for result in results:
+        report.found.merge(result.found)
+        report.leaves += result.leaves
+        if result.first_position is not None:
+            if last_position is not None and result.first_position <= last_position:
+                report.found.add(
+                    "positions",
+                    "out_of_order",
+                    result.first_position,
+                    f"leaf {result.lo} has position {result.first_position} after {last_position}",
+                )
+            last_position = result.last_position
+        aligned = aligned and frontier.size == result.lo
+        for size, (stack, through) in sorted(result.stacks.items()):
+            if not aligned:
+                break
+            twin = frontier.copy()
+            for level, digest in stack:
+                twin.append_subtree(level, digest)
+            roots[size] = (twin.root(), through)
+        if aligned:
+            for level, digest in result.stacks[max(result.stacks)][0]:
+                frontier.append_subtree(level, digest)
+        aligned = aligned and result.complete
+    report.root_hash = frontier.root() if aligned else b""
+    _compare_checkpoints(report, trusted, roots, frontier.size, last_position or 0, aligned)
+
+
+def _compare_checkpoints(
+    report: ScanReport,
+    trusted: list[Checkpoint],
+    roots: dict[int, tuple[bytes, int]],
+    size: int,
+    last_position: int,
+    aligned: bool,
+) -> None:
+    good: tuple[Checkpoint, int] | None = None
+    for checkpoint in trusted:
+        if checkpoint.tree_size == 0:
+            ok = checkpoint.root_hash == merkle.EMPTY_ROOT
+            through = 0
+        elif checkpoint.tree_size in roots:
+            root, through = roots[checkpoint.tree_size]
+            ok = checkpoint.root_hash == root
+        elif checkpoint.tree_size > size:
+            report.found.add(
+                "checkpoints",
+                "log_shorter_than_checkpoint",
+                last_position + 1,
+                f"checkpoint of {checkpoint.signed_at} signed {checkpoint.tree_size} leaves; "
+                f"the log holds {size}: everything after position {last_position} is gone",
+            )
+            continue
+        else:
+            continue  # the leaf indices have gaps (reported): the tree cannot be compared
+        if ok:
+            good = (checkpoint, through)
+            continue
+        since = (
+            f"after position {good[1]} (the last checkpoint that holds: "
+            f"{good[0].signed_at}, size {good[0].tree_size})"
+            if good is not None
+            else "at or before this position (no earlier checkpoint holds)"
+        )
+        report.found.add(
+            "checkpoints",
+            "root_differs",
+            through,
+            f"the log's first {checkpoint.tree_size} leaves (through position {through}) "
+            f"do not hash to the root signed at {checkpoint.signed_at}: history was rewritten "
+            f"{since}",
+        )
+    report.good = good[0] if good is not None else None
 
 
 def _check_signatures(
@@ -190,7 +388,7 @@ def _check_signatures(
     if not checkpoints:
         return []
     if public_key is None:
-        report.add(
+        report.found.add(
             "checkpoints",
             "no_public_key",
             None,
@@ -202,7 +400,7 @@ def _check_signatures(
         if checkpoint.verify(public_key):
             trusted.append(checkpoint)
         else:
-            report.add(
+            report.found.add(
                 "checkpoints",
                 "bad_signature",
                 None,
@@ -212,59 +410,20 @@ def _check_signatures(
     return trusted
 
 
-def _reach(
-    report: ScanReport,
-    pending: list[Checkpoint],
-    frontier: merkle.Frontier,
-    matched: tuple[Checkpoint, int] | None,
-    last_position: int,
-) -> tuple[Checkpoint, int] | None:
-    """Compare the rebuilt root with every checkpoint of the size just reached.
-
-    Returns the latest checkpoint that holds, with the last position it covers.
-    """
-    current = frontier.root()
-    while pending and pending[0].tree_size == frontier.size:
-        checkpoint = pending.pop(0)
-        if checkpoint.root_hash == current:
-            if matched is None or matched[0].tree_size <= checkpoint.tree_size:
-                matched = (checkpoint, last_position)
-            continue
-        since = (
-            f"after position {matched[1]} (the last checkpoint that holds: "
-            f"{matched[0].signed_at}, size {matched[0].tree_size})"
-            if matched is not None
-            else "at or before this position (no earlier checkpoint holds)"
-        )
-        report.add(
-            "checkpoints",
-            "root_differs",
-            last_position,
-            f"the log's first {checkpoint.tree_size} leaves (through position {last_position}) "
-            f"do not hash to the root signed at {checkpoint.signed_at}: history was rewritten "
-            f"{since}",
-        )
-    return matched
-
-
-def _check_stored_subtrees(
-    db: Database, report: ScanReport, good: tuple[Checkpoint, int] | None, size: int
-) -> None:
+def check_stored_subtrees(db: Database, report: ScanReport, matched: Checkpoint | None) -> None:
     """The stored subtrees must prove the latest good checkpoint consistent with the log."""
-    if good is None:
-        return
-    matched = good[0]
-    if matched.tree_size in (0, size):
+    size = report.leaves
+    if matched is None or matched.tree_size in (0, size) or not report.root_hash:
         return
     try:
         proof = consistency_proof(db, matched.tree_size, size)
     except LookupError as error:
-        report.add("checkpoints", "subtree_missing", None, str(error))
+        report.found.add("checkpoints", "subtree_missing", None, str(error))
         return
     if not merkle.verify_consistency(
         matched.tree_size, size, matched.root_hash, report.root_hash, proof
     ):
-        report.add(
+        report.found.add(
             "checkpoints",
             "inconsistent_subtrees",
             None,

@@ -275,6 +275,7 @@ def main() -> None:
     check = sub.add_parser("verify", help="the integrity check's store scan against a raw read")
     check.add_argument("--events", type=int, default=1_000_000)
     check.add_argument("--repeat", type=int, default=3)
+    check.add_argument("--workers", type=int, default=2, help="processes for the parallel scan")
     check.add_argument(
         "--postgres-url",
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),

@@ -15,6 +15,7 @@ in the same run are measured
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import statistics
@@ -32,7 +33,8 @@ from audit import log as audit_log
 from audit import merkle
 from audit.checkpoint import Checkpoint
 from audit.log import Database
-from audit.scan import PAGE, scan
+from audit.rows import PAGE
+from audit.scan import scan
 from projections.db import connect
 
 Store = Callable[[], AbstractContextManager[dict[str, str]]]
@@ -88,15 +90,20 @@ def bench_verify(
             db = connect(env)
             table = "buurtkas_events" if db.dialect == "postgres" else "stored_events"
             checkpoints = audit_log.checkpoints(db)
-            raw_rates, scan_rates = [], []
+            raw_rates: list[float] = []
+            scan_rates: dict[int, list[float]] = {1: [], args.workers: []}
+            opener = functools.partial(connect, env)
             for _ in range(args.repeat):
                 count, rate = raw_read(db, table)
                 raw_rates.append(rate)
-                started = time.perf_counter()
-                report = scan(db, table, checkpoints, key.public_key())
-                scan_rates.append(report.events / (time.perf_counter() - started))
-                assert not report.findings, report.findings
-            raw, checked = statistics.median(raw_rates), statistics.median(scan_rates)
+                for workers, rates in scan_rates.items():
+                    started = time.perf_counter()
+                    report = scan(
+                        db, table, checkpoints, key.public_key(), opener, workers, parallel_from=0
+                    )
+                    rates.append(report.events / (time.perf_counter() - started))
+                    assert not report.findings, report.findings
+            raw = statistics.median(raw_rates)
             size = checkpoints[-1].tree_size
             produce, check = proof_times(db, checkpoints[-1], size)
             projected = run_cli(url, settings, "project")
@@ -106,9 +113,11 @@ def bench_verify(
                 f"\n{name}: {count:,} events (buurtkas generate {args.events / generated:,.0f} "
                 f"ev/s); medians of {args.repeat} runs"
             )
-            print(f"{'':34} {'ev/s':>10} {'raw read':>10} {'ratio':>6}")
-            label = "store checks (a) and (b)"
-            print(f"{label:34} {checked:10,.0f} {raw:10,.0f} {checked / raw:6.2f}")
+            print(f"{'':40} {'ev/s':>10} {'raw read':>10} {'ratio':>6}")
+            for workers, rates in scan_rates.items():
+                checked = statistics.median(rates)
+                label = f"store checks (a) and (b), {workers} process(es)"
+                print(f"{label:40} {checked:10,.0f} {raw:10,.0f} {checked / raw:6.2f}")
             print(
                 f"whole buurtkas verify: {whole:.1f} s (store, 4 read models replayed, ledger); "
                 f"buurtkas project before it: {projected:.1f} s"

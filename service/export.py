@@ -22,7 +22,7 @@ import orjson
 from audit import log as audit_log
 from audit.checkpoint import Checkpoint
 from audit.log import Database, Leaf, MissingNode
-from audit.scan import event_rows
+from audit.rows import event_rows
 from audit.seal import LEAVES
 from service.application import Buurtkas
 from service.reports import find_platform, platform_history

@@ -12,8 +12,10 @@ The result is ``ok`` only when all hold.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from audit.scan import scan
 from domain.ledger_checks import check_ledger
 from domain.risk import RiskConfig
 from projections.base import fold
+from projections.db import connect
 from projections.registry import FACTORIES, open_store, projection
 from projections.rows import MemoryRows
 from projections.store import Doc, ReadModelStore
@@ -72,12 +75,23 @@ def verify(
     trusted_checkpoints: Sequence[Checkpoint] = (),
     read_models: bool = True,
     on_check: Callable[[CheckResult], None] | None = None,
+    workers: int | None = None,
+    scan_options: Mapping[str, int] | None = None,
 ) -> IntegrityReport:
-    """Run every check; ``trusted_checkpoints`` are kept outside the database (files)."""
+    """Run every check; ``trusted_checkpoints`` are kept outside the database (files).
+
+    ``scan_options`` tune the store scan (``parallel_from``, ``min_level``).
+    """
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     store = open_store(app.store_env)
     try:
         runs: list[tuple[str, Callable[[], CheckResult]]] = [
-            ("store", lambda: check_store(app, store, public_key, trusted_checkpoints))
+            (
+                "store",
+                lambda: check_store(
+                    app, store, public_key, trusted_checkpoints, workers, scan_options or {}
+                ),
+            )
         ]
         if read_models:
             runs.append(("read_models", lambda: check_read_models(app, store, risk)))
@@ -103,11 +117,21 @@ def check_store(
     store: ReadModelStore,
     public_key: Ed25519PublicKey | None,
     trusted_checkpoints: Sequence[Checkpoint],
+    workers: int = 1,
+    scan_options: Mapping[str, int] | None = None,
 ) -> CheckResult:
     stored = audit_log.checkpoints(store.conn)
     known = {(c.tree_size, c.signed_at, c.signature) for c in stored}
     extra = [c for c in trusted_checkpoints if (c.tree_size, c.signed_at, c.signature) not in known]
-    report = scan(store.conn, app.events_table, [*stored, *extra], public_key)
+    report = scan(
+        store.conn,
+        app.events_table,
+        [*stored, *extra],
+        public_key,
+        connect=functools.partial(connect, app.store_env),
+        workers=workers,
+        **(scan_options or {}),
+    )
     details = [finding.to_json() for finding in sorted(report.findings, key=_position)]
     figures = {
         "events": report.events,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit import log as audit_log
 from audit import merkle
 from audit.leaf import event_leaf_hash
-from audit.scan import event_rows, leaf_rows
+from audit.rows import event_rows, leaf_rows
 from domain.errors import AlreadyExists
 from projections.registry import open_store
 from projections.store import ReadModelStore

@@ -34,14 +34,22 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class SignedStore:
     url: str
+    scan_options: dict[str, int]
     key: Ed25519PrivateKey
     first_checkpoint_size: int
     first_checkpoint_last_position: int
     head: int
 
 
-@pytest.fixture
-def signed_store(database_url: str) -> SignedStore:
+SCANS = {
+    "one process": {"parallel_from": 10**9},
+    # Ranges of 64 leaves checked by two worker processes, their subtrees composed.
+    "parallel ranges": {"parallel_from": 0, "min_level": 6},
+}
+
+
+@pytest.fixture(params=list(SCANS))
+def signed_store(database_url: str, request: pytest.FixtureRequest) -> SignedStore:
     app = Buurtkas(env=persistence_env(database_url))
     store = open_store(app.store_env)
     key = Ed25519PrivateKey.generate()
@@ -55,13 +63,19 @@ def signed_store(database_url: str) -> SignedStore:
     finally:
         store.conn.close()
         app.close()
-    return SignedStore(database_url, key, first.tree_size, first_last, head)
+    return SignedStore(database_url, SCANS[request.param], key, first.tree_size, first_last, head)
 
 
 def check(signed: SignedStore) -> IntegrityReport:
     app = Buurtkas(env=persistence_env(signed.url))
     try:
-        return verify(app, signed.key.public_key(), read_models=False)
+        return verify(
+            app,
+            signed.key.public_key(),
+            read_models=False,
+            workers=2,
+            scan_options=signed.scan_options,
+        )
     finally:
         app.close()
 
