@@ -33,6 +33,15 @@ def test_the_domain_imports_neither_projections_nor_service() -> None:
     assert not {m for m in imports if m.split(".")[0] in {"projections", "service"}}
 
 
+def test_the_audit_trail_imports_neither_projections_nor_service_and_the_domain_not_it() -> None:
+    # when
+    audit_imports = imported_modules("audit")
+    domain_imports = imported_modules("domain")
+    # then
+    assert not {m for m in audit_imports if m.split(".")[0] in {"projections", "service"}}
+    assert not {m for m in domain_imports if m.split(".")[0] == "audit"}
+
+
 def test_the_domain_never_uses_assert() -> None:
     for path in (ROOT / "domain").rglob("*.py"):
         tree = ast.parse(path.read_text())
