@@ -106,13 +106,64 @@ class RangeResult:
 
 
 def _join_statement(dialect: str, events_table: str) -> str:
-    column = "notification_id" if dialect == "postgres" else "rowid"
+    """Leaves joined to their events, in tree order, one window of leaf indices at a time.
+
+    On PostgreSQL the database assembles each event's leaf bytes (docs/audit.md) from its
+    columns, in C and in its own process; on SQLite they are assembled here. Either way
+    the hash is computed here, never by the database.
+    """
+    if dialect == "postgres":
+        return (
+            "SELECT l.leaf_index, l.position, l.hash, "  # noqa: S608
+            "'\\x00'::bytea || '\\x01'::bytea || int8send(l.position) "
+            "|| uuid_send(e.originator_id) || int8send(e.originator_version) "
+            "|| int4send(octet_length(convert_to(e.topic, 'UTF8'))) "
+            "|| convert_to(e.topic, 'UTF8') || int4send(octet_length(e.state)) || e.state "
+            "|| int8send(l.recorded_at) "
+            f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.notification_id = l.position "
+            "WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index"
+        )
     return (
-        "SELECT l.leaf_index, l.position, l.recorded_at, l.hash, "  # noqa: S608
+        "SELECT l.leaf_index, l.position, l.hash, l.recorded_at, "  # noqa: S608
         "e.originator_id, e.originator_version, e.topic, e.state "
-        f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.{column} = l.position "
-        "WHERE l.leaf_index > ? AND l.leaf_index < ? ORDER BY l.leaf_index LIMIT ?"
+        f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.rowid = l.position "
+        "WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index"
     )
+
+
+Checked = tuple[int, int, bytes, bytes | None]
+"""Leaf index, position, stored leaf hash, and the hash recomputed from the event (or None)."""
+
+
+def _recompute_postgres(rows: list[tuple[Any, ...]]) -> list[Checked]:
+    sha = hashlib.sha256
+    return [
+        (index, position, digest, None if preimage is None else sha(preimage).digest())
+        for index, position, digest, preimage in rows
+    ]
+
+
+def _recompute_sqlite(rows: list[tuple[Any, ...]]) -> list[Checked]:
+    sha, head, length, stamp = hashlib.sha256, HEAD.pack, LENGTH.pack, TIME.pack
+    fromhex = bytes.fromhex
+    checked: list[Checked] = []
+    for index, position, digest, recorded_at, aggregate_id, version, topic, state in rows:
+        if aggregate_id is None:
+            checked.append((index, position, digest, None))
+            continue
+        encoded = topic.encode()
+        preimage = b"".join(
+            (
+                b"\x00",
+                head(FORMAT_VERSION, position, fromhex(aggregate_id), version, len(encoded)),
+                encoded,
+                length(len(state)),
+                state,
+                stamp(recorded_at),
+            )
+        )
+        checked.append((index, position, digest, sha(preimage).digest()))
+    return checked
 
 
 def _reduce(block: list[bytes]) -> bytes:
@@ -146,9 +197,7 @@ def _check_range(
     db: Database, events_table: str, lo: int, hi: int, sizes: Sequence[int]
 ) -> RangeResult:
     statement = _join_statement(db.dialect, events_table)
-    hex_ids = db.dialect != "postgres"
-    sha, head, length, stamp = hashlib.sha256, HEAD.pack, LENGTH.pack, TIME.pack
-    fromhex = bytes.fromhex
+    recompute = _recompute_postgres if db.dialect == "postgres" else _recompute_sqlite
     found = Findings()
     frontier = merkle.Frontier()
     block: list[bytes] = []
@@ -156,10 +205,12 @@ def _check_range(
     wanted = sorted(s - lo for s in sizes if lo < s <= hi)
     stacks: dict[int, tuple[Stack, int]] = {}
     expected, seen, first, last = lo, 0, None, None
-    after = lo - 1
-    while True:
-        rows = db.execute(statement, [after, hi, PAGE])
-        for index, position, recorded_at, digest, aggregate_id, version, topic, state in rows:
+    # Pages are windows of leaf indices, so every query stays small whatever the planner
+    # believes about the table's size.
+    for start in range(lo, hi, PAGE):
+        for index, position, digest, recomputed in recompute(
+            db.execute(statement, [start, min(start + PAGE, hi)])
+        ):
             if index != expected:
                 found.add(
                     "positions",
@@ -174,32 +225,12 @@ def _check_range(
                     position,
                     f"leaf {index} has position {position} after {last}",
                 )
-            if aggregate_id is None:
+            if recomputed is None:
                 found.add("positions", "leaf_without_event", position, "leaf has no event")
-            else:
-                encoded = topic.encode()
-                recomputed = sha(
-                    b"".join(
-                        (
-                            b"\x00",
-                            head(
-                                FORMAT_VERSION,
-                                position,
-                                fromhex(aggregate_id) if hex_ids else aggregate_id.bytes,
-                                version,
-                                len(encoded),
-                            ),
-                            encoded,
-                            length(len(state)),
-                            state,
-                            stamp(recorded_at),
-                        )
-                    )
-                ).digest()
-                if recomputed != digest:
-                    found.add(
-                        "events", "event_differs", position, "stored event does not match its leaf"
-                    )
+            elif recomputed != digest:
+                found.add(
+                    "events", "event_differs", position, "stored event does not match its leaf"
+                )
             if first is None:
                 first = position
             last = position
@@ -211,9 +242,6 @@ def _check_range(
                 block = []
             while wanted and wanted[0] == frontier.size + len(block):
                 stacks[lo + wanted.pop(0)] = (_stack_with(frontier, block), position)
-        if len(rows) < PAGE:
-            break
-        after = rows[-1][0]
     stacks[lo + frontier.size + len(block)] = (_stack_with(frontier, block), last or 0)
     return RangeResult(lo, seen, first, last, stacks, found, complete=seen == hi - lo)
 
