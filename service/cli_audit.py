@@ -38,8 +38,18 @@ def add_commands(sub: Any) -> None:
     keygen.add_argument("--out", required=True, help="PREFIX: writes PREFIX.key and PREFIX.pub")
     checkpoint = sub.add_parser("checkpoint", help="sign the Merkle log's current size and root")
     checkpoint.add_argument("--out", type=Path, help="also write the checkpoint to this file")
-    proof = sub.add_parser("proof", help="an event's inclusion proof against the checkpoint")
-    proof.add_argument("--position", type=int, required=True, help="the event's position")
+    proof = sub.add_parser(
+        "proof", help="an event's inclusion proof, or a consistency proof between checkpoints"
+    )
+    what = proof.add_mutually_exclusive_group(required=True)
+    what.add_argument("--position", type=int, help="the event's position (inclusion proof)")
+    what.add_argument(
+        "--between",
+        type=int,
+        nargs=2,
+        metavar=("SIZE", "LATER_SIZE"),
+        help="the tree sizes of two stored checkpoints (consistency proof)",
+    )
     export = sub.add_parser("export", help="write an auditor's bundle (events, proofs, README)")
     export.add_argument("--platform", help="only this platform's events (name or neighbourhood)")
     export.add_argument("--out", type=Path, required=True, help="an empty or new directory")
@@ -119,6 +129,8 @@ def cmd_checkpoint(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
 
 
 def cmd_proof(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    if args.between:
+        return _consistency(app, args.between[0], args.between[1], log)
     store = open_store(app.store_env)
     try:
         checkpoint = audit_log.latest_checkpoint(store.conn)
@@ -137,6 +149,35 @@ def cmd_proof(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         store.conn.close()
     log.info("audit.proof_made", position=args.position, tree_size=proof.tree_size)
     print(json.dumps({**proof.to_json(), "checkpoint": checkpoint.to_json()}, indent=2))
+    return 0
+
+
+def _consistency(app: Buurtkas, first: int, second: int, log: Any) -> int:
+    store = open_store(app.store_env)
+    try:
+        stored = {c.tree_size: c for c in audit_log.checkpoints(store.conn)}
+        for name, size in (("SIZE", first), ("LATER_SIZE", second)):
+            if size not in stored:
+                known = ", ".join(str(s) for s in sorted(stored)) or "none"
+                raise AuditConfigError(
+                    f"--between {name}: no checkpoint of size {size} (stored: {known})"
+                )
+        if first > second:
+            raise AuditConfigError("--between: the first size must not exceed the second")
+        proof = audit_log.consistency_proof(store.conn, first, second)
+    finally:
+        store.conn.close()
+    log.info("audit.consistency_proof_made", first=first, second=second, hashes=len(proof))
+    print(
+        json.dumps(
+            {
+                "first": stored[first].to_json(),
+                "second": stored[second].to_json(),
+                "proof": [h.hex() for h in proof],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

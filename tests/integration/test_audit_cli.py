@@ -81,6 +81,28 @@ class TestAuditCommands:
             bytes.fromhex(checkpoint["root_hash"]),
         )
 
+    def test_a_consistency_proof_between_two_checkpoints_verifies(
+        self, operator: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["checkpoint"]) == 0
+        assert main(["generate", "--events", "300"]) == 0
+        assert main(["checkpoint"]) == 0
+        # when
+        code, answer = run_json(capsys, "proof", "--between", "494", "794")
+        # then
+        assert code == 0
+        assert isinstance(answer, dict)
+        first, second = answer["first"], answer["second"]
+        assert merkle.verify_consistency(
+            494,
+            794,
+            bytes.fromhex(first["root_hash"]),
+            bytes.fromhex(second["root_hash"]),
+            [bytes.fromhex(h) for h in answer["proof"]],
+        )
+        assert main(["proof", "--between", "494", "500"]) == 2
+
     def test_checkpoint_without_a_signing_key_is_refused_naming_the_setting(
         self, operator: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
