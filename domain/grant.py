@@ -16,8 +16,10 @@ from eventsourcing.domain import Aggregate
 from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
 from domain.budget import DistrictBudget
 from domain.errors import (
+    AlreadyExists,
     AmountBeyondLimit,
     GrantRevoked,
+    InvalidAmount,
     InvalidTransition,
     InvalidValue,
     PlatformNotRecognised,
@@ -83,6 +85,26 @@ class Grant(Ledgered):
             aggregate.paid[self.number] = self.amount
             aggregate.tranche_by_version[self.originator_version] = self.number
             aggregate._mark_reversible(self.originator_version, "tranche", self.amount)
+
+    class TrancheRequested(Event):
+        """The platform asked for the next tranche of the schedule."""
+
+        TOPIC = "buurtkas.grant.TrancheRequested"
+        number: int
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.requested.add(self.number)
+
+    class ReportSubmitted(Event):
+        """The platform accounted for its spending of a paid tranche (Awb 4:45)."""
+
+        TOPIC = "buurtkas.grant.ReportSubmitted"
+        tranche: int
+        spent: Money
+        summary: str
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.reported.add(self.tranche)
 
     class Revoked(Event):
         TOPIC = "buurtkas.grant.Revoked"
@@ -182,6 +204,8 @@ class Grant(Ledgered):
         self.recovered = Money(0)
         self.refunded = Money(0)
         self.tranche_by_version: dict[int, int] = {}
+        self.requested: set[int] = set()
+        self.reported: set[int] = set()
 
     @staticmethod
     def id_for(reference: str) -> UUID:
@@ -407,6 +431,42 @@ class Grant(Ledgered):
                 actor=decision["actor"],
             )
         self.trigger_event(self.Settled, amount=amount, **decision)
+
+    def request_tranche(self, *, number: int, occurred_on: date, actor: str) -> None:
+        """The platform asks for a scheduled tranche that was neither paid nor asked for."""
+        occurred_on = business_date("occurred_on", occurred_on)
+        if self.state is GrantState.REVOKED:
+            raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
+        if number not in {t.number for t in self.tranches}:
+            raise TrancheNotScheduled("number", f"tranche {number} is not in the award's schedule")
+        if number in self.paid:
+            raise InvalidTransition("number", f"tranche {number} was already paid")
+        if number in self.requested:
+            raise InvalidTransition("number", f"tranche {number} was already requested")
+        self.trigger_event(
+            self.TrancheRequested, number=number, occurred_on=occurred_on, actor=actor_of(actor)
+        )
+
+    def submit_report(
+        self, *, tranche: int, spent: Money, summary: str, occurred_on: date, actor: str
+    ) -> None:
+        """The platform's account of how a paid tranche was spent; one per tranche."""
+        occurred_on = business_date("occurred_on", occurred_on)
+        summary = text("summary", summary, max_length=MAX_TEXT)
+        if spent.cents < 0:
+            raise InvalidAmount("spent", "the amount spent cannot be negative")
+        if tranche not in self.paid:
+            raise InvalidTransition("tranche", f"tranche {tranche} was not paid; nothing to report")
+        if tranche in self.reported:
+            raise AlreadyExists("tranche", f"the report on tranche {tranche} was already submitted")
+        self.trigger_event(
+            self.ReportSubmitted,
+            tranche=tranche,
+            spent=spent,
+            summary=summary,
+            occurred_on=occurred_on,
+            actor=actor_of(actor),
+        )
 
     def claim_recovery(
         self, *, amount: Money, decision_ref: str, reason: str, occurred_on: date, actor: str

@@ -54,6 +54,7 @@ class RiskConfig:
     board_min: int = 3
     finance_controllers_max: int = 2
     finance_min_expenses: int = 5
+    report_due_days: int = 90
 
     def digest(self) -> str:
         canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -611,6 +612,45 @@ def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
                 ),
             )
         )
+    found.extend(reports_overdue(facts, config))
+    return found
+
+
+def reports_overdue(facts: Facts, config: RiskConfig) -> list[Finding]:
+    """A next tranche requested while the report on a paid tranche is overdue.
+
+    A report on a tranche is due ``report_due_days`` after it was paid; a request dated
+    later than that, with no report submitted by the request's date, fires.
+    """
+    found = []
+    for grant in facts.grants.values():
+        paid: dict[str, dict[str, Any]] = grant.get("paid", {})
+        reports: dict[str, str] = grant.get("reports", {})
+        for request in grant.get("requests", []):
+            asked_on = _day(request["on"])
+            for number, payment in sorted(paid.items(), key=lambda item: int(item[0])):
+                if int(number) >= request["number"]:
+                    continue
+                waited = (asked_on - _day(payment["on"])).days
+                reported = reports.get(number)
+                if waited <= config.report_due_days or (
+                    reported is not None and _day(reported) <= asked_on
+                ):
+                    continue
+                found.append(
+                    Finding(
+                        "governance_decay",
+                        MEDIUM,
+                        "high",
+                        waited,
+                        config.report_due_days,
+                        "days",
+                        [payment["position"], request["position"]],
+                        f"tranche {request['number']} requested on {asked_on.isoformat()} "
+                        f"while the report on tranche {number}, paid {payment['on']}, was "
+                        f"{waited - config.report_due_days} days overdue",
+                    )
+                )
     return found
 
 

@@ -307,6 +307,29 @@ class Buurtkas(Application[UUID]):
         )
         self._save(grant)
 
+    def request_tranche(
+        self, grant_id: UUID, *, number: int, occurred_on: date, actor: str
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        grant.request_tranche(number=number, occurred_on=occurred_on, actor=actor)
+        self._save(grant)
+
+    def submit_report(
+        self,
+        grant_id: UUID,
+        *,
+        tranche: int,
+        spent: Money,
+        summary: str,
+        occurred_on: date,
+        actor: str,
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant")
+        grant.submit_report(
+            tranche=tranche, spent=spent, summary=summary, occurred_on=occurred_on, actor=actor
+        )
+        self._save(grant)
+
     def revoke_grant(self, grant_id: UUID, **decision: Any) -> None:
         grant = self.load(Grant, grant_id, "grant")
         budget = self.load(DistrictBudget, grant.budget_id, "budget")

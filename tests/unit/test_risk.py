@@ -303,3 +303,56 @@ def test_a_board_too_small_names_the_member_events() -> None:
     found = governance_decay(facts(members=members), CONFIG)
     # then
     assert (found[0].value, found[0].positions) == (1, [3])
+
+
+def grant_with_request(waited_days: int, reported_days: int | None = None) -> dict[str, Any]:
+    """Tranche 1 paid on DAY; tranche 2 requested ``waited_days`` later."""
+    paid_on = DAY
+    grant: dict[str, Any] = {
+        "start": "2020-01-01",
+        "end": "2020-12-31",
+        "revoked_on": None,
+        "revoked_decided_on": None,
+        "retroactive": False,
+        "paid": {"1": {"on": paid_on.isoformat(), "position": 10}},
+        "requests": [
+            {
+                "number": 2,
+                "on": (paid_on + timedelta(days=waited_days)).isoformat(),
+                "position": 20,
+            }
+        ],
+        "reports": {},
+    }
+    if reported_days is not None:
+        grant["reports"]["1"] = (paid_on + timedelta(days=reported_days)).isoformat()
+    return grant
+
+
+@pytest.mark.parametrize(("waited", "fires"), [(90, False), (91, True)])
+def test_a_tranche_requested_while_the_report_is_overdue_is_governance_decay(
+    waited: int, fires: bool
+) -> None:
+    # given: no report on tranche 1, and tranche 2 requested 90 or 91 days after its payment
+    given = facts(grants={"g": grant_with_request(waited)})
+    # when
+    found = governance_decay(given, CONFIG)
+    # then
+    assert [(f.value, f.threshold, f.positions) for f in found] == (
+        [(91, 90, [10, 20])] if fires else []
+    )
+    if fires:
+        assert "report on tranche 1" in found[0].detail
+        assert "1 days overdue" in found[0].detail
+
+
+@pytest.mark.parametrize(("reported", "fires"), [(100, False), (121, True)])
+def test_a_report_submitted_before_the_request_keeps_the_request_quiet(
+    reported: int, fires: bool
+) -> None:
+    # given: tranche 2 requested 120 days after tranche 1; the report came on day 100 or 121
+    given = facts(grants={"g": grant_with_request(120, reported)})
+    # when
+    found = governance_decay(given, CONFIG)
+    # then
+    assert bool(found) is fires
