@@ -19,6 +19,8 @@ from audit.merkle import leaf_hash
 
 FORMAT_VERSION = 1
 HEAD = struct.Struct(">BQ16sQI")
+HEAD_FIXED = struct.Struct(">BQ16sQ")
+"""The fixed part of the head, without the topic's length (for callers that cache it)."""
 LENGTH = struct.Struct(">I")
 TIME = struct.Struct(">Q")
 

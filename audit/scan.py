@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit import merkle
 from audit.checkpoint import Checkpoint
-from audit.leaf import FORMAT_VERSION, HEAD, LENGTH, TIME
+from audit.leaf import FORMAT_VERSION, HEAD_FIXED, LENGTH, TIME
 from audit.log import Database, consistency_proof
 from audit.seal import LEAVES
 
@@ -144,19 +144,24 @@ def _recompute_postgres(rows: list[tuple[Any, ...]]) -> list[Checked]:
 
 
 def _recompute_sqlite(rows: list[tuple[Any, ...]]) -> list[Checked]:
-    sha, head, length, stamp = hashlib.sha256, HEAD.pack, LENGTH.pack, TIME.pack
-    fromhex = bytes.fromhex
+    """The leaf bytes of docs/audit.md assembled here; each topic's encoding is cached."""
+    sha, fromhex = hashlib.sha256, bytes.fromhex
+    head, length, stamp = HEAD_FIXED.pack, LENGTH.pack, TIME.pack
+    topics: dict[str, bytes] = {}
     checked: list[Checked] = []
     for index, position, digest, recorded_at, aggregate_id, version, topic, state in rows:
         if aggregate_id is None:
             checked.append((index, position, digest, None))
             continue
-        encoded = topic.encode()
+        topic_part = topics.get(topic)
+        if topic_part is None:
+            encoded = topic.encode()
+            topic_part = topics[topic] = length(len(encoded)) + encoded
         preimage = b"".join(
             (
                 b"\x00",
-                head(FORMAT_VERSION, position, fromhex(aggregate_id), version, len(encoded)),
-                encoded,
+                head(FORMAT_VERSION, position, fromhex(aggregate_id), version),
+                topic_part,
                 length(len(state)),
                 state,
                 stamp(recorded_at),
