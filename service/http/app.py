@@ -1,0 +1,146 @@
+"""The application factory: ``create_app(settings)`` builds the Litestar service.
+
+Nothing runs at import. The lifespan opens the application service, the connection pool
+and the service's tables (and, when asked, the projector thread), and closes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import anyio
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from service.http.api.audit import AuditController
+from service.http.api.bank import BankController
+from service.http.api.budgets import BudgetController
+from service.http.api.expenses import ExpenseController
+from service.http.api.grant_reads import GrantReadController
+from service.http.api.grants import GrantController
+from service.http.api.health import HealthController, ProjectionController
+from service.http.api.history import HistoryController
+from service.http.api.platform_reads import PlatformReadController
+from service.http.api.platforms import PlatformController
+from service.http.api.recognition import RecognitionController
+from service.http.api.risk import RiskController
+from service.http.api.transfers import CorrectionController, TransferController
+from service.http.auth import BearerTokenAuth, authorize
+from service.http.commands import provide_services
+from service.http.context import open_services
+from service.http.problems import EXCEPTION_HANDLERS
+from service.http.requestlog import log_request
+from service.settings import Settings
+
+MAX_BODY_BYTES = 1_048_576
+API_VERSION = "1.0.0"
+
+TAGS = [
+    Tag(name="platforms", description="Platforms, members, relatives; their figures"),
+    Tag(name="recognition", description="The council's recognition decisions"),
+    Tag(name="budgets", description="District budgets"),
+    Tag(name="grants", description="Grants: award to recovery"),
+    Tag(name="expenses", description="A platform's expenses"),
+    Tag(name="bank", description="A platform's bank statement lines"),
+    Tag(name="transfers", description="Transfers between platforms"),
+    Tag(name="corrections", description="Reversing money events recorded in error"),
+    Tag(name="history", description="A platform's events and its replay"),
+    Tag(name="risk", description="Fraud-risk findings"),
+    Tag(name="audit", description="Checkpoints and inclusion proofs"),
+    Tag(name="projections", description="Read models: positions and lag"),
+    Tag(name="health", description="Liveness and readiness"),
+]
+
+CONTROLLERS = [
+    PlatformController,
+    PlatformReadController,
+    RecognitionController,
+    BudgetController,
+    GrantController,
+    GrantReadController,
+    ExpenseController,
+    BankController,
+    TransferController,
+    CorrectionController,
+    HistoryController,
+    RiskController,
+    AuditController,
+    ProjectionController,
+    HealthController,
+]
+
+
+class BuurtkasService(Litestar):
+    """Litestar, with one ``http.request`` log line for every request (routed or not)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await log_request(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="buurtkas",
+        version=API_VERSION,
+        description="Event-sourced back office for neighbourhood budgets. Every POST needs "
+        "an Idempotency-Key header; every error is an RFC 9457 problem document.",
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"])],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A token from `buurtkas token create --role ROLE`",
+                )
+            }
+        ),
+        tags=TAGS,
+    )
+
+
+def create_app(
+    settings: Settings, *, follow_projections: bool = True, max_ready_lag: int = 1000
+) -> Litestar:
+    """The HTTP service over the database ``settings`` name.
+
+    ``follow_projections`` runs the projector thread that keeps the read models current;
+    ``max_ready_lag`` is the largest read-model lag at which ``/health/ready`` says ready.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await anyio.to_thread.run_sync(
+            partial(
+                open_services,
+                settings,
+                follow_projections=follow_projections,
+                max_ready_lag=max_ready_lag,
+            )
+        )
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(services.close)
+
+    return BuurtkasService(
+        route_handlers=CONTROLLERS,
+        lifespan=[lifespan],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        middleware=[DefineMiddleware(BearerTokenAuth, exclude=["^/schema"])],
+        guards=[authorize],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,
+    )

@@ -1,0 +1,81 @@
+"""The HTTP service through Litestar's test client, on SQLite and on PostgreSQL.
+
+``api`` is a running service (lifespan entered) over a fresh store of the
+``database_url`` fixture, with no projector thread: tests bring the read models up to
+date with ``api.project()`` when they read them. Log lines are captured as JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from projections.registry import open_store, runners
+from service.http import tokens
+from service.http.app import create_app
+from service.http.context import Services
+from service.http.policy import Role
+from service.logging import configure_logging
+from service.settings import Settings
+
+
+@dataclass
+class Api:
+    client: TestClient[Any]
+    services: Services
+    log_stream: io.StringIO
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def token(self, role: Role, platform_id: UUID | None = None, subject: str | None = None) -> str:
+        with self.services.pool.connection() as conn:
+            token, _ = tokens.issue(conn, role, platform_id=platform_id, subject=subject)
+        return token
+
+    def bearer(self, who: str) -> dict[str, str]:
+        """Headers for ``who``: a role name (official, auditor, viewer) or a token."""
+        if who in Role.__members__.values() and who not in self.tokens:
+            self.tokens[who] = self.token(Role(who), subject=f"{who}:test")
+        token = self.tokens.get(who, who)
+        return {"Authorization": f"Bearer {token}"}
+
+    def post(
+        self, path: str, body: Any, who: str = "official", key: str | None = None
+    ) -> httpx.Response:
+        headers = {**self.bearer(who), "Idempotency-Key": key or uuid.uuid4().hex}
+        return self.client.post(path, json=body, headers=headers)
+
+    def get(self, path: str, who: str = "official", **params: Any) -> httpx.Response:
+        return self.client.get(path, headers=self.bearer(who), params=params or None)
+
+    def project(self) -> None:
+        store = open_store(self.services.app.store_env)
+        try:
+            for runner in runners(self.services.app, store, risk=self.services.risk):
+                runner.catch_up()
+        finally:
+            store.conn.close()
+
+    def logs(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line]
+
+    def events(self) -> int:
+        return int(self.services.app.recorder.max_notification_id() or 0)
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    settings = Settings(database_url=database_url, log_format="json", log_level="info")
+    stream = io.StringIO()
+    configure_logging(settings, stream=stream)
+    app = create_app(settings, follow_projections=False)
+    with TestClient(app) as client:
+        yield Api(client, app.state.services, stream)
