@@ -62,6 +62,8 @@ _RULE_OF_STATUS = {
 }
 
 _RULE_OF_MESSAGE = (
+    ("must be a whole number", "type"),
+    ("must be true or false", "type"),
     ("Field required", "required"),
     ("Missing required", "required"),
     ("Extra inputs are not permitted", "unknown_field"),

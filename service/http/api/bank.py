@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from domain.values import BankLineKind, Direction
 from service.application import BankLine
@@ -22,6 +22,7 @@ from service.http.api.fields import (
     Name,
     Reference,
     Text,
+    Whole,
     cents,
 )
 from service.http.api.reading import COMMAND_ERRORS, SECURITY, PlatformId
@@ -36,7 +37,7 @@ MAX_LINES = 500
 
 
 class BankLineIn(Command):
-    line_no: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    line_no: Annotated[Whole, Field(ge=1, le=1_000_000)]
     direction: DirectionName
     kind: BankLineKindName
     amount: Amount
@@ -54,7 +55,7 @@ class BankLineIn(Command):
 class RecordBankLines(Command):
     statement_ref: Reference
     occurred_on: Day
-    expected_version: Annotated[StrictInt, Field(ge=0, le=MAX_VERSION)] | None = Field(
+    expected_version: Annotated[Whole, Field(ge=0, le=MAX_VERSION)] | None = Field(
         default=None,
         description="The statement's version; 0 when the batch opens a new statement",
     )

@@ -8,11 +8,21 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from projections.balances import budget_figures
 from projections.store import Doc
-from service.http.api.fields import Amount, Command, Day, MoneyText, Name, Reply, cents, money
+from service.http.api.fields import (
+    Amount,
+    Command,
+    Day,
+    MoneyText,
+    Name,
+    Reply,
+    Whole,
+    cents,
+    money,
+)
 from service.http.api.reading import (
     COMMAND_ERRORS,
     READ_ERRORS,
@@ -32,7 +42,7 @@ from service.http.problems import responses
 
 class AllocateBudget(Command):
     district: Name
-    year: StrictInt = Field(ge=2000, le=2100)
+    year: Whole = Field(ge=2000, le=2100)
     amount: Amount
     occurred_on: Day
 

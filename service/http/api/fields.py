@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain.errors import InvalidAmount
 from domain.money import Money
@@ -20,6 +20,23 @@ AMOUNT_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
 MAX_VERSION = 2_147_483_647
 _ZERO = re.compile(r"^0+(\.0{1,2})?$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _boolean(value: object) -> object:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole_number)]
+"""An integer, never a string, a float or a boolean (the request is validated leniently)."""
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
 
 
 def _valid_amount(value: str) -> str:
@@ -33,10 +50,13 @@ def _valid_amount_or_zero(value: str) -> str:
     return "0.00" if _ZERO.fullmatch(value) else _valid_amount(value)
 
 
-def _iso_date(value: object) -> object:
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        raise ValueError("must be a date written YYYY-MM-DD")
-    return value
+def _iso_date(value: object) -> date:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a date written YYYY-MM-DD")
 
 
 Amount = Annotated[
@@ -66,7 +86,7 @@ MoneyText = Annotated[
 ]
 Day = Annotated[date, BeforeValidator(_iso_date), Field(description="A date, YYYY-MM-DD")]
 Version = Annotated[
-    StrictInt,
+    Whole,
     Field(
         ge=1,
         le=MAX_VERSION,

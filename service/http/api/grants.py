@@ -8,17 +8,19 @@ from uuid import UUID
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field
 
 from domain.grant import TrancheSpec
 from service.http.api.fields import (
     Amount,
     AmountOrZero,
+    Boolean,
     Command,
     Day,
     Reason,
     Reference,
     Version,
+    Whole,
     cents,
 )
 from service.http.api.reading import COMMAND_ERRORS, SECURITY, GrantId
@@ -30,7 +32,7 @@ from service.http.policy import Permission
 from service.http.problems import responses
 
 WRITE = {PERMISSION: Permission.GRANTS_WRITE}
-TrancheNumber = Annotated[StrictInt, Field(ge=1, le=1000)]
+TrancheNumber = Annotated[Whole, Field(ge=1, le=1000)]
 
 
 class Tranche(Command):
@@ -75,7 +77,7 @@ class PayTranche(Command):
 
 class RevokeGrant(Command):
     effective_on: Day
-    retroactive: StrictBool = Field(description="Back to the award (Awb 4:48) or from effective_on")
+    retroactive: Boolean = Field(description="Back to the award (Awb 4:48) or from effective_on")
     decision_ref: Reference
     reason: Reason
     occurred_on: Day

@@ -8,11 +8,12 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StrictBool
+from pydantic import Field
 
 from domain.platform import CriterionAssessment
 from domain.values import Criterion, Outcome
 from service.http.api.fields import (
+    Boolean,
     Command,
     CriterionName,
     Day,
@@ -46,7 +47,7 @@ class Assessment(Command):
 
 
 class DecideRecognition(Command):
-    granted: StrictBool
+    granted: Boolean
     assessment: list[Assessment] = Field(
         min_length=1, max_length=20, description="Every criterion, assessed exactly once"
     )

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from service.http.api.fields import (
     MAX_VERSION,
@@ -19,6 +19,7 @@ from service.http.api.fields import (
     Reference,
     Text,
     Version,
+    Whole,
     cents,
 )
 from service.http.api.reading import COMMAND_ERRORS, SECURITY
@@ -44,7 +45,7 @@ class MakeTransfer(Command):
 
 class ReverseEntry(Command):
     aggregate_id: UUID = Field(description="The grant, expense, statement or transfer")
-    reverses_version: Annotated[StrictInt, Field(ge=1, le=MAX_VERSION)] = Field(
+    reverses_version: Annotated[Whole, Field(ge=1, le=MAX_VERSION)] = Field(
         description="The version of the money event recorded in error"
     )
     reason: Reason
