@@ -3,6 +3,10 @@
 ``api`` is a running service (lifespan entered) over a fresh store of the
 ``database_url`` fixture, with no projector thread: tests bring the read models up to
 date with ``api.project()`` when they read them. Log lines are captured as JSON.
+
+``demo_api`` is one service per test module and store, over the demo history with its
+read models current and a signed checkpoint: for tests that only read (or are refused).
+``sqlite_api`` is for behaviour decided before the store is touched (request validation).
 """
 
 from __future__ import annotations
@@ -17,15 +21,22 @@ from uuid import UUID
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 
+from audit import log as audit_log
+from domain.platform import Platform
 from projections.registry import open_store, runners
+from service.demo import load_demo
 from service.http import tokens
 from service.http.app import create_app
 from service.http.context import Services
 from service.http.policy import Role
 from service.logging import configure_logging
 from service.settings import Settings
+from tests.conftest import STORES, fresh_schema
+
+K_BUURT = Platform.id_for("Hart voor de K-buurt")
 
 
 @dataclass
@@ -71,11 +82,43 @@ class Api:
         return int(self.services.app.recorder.max_notification_id() or 0)
 
 
-@pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
+def running(database_url: str) -> Iterator[Api]:
     settings = Settings(database_url=database_url, log_format="json", log_level="info")
     stream = io.StringIO()
     configure_logging(settings, stream=stream)
     app = create_app(settings, follow_projections=False)
     with TestClient(app) as client:
         yield Api(client, app.state.services, stream)
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[Api]:
+    yield from running(database_url)
+
+
+@pytest.fixture
+def sqlite_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    yield from running(f"sqlite:///{tmp_path_factory.mktemp('store')}/buurtkas.db")
+
+
+@pytest.fixture(scope="module", params=STORES)
+def shared_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('shared')}/buurtkas.db"
+        return
+    with fresh_schema(request.getfixturevalue("postgres_database")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def demo_api(shared_database_url: str) -> Iterator[Api]:
+    """The demo, read models current, a signed checkpoint, a K-buurt treasurer token."""
+    for api in running(shared_database_url):
+        load_demo(api.services.app)
+        api.project()
+        with api.services.pool.connection() as conn:
+            audit_log.write_checkpoint(conn, Ed25519PrivateKey.generate())
+        api.tokens["treasurer"] = api.token(Role.TREASURER, K_BUURT, subject="treasurer:k")
+        yield api

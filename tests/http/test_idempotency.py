@@ -53,7 +53,11 @@ class TestIdempotencyKeys:
         assert (problem["field"], problem["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
         assert api.events() == 1
 
-    def test_a_post_without_a_key_is_refused_with_400_naming_the_header(self, api: Api) -> None:
+    def test_a_post_without_a_key_is_refused_with_400_naming_the_header(
+        self, sqlite_api: Api
+    ) -> None:
+        # given
+        api = sqlite_api
         # when
         missing = api.client.post("/budgets", json=BUDGET, headers=api.bearer("official"))
         malformed = api.client.post(

@@ -88,8 +88,10 @@ class TestProblemDocuments:
         ],
     )
     def test_invalid_input_is_422_naming_the_field_and_the_rule(
-        self, api: Api, body: dict[str, Any], field: str, rule: str
+        self, sqlite_api: Api, body: dict[str, Any], field: str, rule: str
     ) -> None:
+        # given
+        api = sqlite_api
         # when
         response = api.post("/budgets", body)
         # then
@@ -98,7 +100,9 @@ class TestProblemDocuments:
         assert problem["errors"][0]["source"] == "body"
         assert api.events() == 0
 
-    def test_a_nested_field_is_named_by_its_path(self, api: Api) -> None:
+    def test_a_nested_field_is_named_by_its_path(self, sqlite_api: Api) -> None:
+        # given
+        api = sqlite_api
         # when
         response = api.post(
             "/grants",
