@@ -15,9 +15,6 @@ import anyio
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from service.http.api.audit import AuditController
 from service.http.api.bank import BankController
@@ -35,28 +32,12 @@ from service.http.api.transfers import CorrectionController, TransferController
 from service.http.auth import BearerTokenAuth, authorize
 from service.http.commands import provide_services
 from service.http.context import open_services
+from service.http.openapi import ClosedCommandSchemas, openapi_config
 from service.http.problems import EXCEPTION_HANDLERS
 from service.http.requestlog import log_request
 from service.settings import Settings
 
 MAX_BODY_BYTES = 1_048_576
-API_VERSION = "1.0.0"
-
-TAGS = [
-    Tag(name="platforms", description="Platforms, members, relatives; their figures"),
-    Tag(name="recognition", description="The council's recognition decisions"),
-    Tag(name="budgets", description="District budgets"),
-    Tag(name="grants", description="Grants: award to recovery"),
-    Tag(name="expenses", description="A platform's expenses"),
-    Tag(name="bank", description="A platform's bank statement lines"),
-    Tag(name="transfers", description="Transfers between platforms"),
-    Tag(name="corrections", description="Reversing money events recorded in error"),
-    Tag(name="history", description="A platform's events and its replay"),
-    Tag(name="risk", description="Fraud-risk findings"),
-    Tag(name="audit", description="Checkpoints and inclusion proofs"),
-    Tag(name="projections", description="Read models: positions and lag"),
-    Tag(name="health", description="Liveness and readiness"),
-]
 
 CONTROLLERS = [
     PlatformController,
@@ -85,27 +66,6 @@ class BuurtkasService(Litestar):
             await log_request(super().__call__, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
-
-
-def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="buurtkas",
-        version=API_VERSION,
-        description="Event-sourced back office for neighbourhood budgets. Every POST needs "
-        "an Idempotency-Key header; every error is an RFC 9457 problem document.",
-        path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path=["/", "/swagger"])],
-        components=Components(
-            security_schemes={
-                "BearerToken": SecurityScheme(
-                    type="http",
-                    scheme="bearer",
-                    description="A token from `buurtkas token create --role ROLE`",
-                )
-            }
-        ),
-        tags=TAGS,
-    )
 
 
 def create_app(
@@ -141,6 +101,7 @@ def create_app(
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
+        plugins=[ClosedCommandSchemas()],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )

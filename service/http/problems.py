@@ -286,7 +286,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 # OpenAPI ----------------------------------------------------------------------------
 
 _DESCRIPTIONS = {
-    400: "Malformed request or missing Idempotency-Key header",
+    400: "Malformed request (for a POST also: no valid Idempotency-Key header)",
     401: "Missing, unknown or revoked bearer token",
     403: "The token's role or platform does not reach this",
     404: "No such record",
@@ -300,9 +300,9 @@ _DESCRIPTIONS = {
 
 
 def responses(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
-    """Documented problem responses of a route; every route may answer 500, and every
-    route that needs a token 401 too."""
-    wanted = sorted({*statuses, 500} if public else {*statuses, 401, 500})
+    """Documented problem responses of a route: every route may answer 500, every route
+    that needs a token 400 and 401 too."""
+    wanted = sorted({*statuses, 500} if public else {*statuses, 400, 401, 500})
     return {
         status: ResponseSpec(
             data_container=Problem,

@@ -11,7 +11,14 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from domain.errors import InvalidAmount
 from domain.money import Money
@@ -61,9 +68,8 @@ def _iso_date(value: object) -> date:
 
 Amount = Annotated[
     str,
+    StringConstraints(pattern=AMOUNT_PATTERN, max_length=12),
     Field(
-        pattern=AMOUNT_PATTERN,
-        max_length=12,
         description="EUR, a decimal string with at most two decimals, more than 0.00 and at "
         "most 100000000.00",
         examples=["1234.56"],
@@ -72,9 +78,8 @@ Amount = Annotated[
 ]
 AmountOrZero = Annotated[
     str,
+    StringConstraints(pattern=AMOUNT_PATTERN, max_length=12),
     Field(
-        pattern=AMOUNT_PATTERN,
-        max_length=12,
         description="EUR, a decimal string with at most two decimals, from 0.00 to 100000000.00",
         examples=["0.00"],
     ),
@@ -101,7 +106,11 @@ Text = Annotated[str, Field(max_length=2000)]
 IbanText = Annotated[
     str, Field(min_length=5, max_length=42, description="An IBAN", examples=["NL91ABNA0417164300"])
 ]
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256, 64 hex digits")]
+Sha256 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"),
+    Field(description="SHA-256, 64 hex digits"),
+]
 
 LegalFormName = Literal["stichting", "vereniging"]
 MemberRoleName = Literal["chair", "secretary", "treasurer", "board_member", "core_group"]

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from domain.values import LegalForm, Role
 from service.http.api.fields import (
@@ -43,7 +43,11 @@ class RegisterPlatform(Command):
     neighbourhood: Name
     district: Name
     legal_form: LegalFormName
-    kvk: Annotated[str, Field(pattern=r"^[0-9]{8}$", description="Chamber of Commerce number")]
+    kvk: Annotated[
+        str,
+        StringConstraints(pattern=r"^[0-9]{8}$"),
+        Field(description="Chamber of Commerce number"),
+    ]
     account_iban: IbanText
     occurred_on: Day
 
