@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
@@ -68,6 +69,24 @@ class BuurtkasService(Litestar):
             await super().__call__(scope, receive, send)
 
 
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Open what ``app.state`` names (settings, projector, readiness lag); close it after."""
+    services = await anyio.to_thread.run_sync(
+        partial(
+            open_services,
+            app.state.settings,
+            follow_projections=app.state.follow_projections,
+            max_ready_lag=app.state.max_ready_lag,
+        )
+    )
+    app.state.services = services
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(services.close)
+
+
 def create_app(
     settings: Settings, *, follow_projections: bool = True, max_ready_lag: int = 1000
 ) -> Litestar:
@@ -75,27 +94,18 @@ def create_app(
 
     ``follow_projections`` runs the projector thread that keeps the read models current;
     ``max_ready_lag`` is the largest read-model lag at which ``/health/ready`` says ready.
+    Nothing is opened until the lifespan starts.
     """
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await anyio.to_thread.run_sync(
-            partial(
-                open_services,
-                settings,
-                follow_projections=follow_projections,
-                max_ready_lag=max_ready_lag,
-            )
-        )
-        app.state.services = services
-        try:
-            yield
-        finally:
-            await anyio.to_thread.run_sync(services.close)
-
     return BuurtkasService(
         route_handlers=CONTROLLERS,
         lifespan=[lifespan],
+        state=State(
+            {
+                "settings": settings,
+                "follow_projections": follow_projections,
+                "max_ready_lag": max_ready_lag,
+            }
+        ),
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[DefineMiddleware(BearerTokenAuth, exclude=["^/schema"])],
         guards=[authorize],

@@ -22,6 +22,7 @@ from uuid import UUID
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from audit import log as audit_log
@@ -82,13 +83,30 @@ class Api:
         return int(self.services.app.recorder.max_notification_id() or 0)
 
 
-def running(database_url: str) -> Iterator[Api]:
+_reusable: list[Litestar] = []
+
+
+def reusable_app() -> Litestar:
+    """One app per test process for the function-scoped fixtures: building the routes costs
+    more than a test; each test's lifespan opens its own store (``app.state.settings``)."""
+    if not _reusable:
+        _reusable.append(create_app(Settings(), follow_projections=False))
+    return _reusable[0]
+
+
+def running(database_url: str, app: Litestar | None = None) -> Iterator[Api]:
     settings = Settings(database_url=database_url, log_format="json", log_level="info")
     stream = io.StringIO()
     configure_logging(settings, stream=stream)
-    app = create_app(settings, follow_projections=False)
-    with TestClient(app) as client:
-        yield Api(client, app.state.services, stream)
+    app = app or reusable_app()
+    if getattr(app.state, "services", None) is not None:
+        raise RuntimeError("the reusable app is serving another test")
+    app.state.settings = settings
+    try:
+        with TestClient(app) as client:
+            yield Api(client, app.state.services, stream)
+    finally:
+        app.state.services = None
 
 
 @pytest.fixture
@@ -115,7 +133,8 @@ def shared_database_url(
 @pytest.fixture(scope="module")
 def demo_api(shared_database_url: str) -> Iterator[Api]:
     """The demo, read models current, a signed checkpoint, a K-buurt treasurer token."""
-    for api in running(shared_database_url):
+    app = create_app(Settings(database_url=shared_database_url), follow_projections=False)
+    for api in running(shared_database_url, app):
         load_demo(api.services.app)
         api.project()
         with api.services.pool.connection() as conn:

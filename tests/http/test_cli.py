@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +14,21 @@ from service.cli import main
 from service.storage import persistence_env
 
 
-@pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
     monkeypatch.setenv("BUURTKAS_DATABASE_URL", database_url)
     monkeypatch.setenv("BUURTKAS_LOG_FORMAT", "json")
     return database_url
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    return environment(monkeypatch, database_url)
+
+
+@pytest.fixture
+def sqlite_cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """For behaviour decided before the store is written."""
+    return environment(monkeypatch, f"sqlite:///{tmp_path}/buurtkas.db")
 
 
 def stored_tokens(database_url: str) -> list[tuple[Any, ...]]:
@@ -61,7 +72,7 @@ class TestTokenCommand:
     )
     def test_a_token_that_cannot_be_made_is_refused_naming_the_option(
         self,
-        cli_env: str,
+        sqlite_cli_env: str,
         capsys: pytest.CaptureFixture[str],
         arguments: list[str],
         message: str,
@@ -74,12 +85,12 @@ class TestTokenCommand:
         # then
         assert code == 2
         assert message in capsys.readouterr().err
-        assert stored_tokens(cli_env) == []
+        assert stored_tokens(sqlite_cli_env) == []
 
 
 class TestServeCommand:
     def test_serve_runs_the_app_built_from_the_settings_on_the_given_address(
-        self, cli_env: str, monkeypatch: pytest.MonkeyPatch
+        self, sqlite_cli_env: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # given
         started: dict[str, Any] = {}

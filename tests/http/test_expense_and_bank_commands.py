@@ -76,7 +76,8 @@ class TestExpenses:
         )
         assert paid.receipt_sha256 == RECEIPT
 
-    def test_the_submitter_cannot_approve_their_own_expense(self, api: Api) -> None:
+    def test_the_submitter_cannot_approve_their_own_expense(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         platform_id = recognised(api)
         tess, _ = treasurers(api, platform_id)
@@ -157,7 +158,8 @@ class TestBankLinesTransfersAndCorrections:
         match_id = BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}"))
         assert api.services.app.exists(match_id)
 
-    def test_bank_lines_for_an_existing_statement_need_its_version(self, api: Api) -> None:
+    def test_bank_lines_for_an_existing_statement_need_its_version(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         platform_id = recognised(api)
         tess, _ = treasurers(api, platform_id)
@@ -216,7 +218,8 @@ class TestBankLinesTransfersAndCorrections:
         assert transfer.reversible_versions() == {}
         assert [e["type"] for e in corrected["events"]] == ["buurtkas.transfer.EntryReversed"]
 
-    def test_a_tranche_paid_in_error_is_reversed(self, api: Api) -> None:
+    def test_a_tranche_paid_in_error_is_reversed(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         grant_id = grant(api, budget(api), recognised(api))
         version = paid_tranche(api, grant_id)

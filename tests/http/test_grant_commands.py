@@ -25,7 +25,10 @@ class TestGrantCommands:
         assert awarded.amount == Money(10_000_000)
         assert allocated.unawarded == Money(15_000_000)
 
-    def test_an_award_beyond_the_budget_is_refused_and_nothing_is_stored(self, api: Api) -> None:
+    def test_an_award_beyond_the_budget_is_refused_and_nothing_is_stored(
+        self, sqlite_api: Api
+    ) -> None:
+        api = sqlite_api
         # given
         platform_id = recognised(api)
         budget_id = budget(api, "50000.00")
@@ -158,7 +161,10 @@ class TestGrantCommands:
         assert (problem["field"], problem["rule"]) == ("number", "grant_revoked")
         assert api.services.app.load(Grant, grant_id, "grant").state is GrantState.REVOKED
 
-    def test_a_settlement_of_zero_is_accepted_and_above_the_award_refused(self, api: Api) -> None:
+    def test_a_settlement_of_zero_is_accepted_and_above_the_award_refused(
+        self, sqlite_api: Api
+    ) -> None:
+        api = sqlite_api
         # given
         grant_id = grant(api, budget(api), recognised(api))
         body = {"decision_ref": "V-1", **DECISION, "expected_version": 1}

@@ -46,8 +46,10 @@ class TestHealth:
         assert ok(caught_up)["status"] == "ready"
 
     def test_ready_is_503_when_the_database_does_not_answer(
-        self, api: Api, monkeypatch: pytest.MonkeyPatch
+        self, sqlite_api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        api = sqlite_api
+
         # given
         @contextmanager
         def unreachable() -> Iterator[Any]:

@@ -72,7 +72,10 @@ class TestIdempotencyKeys:
             )
         assert api.events() == 0
 
-    def test_a_refused_command_keeps_no_response_so_its_retry_can_succeed(self, api: Api) -> None:
+    def test_a_refused_command_keeps_no_response_so_its_retry_can_succeed(
+        self, sqlite_api: Api
+    ) -> None:
+        api = sqlite_api
         # given: the platform is not recognised yet, so the award is refused
         platform_id = registered(api)
         budget_id = budget(api)
@@ -116,7 +119,8 @@ class TestIdempotencyKeys:
         assert ok(refused, 422)["rule"] == "platform_not_recognised"
         assert ok(retried, 201)["id"] == str(Grant.id_for("G-RETRY"))
 
-    def test_keys_belong_to_the_tokens_subject(self, api: Api) -> None:
+    def test_keys_belong_to_the_tokens_subject(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         other = api.token(Role.OFFICIAL, subject="official:other")
         ok(api.post("/budgets", BUDGET, key="shared-key"), 201)
@@ -148,7 +152,8 @@ class TestIdempotencyKeys:
         assert api.events() == events + 1
         assert api.services.app.load(Grant, grant_id, "grant").paid_total == Money(5_000_000)
 
-    def test_a_request_while_the_key_is_in_progress_is_told_to_retry(self, api: Api) -> None:
+    def test_a_request_while_the_key_is_in_progress_is_told_to_retry(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given: another request holds the key and has not answered yet
         api.services.keys.wait = 0.1
         subject = "official:test"
@@ -193,7 +198,8 @@ class TestIdempotencyKeys:
 
 
 class TestExpectedVersion:
-    def test_a_change_on_a_stale_version_is_409_and_stores_nothing(self, api: Api) -> None:
+    def test_a_change_on_a_stale_version_is_409_and_stores_nothing(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         grant_id = grant(api, budget(api), recognised(api))
         ok(api.post(f"/grants/{grant_id}/tranche-payments", tranche(1)))
@@ -207,8 +213,9 @@ class TestExpectedVersion:
         assert api.events() == events
 
     def test_a_change_without_its_expected_version_is_refused_naming_the_field(
-        self, api: Api
+        self, sqlite_api: Api
     ) -> None:
+        api = sqlite_api
         # given
         grant_id = grant(api, budget(api), recognised(api))
         body = tranche()

@@ -10,7 +10,7 @@ from domain.values import RecognitionState, Role
 from service.fixtures import dutch_iban
 from service.http.policy import Role as ApiRole
 from tests.http.conftest import Api
-from tests.http.givens import ASSESSMENT, ok, recognised, registered
+from tests.http.givens import ASSESSMENT, ok, registered
 
 DECISION = {"reason": "council decision", "occurred_on": "2020-03-01"}
 
@@ -48,7 +48,8 @@ class TestPlatformCommands:
         assert result["events"][0]["position"] == api.events()
         assert load(api, platform_id).kvk_number == "00000007"
 
-    def test_every_event_records_the_tokens_subject_as_its_actor(self, api: Api) -> None:
+    def test_every_event_records_the_tokens_subject_as_its_actor(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         token = api.token(ApiRole.OFFICIAL, subject="official:j.jansen@zuidoost")
         # when
@@ -155,8 +156,9 @@ class TestPlatformCommands:
         ]
 
     def test_a_decision_without_every_criterion_is_refused_naming_the_field_and_rule(
-        self, api: Api
+        self, sqlite_api: Api
     ) -> None:
+        api = sqlite_api
         # given
         platform_id = registered(api)
         ok(
@@ -183,7 +185,8 @@ class TestPlatformCommands:
         assert "missing" in problem["detail"]
         assert load(api, platform_id).version == 2
 
-    def test_a_command_on_a_platform_that_does_not_exist_is_404(self, api: Api) -> None:
+    def test_a_command_on_a_platform_that_does_not_exist_is_404(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # when
         response = api.post(
             f"/platforms/{Platform.id_for('Nergensbuurt')}/memberships",
@@ -192,11 +195,3 @@ class TestPlatformCommands:
         # then
         problem = ok(response, 404)
         assert (problem["field"], problem["rule"]) == ("platform", "not_found")
-
-    def test_a_recognised_platform_is_built_over_http(self, api: Api) -> None:
-        # when
-        platform_id = recognised(api)
-        # then
-        platform = load(api, platform_id)
-        assert platform.recognition is RecognitionState.RECOGNISED
-        assert platform.holders_of(Role.TREASURER) == ["Tess Treasurer"]

@@ -32,7 +32,8 @@ def award(**changes: Any) -> dict[str, Any]:
 
 
 class TestProblemDocuments:
-    def test_every_kind_of_error_is_a_problem_document(self, api: Api) -> None:
+    def test_every_kind_of_error_is_a_problem_document(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         official = api.bearer("official")
         viewer = api.bearer("viewer")
@@ -62,7 +63,8 @@ class TestProblemDocuments:
             assert problem["request_id"] == response.headers["X-Request-ID"]
         assert api.events() == 0
 
-    def test_a_domain_refusal_keeps_its_field_and_rule(self, api: Api) -> None:
+    def test_a_domain_refusal_keeps_its_field_and_rule(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         ok(api.post("/budgets", BUDGET), 201)
         # when
@@ -128,7 +130,8 @@ class TestProblemDocuments:
             "too_many_items",
         )
 
-    def test_bad_input_never_causes_a_server_error(self, api: Api) -> None:
+    def test_bad_input_never_causes_a_server_error(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         grant_id = grant(api, budget(api), recognised(api))
         nasty: list[Any] = [
@@ -166,8 +169,10 @@ class TestProblemDocuments:
 
 class TestServerErrors:
     def test_an_unexpected_error_is_a_500_problem_that_shows_nothing_and_is_logged(
-        self, api: Api, monkeypatch: pytest.MonkeyPatch
+        self, sqlite_api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        api = sqlite_api
+
         # given
         def broken(**_: Any) -> None:
             raise RuntimeError("the secret connection string")

@@ -226,7 +226,8 @@ class TestRiskAuditAndProjections:
         beyond = demo_api.get(f"/audit/events/{demo_api.events() + 1}/proof", who="auditor")
         assert ok(beyond, 404)["rule"] == "not_sealed"
 
-    def test_without_a_signed_checkpoint_there_is_no_proof(self, api: Api) -> None:
+    def test_without_a_signed_checkpoint_there_is_no_proof(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         ok(
             api.post(
@@ -242,7 +243,8 @@ class TestRiskAuditAndProjections:
         assert ok(checkpoint, 404)["rule"] == "no_checkpoint"
         assert ok(proof, 404)["rule"] == "no_checkpoint"
 
-    def test_projection_positions_and_lag_are_reported(self, api: Api) -> None:
+    def test_projection_positions_and_lag_are_reported(self, sqlite_api: Api) -> None:
+        api = sqlite_api
         # given
         load_demo(api.services.app)
         # when
