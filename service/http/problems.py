@@ -74,6 +74,8 @@ _RULE_OF_MESSAGE = (
     ("List should have at least", "too_few_items"),
     ("Input should be greater", "too_small"),
     ("Input should be less", "too_large"),
+    ("Expected `int` >=", "too_small"),
+    ("Expected `int` <=", "too_large"),
     ("Expected", "type"),
     ("Input should be", "type"),
 )

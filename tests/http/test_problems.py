@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -165,6 +166,25 @@ class TestProblemDocuments:
         # then
         assert {k: s for k, s in statuses.items() if s >= 500} == {}
         assert set(statuses.values()) <= {400, 403, 404, 409, 422}
+
+    @pytest.mark.parametrize(
+        ("path", "params", "field", "rule"),
+        [
+            ("/audit/events/99999999999999999999/proof", {}, "position", "too_large"),
+            ("/audit/events/0/proof", {}, "position", "too_small"),
+            (f"/platforms/{UUID(int=1)}/events", {"cursor": 10**30}, "cursor", "too_large"),
+            (f"/platforms/{UUID(int=1)}/events", {"limit": "many"}, "limit", "type"),
+            (f"/platforms/{UUID(int=1)}/replay", {"as_of": "2020-02-30"}, "as_of", "invalid_value"),
+        ],
+    )
+    def test_bad_path_and_query_values_are_422_naming_the_parameter(
+        self, sqlite_api: Api, path: str, params: dict[str, Any], field: str, rule: str
+    ) -> None:
+        # when
+        response = sqlite_api.get(path, who="auditor", **params)
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == (field, rule)
 
 
 class TestServerErrors:

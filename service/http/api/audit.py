@@ -11,7 +11,7 @@ from pydantic import Field
 
 from audit import log as audit_log
 from audit.checkpoint import Checkpoint
-from service.http.api.fields import Reply
+from service.http.api.fields import MAX_POSITION, Reply
 from service.http.api.reading import READ_ERRORS, SECURITY
 from service.http.auth import PERMISSION
 from service.http.context import Services
@@ -78,7 +78,9 @@ class AuditController(Controller):
     def proof(
         self,
         services: NamedDependency[Services],
-        position: Annotated[int, PathParameter(ge=1, description="The event's position")],
+        position: Annotated[
+            int, PathParameter(ge=1, le=MAX_POSITION, description="The event's position")
+        ],
     ) -> ProofView:
         with services.pool.connection() as conn:
             latest = audit_log.latest_checkpoint(conn)

@@ -25,6 +25,8 @@ from domain.money import Money
 
 AMOUNT_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
 MAX_VERSION = 2_147_483_647
+MAX_POSITION = 2**62
+"""Larger than any position a store will reach, small enough for every database."""
 _ZERO = re.compile(r"^0+(\.0{1,2})?$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from domain.money import Money
 from projections.replay import platform_positions, read_positions, replay_platform
-from service.http.api.fields import MoneyText, Reply, money
+from service.http.api.fields import MAX_POSITION, MoneyText, Reply, money
 from service.http.api.reading import READ_ERRORS, SECURITY, PlatformId, read_models
 from service.http.api.risk import FindingView, RiskScore, finding_view
 from service.http.api.views import (
@@ -114,7 +114,11 @@ class HistoryController(Controller):
         platform_id: PlatformId,
         cursor: Annotated[
             int,
-            QueryParameter(ge=0, description="Start after this position (next_cursor of a page)"),
+            QueryParameter(
+                ge=0,
+                le=MAX_POSITION,
+                description="Start after this position (next_cursor of a page)",
+            ),
         ] = 0,
         limit: Annotated[
             int, QueryParameter(ge=1, le=MAX_PAGE, description="Events per page")
@@ -151,7 +155,8 @@ class HistoryController(Controller):
             date | None, QueryParameter(description="Business date, YYYY-MM-DD")
         ] = None,
         position: Annotated[
-            int | None, QueryParameter(ge=1, description="Recorded position in the store")
+            int | None,
+            QueryParameter(ge=1, le=MAX_POSITION, description="Recorded position in the store"),
         ] = None,
     ) -> ReplayView:
         if (as_of is None) == (position is None):
