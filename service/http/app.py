@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
@@ -31,7 +31,7 @@ from service.http.api.recognition import RecognitionController
 from service.http.api.risk import RiskController
 from service.http.api.transfers import CorrectionController, TransferController
 from service.http.auth import BearerTokenAuth, authorize
-from service.http.commands import provide_services
+from service.http.commands import REPLAYED, provide_services
 from service.http.context import open_services
 from service.http.openapi import ClosedCommandSchemas, openapi_config
 from service.http.problems import EXCEPTION_HANDLERS
@@ -112,6 +112,19 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         plugins=[ClosedCommandSchemas()],
+        response_headers=[
+            ResponseHeader(
+                name="X-Request-ID",
+                documentation_only=True,
+                description="The request's id (the one sent, when well-formed); also in logs "
+                "and problem documents",
+            ),
+            ResponseHeader(
+                name=REPLAYED,
+                documentation_only=True,
+                description="true on a POST answered from its Idempotency-Key's first response",
+            ),
+        ],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )

@@ -52,10 +52,10 @@ def run(
     action: Callable[[str], object],
     *,
     aggregate_id: UUID | None = None,
-    status: int = 200,
 ) -> Response[CommandResult]:
     """Run ``action(actor)`` once for this key; ``aggregate_id`` names the changed record
-    (a creating action returns the new record's id instead)."""
+    (a creating action returns the new record's id instead). The status is the route's."""
+    status = request.route_handler.status_code
     principal = principal_of(request)
     subject = principal.subject
     print_ = fingerprint(request.method, request.url.path, data.model_dump(mode="json"))

@@ -33,14 +33,13 @@ TAGS = [
 
 
 class ClosedCommandSchemas(PydanticSchemaPlugin):
-    """Command bodies (``extra="forbid"``) get ``additionalProperties: false``."""
-
-    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return field_definition.is_subclass_of(Command)
+    """Litestar's pydantic schemas, where command bodies (``extra="forbid"``) also get
+    ``additionalProperties: false``. (It stands in for the default pydantic schema plugin.)"""
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
-        schema.additional_properties = False
+        if field_definition.is_subclass_of(Command):
+            schema.additional_properties = False
         return schema
 
 

@@ -106,6 +106,7 @@ class TestOpenApi:
             if method in {"get", "post"}
         ]
         wrong: list[str] = []
+        created: set[str] = set()
         # when
         for method, path, op in operations:
             where = f"{method.upper()} {path}"
@@ -132,9 +133,22 @@ class TestOpenApi:
                     wrong.append(f"{where}: {status} is not a problem document")
             if not public and op.get("security") != [{"BearerToken": []}]:
                 wrong.append(f"{where}: security")
+            success = [s for s in op["responses"] if int(s) < 400]
+            body = op["responses"][success[0]].get("content", {}).get("application/json", {})
+            if len(success) != 1 or not body.get("schema"):
+                wrong.append(f"{where}: success response {success} without a schema")
+            elif success == ["201"]:
+                created.add(op["operationId"])
         # then
         assert len(operations) == 41
         assert wrong == []
+        assert created == {
+            "registerPlatform",
+            "allocateBudget",
+            "awardGrant",
+            "submitExpense",
+            "makeTransfer",
+        }
 
     def test_money_is_a_decimal_string_and_bodies_refuse_unknown_fields(
         self, sqlite_api: Api

@@ -71,6 +71,7 @@ class BankController(Controller):
         "/",
         operation_id="recordBankLines",
         summary="Record a batch of a statement's lines (the statement opens on first use)",
+        status_code=200,
         opt={PERMISSION: Permission.BANK_WRITE},
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,

@@ -101,7 +101,6 @@ class BudgetController(Controller):
                 occurred_on=data.occurred_on,
                 actor=actor,
             ),
-            status=201,
         )
 
     @get(

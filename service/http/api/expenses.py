@@ -148,13 +148,13 @@ class ExpenseController(Controller):
                 occurred_on=data.occurred_on,
                 actor=actor,
             ),
-            status=201,
         )
 
     @post(
         "/{expense_id:uuid}/receipt",
         operation_id="attachReceipt",
         summary="Attach the receipt's SHA-256 to an expense",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
@@ -187,6 +187,7 @@ class ExpenseController(Controller):
         "/{expense_id:uuid}/approval",
         operation_id="approveExpense",
         summary="Approve an expense (not by the one who submitted it)",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
@@ -218,6 +219,7 @@ class ExpenseController(Controller):
         "/{expense_id:uuid}/rejection",
         operation_id="rejectExpense",
         summary="Reject a submitted or approved expense",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
@@ -250,6 +252,7 @@ class ExpenseController(Controller):
         "/{expense_id:uuid}/payment",
         operation_id="payExpense",
         summary="Pay an approved expense",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,

@@ -115,13 +115,13 @@ class PlatformController(Controller):
                 occurred_on=data.occurred_on,
                 actor=actor,
             ),
-            status=201,
         )
 
     @post(
         "/{platform_id:uuid}/memberships",
         operation_id="joinMember",
         summary="A person takes up a role in the platform",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
@@ -155,6 +155,7 @@ class PlatformController(Controller):
         "/{platform_id:uuid}/departures",
         operation_id="leaveMember",
         summary="A person gives up a role in the platform",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
@@ -187,6 +188,7 @@ class PlatformController(Controller):
         "/{platform_id:uuid}/relatives",
         operation_id="declareRelative",
         summary="Declare a member's relative (a related party for the risk rules)",
+        status_code=200,
         opt=WRITE,
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,

@@ -88,7 +88,6 @@ class TransferController(Controller):
                 occurred_on=data.occurred_on,
                 actor=actor,
             ),
-            status=201,
         )
 
 
@@ -101,6 +100,7 @@ class CorrectionController(Controller):
         "/",
         operation_id="reverseEntry",
         summary="Reverse a money event recorded in error (a new event; nothing is edited)",
+        status_code=200,
         opt={PERMISSION: Permission.CORRECTIONS_WRITE},
         responses=responses(*COMMAND_ERRORS),
         sync_to_thread=True,
