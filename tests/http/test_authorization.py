@@ -247,7 +247,12 @@ class TestTreasurerReach:
             ),
             api.post(
                 f"/platforms/{G_BUURT}/bank-lines",
-                {"statement_ref": "2020-05", "occurred_on": "2020-05-01", "lines": [line]},
+                {
+                    "statement_ref": "2020-05",
+                    "occurred_on": "2020-05-01",
+                    "expected_version": 0,
+                    "lines": [line],
+                },
                 who=TREASURER,
             ),
             api.post(

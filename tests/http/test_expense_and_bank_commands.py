@@ -164,7 +164,13 @@ class TestBankLinesTransfersAndCorrections:
         platform_id = recognised(api)
         tess, _ = treasurers(api, platform_id)
         body = {"statement_ref": "2020-02", "occurred_on": "2020-02-29"}
-        ok(api.post(f"/platforms/{platform_id}/bank-lines", {**body, "lines": [line(1)]}, who=tess))
+        ok(
+            api.post(
+                f"/platforms/{platform_id}/bank-lines",
+                {**body, "expected_version": 0, "lines": [line(1)]},
+                who=tess,
+            )
+        )
         # when
         stale = api.post(
             f"/platforms/{platform_id}/bank-lines",

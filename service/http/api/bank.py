@@ -55,9 +55,8 @@ class BankLineIn(Command):
 class RecordBankLines(Command):
     statement_ref: Reference
     occurred_on: Day
-    expected_version: Annotated[Whole, Field(ge=0, le=MAX_VERSION)] | None = Field(
-        default=None,
-        description="The statement's version; 0 when the batch opens a new statement",
+    expected_version: Annotated[Whole, Field(ge=0, le=MAX_VERSION)] = Field(
+        description="The statement's version; 0 when the batch opens a new statement"
     )
     lines: list[BankLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
