@@ -31,6 +31,7 @@ from service.http.api.recognition import RecognitionController
 from service.http.api.risk import RiskController
 from service.http.api.transfers import CorrectionController, TransferController
 from service.http.auth import BearerTokenAuth, authorize
+from service.http.bodies import refuse_undecodable_bodies
 from service.http.commands import REPLAYED, provide_services
 from service.http.context import open_services
 from service.http.openapi import ClosedCommandSchemas, openapi_config
@@ -109,6 +110,7 @@ def create_app(
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         middleware=[DefineMiddleware(BearerTokenAuth, exclude=["^/schema"])],
         guards=[authorize],
+        before_request=refuse_undecodable_bodies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         plugins=[ClosedCommandSchemas()],

@@ -8,6 +8,7 @@ failed. A 5xx never shows the exception; it is logged with the request id instea
 from __future__ import annotations
 
 import re
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -33,6 +34,7 @@ from domain.errors import (
     InvalidTransition,
     NotFound,
 )
+from service.http import patterns
 from service.logging import get_logger
 
 MEDIA_TYPE = "application/problem+json"
@@ -189,8 +191,17 @@ def field_problems(extra: Any) -> list[FieldProblem]:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid")).removeprefix("Value error, ")
-        rule = next((r for prefix, r in _RULE_OF_MESSAGE if message.startswith(prefix)), None)
+        if message.startswith("String should match pattern '"):
+            pattern = message.removeprefix("String should match pattern '").removesuffix("'")
+            message = patterns.MEANING.get(pattern, message)
+            rule: str | None = "pattern"
+        else:
+            rule = None
+        rule = rule or next((r for p, r in _RULE_OF_MESSAGE if message.startswith(p)), None)
         source = item.get("source") or "body"
+        if item.get("key") == "data":  # no body at all
+            item = {**item, "key": "body"}
+            message, rule = "a JSON object is required", "required"
         found.append(
             FieldProblem(
                 field=_field_name(str(item.get("key") or "body"), source),
@@ -262,11 +273,13 @@ def on_http_exception(
 def on_internal_error(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[dict[str, Any]]:
+    # The traceback as text, not exc_info: a console renderer would show every frame's
+    # locals, the request's Authorization header among them.
     get_logger("buurtkas.http").error(
         "http.unhandled_error",
         request_id=request_id_of(request),
         error_type=type(error).__name__,
-        exc_info=error,
+        exception="".join(traceback.format_exception(error)),
     )
     status = 503 if getattr(error, "status_code", 500) == 503 else 500
     detail = (

@@ -87,6 +87,8 @@ class TestProblemDocuments:
             ({**BUDGET, "year": "2020"}, "year", "type"),
             ({**BUDGET, "district": "x" * 201}, "district", "too_long"),
             ({**BUDGET, "note": "hi"}, "note", "unknown_field"),
+            ({**BUDGET, "district": "Zuid\u0000oost"}, "district", "pattern"),
+            ({**BUDGET, "district": "Zuid\noost"}, "district", "pattern"),
             ({k: v for k, v in BUDGET.items() if k != "year"}, "year", "required"),
         ],
     )
@@ -185,6 +187,41 @@ class TestProblemDocuments:
         # then
         problem = ok(response, 422)
         assert (problem["field"], problem["rule"]) == (field, rule)
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            (b"[" * 100_000 + b"]" * 100_000, "the JSON body is nested too deeply"),
+            (b'{"district": "\xff\xfe"}', "the body is not UTF-8 text"),
+            (b"{not json", "JSON is malformed"),
+        ],
+    )
+    def test_a_body_the_json_decoder_cannot_take_is_400(
+        self, sqlite_api: Api, body: bytes, detail: str
+    ) -> None:
+        # when
+        response = sqlite_api.client.post(
+            "/budgets",
+            content=body,
+            headers={
+                **sqlite_api.bearer("official"),
+                "Idempotency-Key": "k",
+                "Content-Type": "application/json",
+            },
+        )
+        # then
+        problem = ok(response, 400)
+        assert problem["rule"] == "bad_request"
+        assert problem["detail"].startswith(detail)
+
+    def test_a_post_without_a_body_is_422_naming_the_body(self, sqlite_api: Api) -> None:
+        # when
+        response = sqlite_api.client.post(
+            "/budgets", headers={**sqlite_api.bearer("official"), "Idempotency-Key": "k"}
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("body", "required")
 
 
 class TestServerErrors:

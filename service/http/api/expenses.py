@@ -14,10 +14,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from domain.expense import Expense
 from domain.values import PaymentMethod
+from service.http import patterns
 from service.http.api.fields import (
     Amount,
     Command,
@@ -54,7 +55,9 @@ class SubmitExpense(Command):
     payee_name: Name
     payee_iban: IbanText | None = None
     amount: Amount
-    category: Annotated[str, Field(min_length=1, max_length=50)]
+    category: Annotated[
+        str, StringConstraints(min_length=1, max_length=50, pattern=patterns.ONE_LINE)
+    ]
     description: Text = ""
     payment_method: PaymentMethodName
     invoice_number: Name | None = None

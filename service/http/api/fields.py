@@ -22,8 +22,9 @@ from pydantic import (
 
 from domain.errors import InvalidAmount
 from domain.money import Money
+from service.http import patterns
 
-AMOUNT_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
+AMOUNT_PATTERN = patterns.AMOUNT
 MAX_VERSION = 2_147_483_647
 MAX_POSITION = 2**62
 """Larger than any position a store will reach, small enough for every database."""
@@ -101,16 +102,22 @@ Version = Annotated[
         "its GET response or in the last command's response); 409 when it has moved on",
     ),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Reference = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-Text = Annotated[str, Field(max_length=2000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=patterns.ONE_LINE)]
+Reference = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=patterns.ONE_LINE)
+]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, pattern=patterns.MULTI_LINE)
+]
+Text = Annotated[str, StringConstraints(max_length=2000, pattern=patterns.MULTI_LINE)]
 IbanText = Annotated[
-    str, Field(min_length=5, max_length=42, description="An IBAN", examples=["NL91ABNA0417164300"])
+    str,
+    StringConstraints(min_length=5, max_length=42, pattern=patterns.ONE_LINE),
+    Field(description="An IBAN", examples=["NL91ABNA0417164300"]),
 ]
 Sha256 = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"),
+    StringConstraints(pattern=patterns.SHA256),
     Field(description="SHA-256, 64 hex digits"),
 ]
 

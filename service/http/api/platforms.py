@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from pydantic import Field, StringConstraints
 
 from domain.values import LegalForm, Role
+from service.http import patterns
 from service.http.api.fields import (
     Command,
     Day,
@@ -45,7 +46,7 @@ class RegisterPlatform(Command):
     legal_form: LegalFormName
     kvk: Annotated[
         str,
-        StringConstraints(pattern=r"^[0-9]{8}$"),
+        StringConstraints(pattern=patterns.KVK),
         Field(description="Chamber of Commerce number"),
     ]
     account_iban: IbanText
