@@ -100,13 +100,23 @@ class Buurtkas(Application[UUID]):
 
     # Loading ----------------------------------------------------------------------
 
-    def load(self, cls: type[A], aggregate_id: UUID, field: str) -> A:
+    def load(
+        self, cls: type[A], aggregate_id: UUID, field: str, expected_version: int | None = None
+    ) -> A:
+        """The aggregate, refused as a concurrent update unless it is at ``expected_version``
+        (when one is given): a change decided on a stale view is not applied."""
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(field, f"no {cls.__name__} with id {aggregate_id}") from None
         if not isinstance(aggregate, cls):
             raise NotFound(field, f"{aggregate_id} is not a {cls.__name__}")
+        if expected_version is not None and aggregate.version != expected_version:
+            raise ConcurrentUpdate(
+                "expected_version",
+                f"{cls.__name__} {aggregate_id} is at version {aggregate.version}, "
+                f"not {expected_version}; reload it and decide again",
+            )
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
@@ -174,15 +184,23 @@ class Buurtkas(Application[UUID]):
         occurred_on: date,
         actor: str,
         iban: str | None = None,
+        expected_version: int | None = None,
     ) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.join(person=person, role=role, iban=iban, occurred_on=occurred_on, actor=actor)
         self._save(platform)
 
     def leave_member(
-        self, platform_id: UUID, *, person: str, role: Role, occurred_on: date, actor: str
+        self,
+        platform_id: UUID,
+        *,
+        person: str,
+        role: Role,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.leave(person=person, role=role, occurred_on=occurred_on, actor=actor)
         self._save(platform)
 
@@ -195,8 +213,9 @@ class Buurtkas(Application[UUID]):
         occurred_on: date,
         actor: str,
         relative_iban: str | None = None,
+        expected_version: int | None = None,
     ) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.declare_relative(
             person=person,
             relative_name=relative_name,
@@ -207,9 +226,15 @@ class Buurtkas(Application[UUID]):
         self._save(platform)
 
     def apply_for_recognition(
-        self, platform_id: UUID, *, application_ref: str, occurred_on: date, actor: str
+        self,
+        platform_id: UUID,
+        *,
+        application_ref: str,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.apply_for_recognition(
             application_ref=application_ref, occurred_on=occurred_on, actor=actor
         )
@@ -226,8 +251,9 @@ class Buurtkas(Application[UUID]):
         reason: str,
         occurred_on: date,
         actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.decide_recognition(
             granted=granted,
             assessment=assessment,
@@ -239,18 +265,24 @@ class Buurtkas(Application[UUID]):
         )
         self._save(platform)
 
-    def suspend_recognition(self, platform_id: UUID, **decision: Any) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+    def suspend_recognition(
+        self, platform_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.suspend(**decision)
         self._save(platform)
 
-    def lift_suspension(self, platform_id: UUID, **decision: Any) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+    def lift_suspension(
+        self, platform_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.lift_suspension(**decision)
         self._save(platform)
 
-    def revoke_recognition(self, platform_id: UUID, **decision: Any) -> None:
-        platform = self.load(Platform, platform_id, "platform")
+    def revoke_recognition(
+        self, platform_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        platform = self.load(Platform, platform_id, "platform", expected_version)
         platform.revoke(**decision)
         self._save(platform)
 
@@ -291,16 +323,25 @@ class Buurtkas(Application[UUID]):
         self._create(budget, grant, field="reference")
         return grant.id
 
-    def amend_grant(self, grant_id: UUID, **amendment: Any) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+    def amend_grant(
+        self, grant_id: UUID, *, expected_version: int | None = None, **amendment: Any
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.amend(budget=budget, **amendment)
         self._save(budget, grant)
 
     def pay_tranche(
-        self, grant_id: UUID, *, number: int, amount: Money, occurred_on: date, actor: str
+        self,
+        grant_id: UUID,
+        *,
+        number: int,
+        amount: Money,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         platform = self.load(Platform, grant.platform_id, "platform")
         grant.pay_tranche(
             platform=platform, number=number, amount=amount, occurred_on=occurred_on, actor=actor
@@ -308,9 +349,15 @@ class Buurtkas(Application[UUID]):
         self._save(grant)
 
     def request_tranche(
-        self, grant_id: UUID, *, number: int, occurred_on: date, actor: str
+        self,
+        grant_id: UUID,
+        *,
+        number: int,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         grant.request_tranche(number=number, occurred_on=occurred_on, actor=actor)
         self._save(grant)
 
@@ -323,41 +370,60 @@ class Buurtkas(Application[UUID]):
         summary: str,
         occurred_on: date,
         actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         grant.submit_report(
             tranche=tranche, spent=spent, summary=summary, occurred_on=occurred_on, actor=actor
         )
         self._save(grant)
 
-    def revoke_grant(self, grant_id: UUID, **decision: Any) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+    def revoke_grant(
+        self, grant_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.revoke(budget=budget, **decision)
         self._save(budget, grant)
 
-    def settle_grant(self, grant_id: UUID, **decision: Any) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+    def settle_grant(
+        self, grant_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
         grant.settle(budget=budget, **decision)
         self._save(budget, grant)
 
-    def claim_recovery(self, grant_id: UUID, **decision: Any) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+    def claim_recovery(
+        self, grant_id: UUID, *, expected_version: int | None = None, **decision: Any
+    ) -> None:
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         grant.claim_recovery(**decision)
         self._save(grant)
 
     def receive_recovery(
-        self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
+        self,
+        grant_id: UUID,
+        *,
+        amount: Money,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         grant.receive_recovery(amount=amount, occurred_on=occurred_on, actor=actor)
         self._save(grant)
 
     def receive_refund(
-        self, grant_id: UUID, *, amount: Money, occurred_on: date, actor: str
+        self,
+        grant_id: UUID,
+        *,
+        amount: Money,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        grant = self.load(Grant, grant_id, "grant")
+        grant = self.load(Grant, grant_id, "grant", expected_version)
         grant.receive_refund(amount=amount, occurred_on=occurred_on, actor=actor)
         self._save(grant)
 
@@ -404,26 +470,52 @@ class Buurtkas(Application[UUID]):
         return expense.id
 
     def attach_receipt(
-        self, expense_id: UUID, *, receipt_sha256: str, occurred_on: date, actor: str
+        self,
+        expense_id: UUID,
+        *,
+        receipt_sha256: str,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        expense = self.load(Expense, expense_id, "expense")
+        expense = self.load(Expense, expense_id, "expense", expected_version)
         expense.attach_receipt(receipt_sha256=receipt_sha256, occurred_on=occurred_on, actor=actor)
         self._save(expense)
 
-    def approve_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
-        expense = self.load(Expense, expense_id, "expense")
+    def approve_expense(
+        self,
+        expense_id: UUID,
+        *,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> None:
+        expense = self.load(Expense, expense_id, "expense", expected_version)
         expense.approve(occurred_on=occurred_on, actor=actor)
         self._save(expense)
 
     def reject_expense(
-        self, expense_id: UUID, *, reason: str, occurred_on: date, actor: str
+        self,
+        expense_id: UUID,
+        *,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
     ) -> None:
-        expense = self.load(Expense, expense_id, "expense")
+        expense = self.load(Expense, expense_id, "expense", expected_version)
         expense.reject(reason=reason, occurred_on=occurred_on, actor=actor)
         self._save(expense)
 
-    def pay_expense(self, expense_id: UUID, *, occurred_on: date, actor: str) -> None:
-        expense = self.load(Expense, expense_id, "expense")
+    def pay_expense(
+        self,
+        expense_id: UUID,
+        *,
+        occurred_on: date,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> None:
+        expense = self.load(Expense, expense_id, "expense", expected_version)
         expense.pay(occurred_on=occurred_on, actor=actor)
         self._save(expense)
 
@@ -437,16 +529,22 @@ class Buurtkas(Application[UUID]):
         lines: Sequence[BankLine],
         occurred_on: date,
         actor: str,
+        expected_version: int | None = None,
     ) -> UUID:
         """Record a batch of statement lines; the statement is opened on first use.
 
         A line that names the record it confirms (``matches``) is checked against that
         record and claims it, in the same save: no record is confirmed twice.
+        ``expected_version`` is the statement's version (0: it must not exist yet).
         """
         platform = self.load(Platform, platform_id, "platform_id")
         statement_id = BankStatement.id_for(platform_id, statement_ref.strip())
         if self.exists(statement_id):
-            statement = self.load(BankStatement, statement_id, "statement_ref")
+            statement = self.load(BankStatement, statement_id, "statement_ref", expected_version)
+        elif expected_version:
+            raise ConcurrentUpdate(
+                "expected_version", f"statement {statement_ref.strip()} does not exist yet"
+            )
         else:
             statement = BankStatement.open(
                 platform_id=platform_id,
@@ -539,9 +637,10 @@ class Buurtkas(Application[UUID]):
         reason: str,
         occurred_on: date,
         actor: str,
+        expected_version: int | None = None,
     ) -> None:
         """Reverse a money event of a grant, expense, bank statement or transfer."""
-        aggregate = self.load(Aggregate, aggregate_id, "aggregate_id")
+        aggregate = self.load(Aggregate, aggregate_id, "aggregate_id", expected_version)
         if not isinstance(aggregate, Grant | Expense | BankStatement | PlatformTransfer):
             raise NotFound("aggregate_id", "only money records can be corrected")
         released: list[BankMatch] = []

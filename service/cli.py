@@ -16,6 +16,7 @@ from service import cli_audit as audit_commands
 from service import cli_projections as projection_commands
 from service.application import Buurtkas
 from service.demo import load_demo
+from service.http import cli as http_commands
 from service.logging import configure_logging, get_logger
 from service.reports import find_platform, platform_balances, platform_history
 from service.settings import RiskConfigError, Settings, load_settings
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch-size", type=int, default=500, help="events per save (<= 500)")
     projection_commands.add_commands(sub)
     audit_commands.add_commands(sub)
+    http_commands.add_commands(sub)
     return parser
 
 
@@ -143,6 +145,7 @@ COMMANDS = {
     "generate": cmd_generate,
     **projection_commands.COMMANDS,
     **audit_commands.COMMANDS,
+    **http_commands.COMMANDS,
 }
 
 
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = get_logger("buurtkas.cli").bind(command=args.command)
         if args.command == "keygen":
             return audit_commands.cmd_keygen(args, log)
+        if args.command == "serve":
+            return http_commands.cmd_serve(settings, args, log)
         app = open_app(settings)
     except (DatabaseUrlError, ValueError, *audit_commands.ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -166,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownProjection,
         RiskConfigError,
         *audit_commands.ERRORS,
+        *http_commands.ERRORS,
     ) as error:
         log.warning("command.refused", error=str(error))
         print(f"error: {error}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -117,7 +118,7 @@ class TestCommandsThroughTheStore:
     def test_recognition_is_suspended_lifted_and_revoked(self, app: Buurtkas) -> None:
         # given
         platform_id = given_platform(app)
-        decision = {"reason": "r", "occurred_on": DAY, "actor": OFFICIAL}
+        decision: dict[str, Any] = {"reason": "r", "occurred_on": DAY, "actor": OFFICIAL}
         # when
         app.suspend_recognition(
             platform_id, decision_ref="S1", effective_on=date(2020, 2, 1), **decision

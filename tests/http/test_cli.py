@@ -1,0 +1,107 @@
+"""``buurtkas token create`` and ``buurtkas serve``, run as a user would run them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from projections.db import connect
+from service.cli import main
+from service.storage import persistence_env
+
+
+def environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
+    monkeypatch.setenv("BUURTKAS_DATABASE_URL", database_url)
+    monkeypatch.setenv("BUURTKAS_LOG_FORMAT", "json")
+    return database_url
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    return environment(monkeypatch, database_url)
+
+
+@pytest.fixture
+def sqlite_cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """For behaviour decided before the store is written."""
+    return environment(monkeypatch, f"sqlite:///{tmp_path}/buurtkas.db")
+
+
+def stored_tokens(database_url: str) -> list[tuple[Any, ...]]:
+    conn = connect(persistence_env(database_url))
+    try:
+        return conn.execute(
+            "SELECT token_hash, subject, role, platform_id FROM http_tokens ORDER BY subject"
+        )
+    finally:
+        conn.close()
+
+
+class TestTokenCommand:
+    def test_a_new_token_is_printed_once_and_only_its_hash_is_stored(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        code = main(["token", "create", "--role", "treasurer", "--platform", "K-buurt"])
+        # then
+        printed = capsys.readouterr()
+        token = printed.out.strip()
+        assert code == 0
+        assert token.startswith("bkt_")
+        assert len(token) > 40
+        assert token not in printed.err
+        [(digest, subject, role, platform_id)] = stored_tokens(cli_env)
+        assert digest == hashlib.sha256(token.encode()).hexdigest()
+        assert (role, subject.startswith("treasurer:")) == ("treasurer", True)
+        assert platform_id is not None
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            (["--role", "treasurer"], "--platform: a treasurer token needs the platform"),
+            (["--role", "viewer", "--platform", "K-buurt"], "is not bound to one platform"),
+            (["--role", "official", "--subject", "two words"], "--subject:"),
+        ],
+    )
+    def test_a_token_that_cannot_be_made_is_refused_naming_the_option(
+        self,
+        sqlite_cli_env: str,
+        capsys: pytest.CaptureFixture[str],
+        arguments: list[str],
+        message: str,
+    ) -> None:
+        # given
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        code = main(["token", "create", *arguments])
+        # then
+        assert code == 2
+        assert message in capsys.readouterr().err
+        assert stored_tokens(sqlite_cli_env) == []
+
+
+class TestServeCommand:
+    def test_serve_runs_the_app_built_from_the_settings_on_the_given_address(
+        self, sqlite_cli_env: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given
+        started: dict[str, Any] = {}
+
+        def fake_run(app: Any, **options: Any) -> None:
+            started.update(app=app, **options)
+
+        monkeypatch.setattr("uvicorn.run", fake_run)
+        # when
+        code = main(["serve", "--host", "0.0.0.0", "--port", "9123", "--no-projector"])
+        # then
+        assert code == 0
+        assert isinstance(started["app"], Litestar)
+        assert (started["host"], started["port"], started["access_log"]) == ("0.0.0.0", 9123, False)

@@ -1,0 +1,227 @@
+"""Retry-safe commands: Idempotency-Key and expected_version."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from domain.grant import Grant
+from domain.money import Money
+from service.http import idempotency
+from service.http.policy import Role
+from tests.http.conftest import Api
+from tests.http.givens import ASSESSMENT, budget, grant, ok, recognised, registered
+
+BUDGET = {"district": "Zuidoost", "year": 2020, "amount": "250000.00", "occurred_on": "2020-01-02"}
+
+
+def tranche(version: int = 1) -> dict[str, Any]:
+    return {
+        "number": 1,
+        "amount": "50000.00",
+        "occurred_on": "2020-01-15",
+        "expected_version": version,
+    }
+
+
+class TestIdempotencyKeys:
+    def test_the_same_key_and_body_get_the_first_response_and_store_nothing_more(
+        self, api: Api
+    ) -> None:
+        # given
+        first = api.post("/budgets", BUDGET, key="allocate-zuidoost-2020")
+        events = api.events()
+        # when
+        again = api.post("/budgets", BUDGET, key="allocate-zuidoost-2020")
+        # then
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert "Idempotent-Replayed" not in first.headers
+        assert api.events() == events == 1
+
+    def test_the_same_key_with_another_body_is_refused_and_nothing_is_stored(
+        self, api: Api
+    ) -> None:
+        # given
+        ok(api.post("/budgets", BUDGET, key="k-1"), 201)
+        # when
+        response = api.post("/budgets", {**BUDGET, "year": 2021}, key="k-1")
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
+        assert api.events() == 1
+
+    def test_a_post_without_a_key_is_refused_with_400_naming_the_header(
+        self, sqlite_api: Api
+    ) -> None:
+        # given
+        api = sqlite_api
+        # when
+        missing = api.client.post("/budgets", json=BUDGET, headers=api.bearer("official"))
+        malformed = api.client.post(
+            "/budgets", json=BUDGET, headers={**api.bearer("official"), "Idempotency-Key": "a b"}
+        )
+        # then
+        for response in (missing, malformed):
+            problem = ok(response, 400)
+            assert (problem["field"], problem["rule"]) == (
+                "Idempotency-Key",
+                "idempotency_key_required",
+            )
+        assert api.events() == 0
+
+    def test_a_refused_command_keeps_no_response_so_its_retry_can_succeed(
+        self, sqlite_api: Api
+    ) -> None:
+        api = sqlite_api
+        # given: the platform is not recognised yet, so the award is refused
+        platform_id = registered(api)
+        budget_id = budget(api)
+        body = {
+            "budget_id": str(budget_id),
+            "platform_id": str(platform_id),
+            "reference": "G-RETRY",
+            "amount": "1000.00",
+            "period_start": "2020-01-01",
+            "period_end": "2020-12-31",
+            "purpose": "retry",
+            "tranches": [{"number": 1, "due_on": "2020-06-01", "amount": "1000.00"}],
+            "decision_ref": "B-1",
+            "reason": "awarded",
+            "occurred_on": "2020-03-01",
+        }
+        refused = api.post("/grants", body, key="award-retry")
+        ok(
+            api.post(
+                f"/platforms/{platform_id}/recognition/applications",
+                {"application_ref": "A", "occurred_on": "2020-01-04", "expected_version": 1},
+            )
+        )
+        ok(
+            api.post(
+                f"/platforms/{platform_id}/recognition/decisions",
+                {
+                    "granted": True,
+                    "assessment": ASSESSMENT,
+                    "decision_ref": "D",
+                    "effective_on": "2020-02-01",
+                    "reason": "ok",
+                    "occurred_on": "2020-02-01",
+                    "expected_version": 2,
+                },
+            )
+        )
+        # when
+        retried = api.post("/grants", body, key="award-retry")
+        # then
+        assert ok(refused, 422)["rule"] == "platform_not_recognised"
+        assert ok(retried, 201)["id"] == str(Grant.id_for("G-RETRY"))
+
+    def test_keys_belong_to_the_tokens_subject(self, sqlite_api: Api) -> None:
+        api = sqlite_api
+        # given
+        other = api.token(Role.OFFICIAL, subject="official:other")
+        ok(api.post("/budgets", BUDGET, key="shared-key"), 201)
+        # when
+        response = api.post("/budgets", {**BUDGET, "year": 2021}, who=other, key="shared-key")
+        # then
+        assert ok(response, 201)["version"] == 1
+        assert api.events() == 2
+
+    def test_concurrent_retries_with_one_key_store_one_event_and_never_fail(self, api: Api) -> None:
+        # given
+        grant_id = grant(api, budget(api), recognised(api))
+        events = api.events()
+        # when
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            responses = list(
+                pool.map(
+                    lambda _: api.post(
+                        f"/grants/{grant_id}/tranche-payments", tranche(), key="pay-1"
+                    ),
+                    range(6),
+                )
+            )
+        # then
+        statuses = sorted(r.status_code for r in responses)
+        assert set(statuses) <= {200, 409}, [r.text for r in responses]
+        assert statuses.count(200) >= 1
+        assert {r.json()["version"] for r in responses if r.status_code == 200} == {2}
+        assert api.events() == events + 1
+        assert api.services.app.load(Grant, grant_id, "grant").paid_total == Money(5_000_000)
+
+    def test_a_request_while_the_key_is_in_progress_is_told_to_retry(self, sqlite_api: Api) -> None:
+        api = sqlite_api
+        # given: another request holds the key and has not answered yet
+        api.services.keys.wait = 0.1
+        subject = "official:test"
+        with api.services.pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO {idempotency.TABLE} (subject, idem_key, fingerprint, claimed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    subject,
+                    "busy",
+                    idempotency.fingerprint("POST", "/budgets", BUDGET),
+                    time.time_ns(),
+                ),
+            )
+        # when
+        response = api.post("/budgets", BUDGET, key="busy")
+        # then
+        problem = ok(response, 409)
+        assert problem["rule"] == "idempotency_key_in_progress"
+        assert response.headers["Retry-After"] == "1"
+        assert api.events() == 0
+
+    def test_a_key_whose_holder_died_is_taken_over_after_its_lease(self, api: Api) -> None:
+        # given: a claim made two minutes ago that never completed
+        with api.services.pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO {idempotency.TABLE} (subject, idem_key, fingerprint, claimed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    "official:test",
+                    "orphan",
+                    idempotency.fingerprint("POST", "/budgets", BUDGET),
+                    time.time_ns() - 120 * 10**9,
+                ),
+            )
+        # when
+        response = api.post("/budgets", BUDGET, key="orphan")
+        replayed = api.post("/budgets", BUDGET, key="orphan")
+        # then
+        assert ok(response, 201) == ok(replayed, 201)
+        assert api.events() == 1
+
+
+class TestExpectedVersion:
+    def test_a_change_on_a_stale_version_is_409_and_stores_nothing(self, sqlite_api: Api) -> None:
+        api = sqlite_api
+        # given
+        grant_id = grant(api, budget(api), recognised(api))
+        ok(api.post(f"/grants/{grant_id}/tranche-payments", tranche(1)))
+        events = api.events()
+        # when
+        response = api.post(f"/grants/{grant_id}/tranche-payments", {**tranche(1), "number": 2})
+        # then
+        problem = ok(response, 409)
+        assert (problem["field"], problem["rule"]) == ("expected_version", "concurrent_update")
+        assert "at version 2, not 1" in problem["detail"]
+        assert api.events() == events
+
+    def test_a_change_without_its_expected_version_is_refused_naming_the_field(
+        self, sqlite_api: Api
+    ) -> None:
+        api = sqlite_api
+        # given
+        grant_id = grant(api, budget(api), recognised(api))
+        body = tranche()
+        del body["expected_version"]
+        # when
+        response = api.post(f"/grants/{grant_id}/tranche-payments", body)
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("expected_version", "required")
