@@ -47,12 +47,20 @@ def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping
     # when: eight worker processes are killed at random moments, mostly mid-batch
     kills = 0
     for _ in range(8):
+        before = positions(database_url)
         worker = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.projection_worker", database_url],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        time.sleep(0.6 + 0.5 * rng.random())
+        # wait until the worker has committed something (a busy machine starts it slowly),
+        # then kill it at a random moment of its next batches
+        deadline = time.monotonic() + 60
+        while positions(database_url) == before and worker.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3 * rng.random())
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1
