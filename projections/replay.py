@@ -19,21 +19,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-
 from domain.postings import is_reversal
 from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
 from projections.base import fold
-from projections.db import Connection
+from projections.events import EventSource
 from projections.index import owners
 from projections.rows import BatchRows, MemoryRows
-from projections.runner import EventSource
 from projections.signals import Signals
 from projections.status import Status
 from projections.store import ReadModelStore
 
-READ_CHUNK = 900
 READ_TAIL = 1000
 
 
@@ -63,7 +59,7 @@ def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> li
     for _, _, _, doc in store.select("platform_index", generation, "positions", key):
         positions.extend(doc["positions"])
     tail = BatchRows(store, "platform_index", generation)
-    source = EventSource(app)
+    source = EventSource(app, store.conn)
     after = store.position("platform_index", generation)
     while events := source.read(after, READ_TAIL):
         for position, event in events:
@@ -83,31 +79,9 @@ def drop_orphan_corrections(events: list[tuple[int, Any]]) -> list[tuple[int, An
     ]
 
 
-def read_positions(app: Any, conn: Connection, positions: list[int]) -> list[tuple[int, Any]]:
+def read_positions(app: Any, store: ReadModelStore, positions: list[int]) -> list[tuple[int, Any]]:
     """Decode the stored events at ``positions`` (in order) straight from the event table."""
-    table = app.recorder.events_table_name
-    id_column = "rowid" if conn.dialect == "sqlite" else "notification_id"
-    events = []
-    for start in range(0, len(positions), READ_CHUNK):
-        chunk = positions[start : start + READ_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        rows = conn.execute(
-            f"SELECT {id_column}, originator_id, originator_version, topic, state "  # noqa: S608
-            f"FROM {table} WHERE {id_column} IN ({marks}) ORDER BY {id_column}",
-            chunk,
-        )
-        for position, originator_id, version, topic, state in rows:
-            notification = Notification(
-                id=int(position),
-                originator_id=originator_id
-                if isinstance(originator_id, UUID)
-                else UUID(str(originator_id)),
-                originator_version=int(version),
-                topic=topic,
-                state=bytes(state),
-            )
-            events.append((notification.id, app.mapper.to_domain_event(notification)))
-    return events
+    return EventSource(app, store.conn).read_at(positions)
 
 
 def replay_platform(
@@ -122,7 +96,7 @@ def replay_platform(
     positions = platform_positions(app, store, platform_id)
     if position is not None:
         positions = [p for p in positions if p <= position]
-    events = read_positions(app, store.conn, positions)
+    events = read_positions(app, store, positions)
     if as_of is not None:
         events = drop_orphan_corrections([(p, e) for p, e in events if e.occurred_on <= as_of])
     key = str(platform_id)

@@ -11,27 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from projections.base import Projection
+from projections.events import EventSource
 from projections.rows import BatchRows
 from projections.store import ConcurrentUpdateError, ReadModelStore
 
 BATCH_SIZE = 1000
-
-
-class EventSource:
-    """What a runner needs of the event store: positions and decoded events."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def head(self) -> int:
-        return int(self.app.recorder.max_notification_id() or 0)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        batch = self.app.recorder.select_notifications(after + 1, limit)
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in batch]
 
 
 @dataclass
