@@ -74,11 +74,26 @@ class MemoryRows:
 
 
 class BatchRows:
-    def __init__(self, store: ReadModelStore, projection: str, generation: int) -> None:
+    """One batch's view of a read-model table.
+
+    ``cache`` may be shared between the batches of one runner: it then holds the rows
+    as the previous batch committed them (``None`` for a row known to be absent), and
+    the runner empties it whenever that is not sure (a failed batch, a position moved
+    by someone else). Rows a batch writes are moved to its end, so a runner that trims
+    the cache from its start keeps the rows in use.
+    """
+
+    def __init__(
+        self,
+        store: ReadModelStore,
+        projection: str,
+        generation: int,
+        cache: dict[tuple[str, str], Doc | None] | None = None,
+    ) -> None:
         self.store = store
         self.projection = projection
         self.generation = generation
-        self.cache: dict[tuple[str, str], Doc | None] = {}
+        self.cache: dict[tuple[str, str], Doc | None] = {} if cache is None else cache
         self.writes: dict[tuple[str, str], tuple[str | None, Doc] | None] = {}
 
     def get(self, kind: str, key: str) -> Doc | None:
@@ -88,12 +103,18 @@ class BatchRows:
         return self.cache[k]
 
     def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
-        self.cache[(kind, key)] = doc
-        self.writes[(kind, key)] = (platform, doc)
+        k = (kind, key)
+        if k not in self.writes:
+            self.cache.pop(k, None)
+        self.cache[k] = doc
+        self.writes[k] = (platform, doc)
 
     def delete(self, kind: str, key: str) -> None:
-        self.cache[(kind, key)] = None
-        self.writes[(kind, key)] = None
+        k = (kind, key)
+        if k not in self.writes:
+            self.cache.pop(k, None)
+        self.cache[k] = None
+        self.writes[k] = None
 
     def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
         found = {

@@ -8,6 +8,7 @@ stored one, so two runners (or a crash and a restart) never count an event twice
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from projections.base import Projection
 from projections.events import EventSource
 from projections.rows import BatchRows
-from projections.store import ConcurrentUpdateError, ReadModelStore
+from projections.store import ConcurrentUpdateError, Doc, ReadModelStore
 
 BATCH_SIZE = 1000
+CACHE_ROWS = 20_000
+"""Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 
 
 @dataclass
@@ -46,6 +49,9 @@ class Runner:
         self.projection = projection
         self.batch_size = batch_size
         self.on_batch = on_batch
+        self.cache: dict[tuple[str, str], Doc | None] = {}
+        self.cached_at: tuple[int, int] | None = None
+        """The generation and position the cached rows are committed at."""
 
     @property
     def name(self) -> str:
@@ -65,17 +71,35 @@ class Runner:
         events = self.source.read(start, self.batch_size)
         if not events:
             return 0
-        rows = BatchRows(self.store, self.name, generation)
+        if self.cached_at != (generation, start):
+            self.cache.clear()
+        self.cached_at = None
+        rows = BatchRows(self.store, self.name, generation, self.cache)
         end = events[-1][0]
-        self.projection.prefetch(rows, events)
-        for position, event in events:
-            self.projection.apply(rows, position, event)
-        if len(events) < self.batch_size or end >= self.source.head():
-            self.projection.finish(rows)
-        self.store.commit_batch(self.name, generation, start, end, rows.writes, require_active=live)
+        try:
+            self.projection.prefetch(rows, events)
+            for position, event in events:
+                self.projection.apply(rows, position, event)
+            if len(events) < self.batch_size or end >= self.source.head():
+                self.projection.finish(rows)
+            self.store.commit_batch(
+                self.name, generation, start, end, rows.writes, require_active=live
+            )
+        except BaseException:
+            self.cache.clear()  # it may hold changes that were never committed
+            raise
+        self.cached_at = (generation, end)
+        self._trim()
         if self.on_batch is not None:
             self.on_batch(len(events), end)
         return len(events)
+
+    def _trim(self) -> None:
+        """Forget the rows used longest ago, down to three quarters of the bound."""
+        excess = len(self.cache) - CACHE_ROWS
+        if excess > 0:
+            for key in list(itertools.islice(self.cache, excess + CACHE_ROWS // 4)):
+                del self.cache[key]
 
     def catch_up(self, generation: int | None = None) -> int:
         total = 0

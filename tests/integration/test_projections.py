@@ -136,6 +136,43 @@ class TestReadModels:
         # then
         assert stored_rows(store, "balances") == pure_fold(app, "balances")
 
+    def test_runners_taking_turns_never_fold_from_rows_another_one_replaced(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: two runners per read model, each keeping the rows of its last batch
+        load_demo(app)
+        generate(app, 1500, seed=5)
+        pairs = [(runner(app, store, n, 97), runner(app, store, n, 131)) for n in FACTORIES]
+        # when: they take turns, each continuing from where the other one committed
+        for turn in range(40):
+            for pair in pairs:
+                pair[turn % 2].step()
+        for first, second in pairs:
+            first.catch_up()
+            second.catch_up()
+        # and one of them fails mid-batch (its rows half changed), then carries on
+        generate(app, 300, seed=6)
+        first = pairs[0][0]
+        fold_one = first.projection.apply
+        folded = 0
+
+        def fail_after_ten(rows: Any, position: int, event: Any) -> None:
+            nonlocal folded
+            folded += 1
+            if folded > 10:
+                raise RuntimeError("failed mid-batch")
+            fold_one(rows, position, event)
+
+        first.projection.apply = fail_after_ten  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            first.step()
+        first.projection.apply = fold_one  # type: ignore[method-assign]
+        for one, _ in pairs:
+            one.catch_up()
+        # then
+        for name in FACTORIES:
+            assert stored_rows(store, name) == pure_fold(app, name), name
+
     def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
