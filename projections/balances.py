@@ -4,22 +4,25 @@ Money figures of budgets and platforms come from the double-entry postings (each
 keeps its debits and credits; corrections are red stornos). Grant figures come from the
 grant's own events, and each grant's spending from the expenses paid against it.
 
-Rows: ``budget`` and ``grant`` and ``platform`` documents, ``expense`` documents (state,
-amount and grant of each expense) and ``entry`` documents (the postings of each money
-event, so that a correction can reverse them).
+Rows: ``budget``, ``grant`` and ``platform`` documents. A platform document lists the
+expenses awaiting approval. What else a later event needs comes from the first event of
+its aggregate (an expense's platform, grant and amount) or from the event a correction
+reverses (its postings), read again from the store when it is not at hand.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant
 from domain.platform import Platform
 from domain.postings import is_reversal, postings
-from domain.values import ExpenseState
 from projections.base import Projection
+from projections.index import KNOWN_AGGREGATES
+from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
 
@@ -30,14 +33,10 @@ def account_key(account: str) -> tuple[str, str]:
     return kind, entity
 
 
-def entry_key(originator_id: Any, version: int) -> str:
-    return f"{originator_id}:{version}"
-
-
 def new_doc(kind: str) -> Doc:
     base: Doc = {"accounts": {}}
     if kind == "platform":
-        base.update(awaiting_count=0, awaiting_cents=0)
+        base.update(awaiting={}, awaiting_count=0, awaiting_cents=0)
     if kind == "grant":
         base.update(
             awarded=0,
@@ -56,68 +55,83 @@ def new_doc(kind: str) -> Doc:
 class Balances(Projection):
     name = "balances"
 
+    def __init__(self) -> None:
+        self.expenses: Memo[UUID, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
+        """Platform, grant and amount of each expense, from its ``Submitted`` event."""
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         self._book(rows, event)
         self._describe(rows, event)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        """Preload exactly the documents the batch will read (accounts, entities, entries)."""
+        """Preload exactly the documents the batch will read (accounts, entities)."""
         keys: set[tuple[str, str]] = set()
+        wanted: set[tuple[UUID, int]] = set()
         for _, event in events:
-            oid = str(event.originator_id)
+            oid = event.originator_id
             if is_reversal(event):
-                keys.add(("entry", entry_key(event.originator_id, event.reverses_version)))
+                wanted.add((oid, event.reverses_version))
             else:
                 keys.update(account_key(p.account) for p in postings(event))
             if isinstance(event, Grant.Event):
-                keys.add(("grant", oid))
-            elif isinstance(event, Expense.Event):
-                keys.add(("expense", oid))
-                if isinstance(event, Expense.Submitted):
-                    keys.add(("platform", str(event.platform_id)))
+                keys.add(("grant", str(oid)))
+            elif isinstance(event, Expense.Submitted):
+                keys.add(("platform", str(event.platform_id)))
+                self._remember_expense(event)
+            elif isinstance(event, Expense.Event) and oid not in self.expenses:
+                wanted.add((oid, 1))
             elif isinstance(event, Platform.Registered):
-                keys.add(("platform", oid))
+                keys.add(("platform", str(oid)))
             elif isinstance(event, DistrictBudget.Allocated):
-                keys.add(("budget", oid))
+                keys.add(("budget", str(oid)))
             if isinstance(event, Grant.TranchePaid):
                 keys.add(("budget", str(event.budget_id)))
+        rows.preload_events(wanted)
+        for _, event in events:
+            if is_reversal(event):
+                original = rows.event(event.originator_id, event.reverses_version)
+                if original is not None:
+                    keys.update(account_key(p.account) for p in postings(original))
+            if isinstance(event, Expense.Event):
+                expense = self._expense_of(rows, event.originator_id)
+                if expense is not None:
+                    keys.add(("platform", expense[0]))
+                    if expense[1]:
+                        keys.add(("grant", expense[1]))
         rows.preload(keys)
-        second: set[tuple[str, str]] = set()
+        budgets: set[tuple[str, str]] = set()
         for kind, key in keys:
-            doc = rows.get(kind, key) if kind in ("entry", "expense", "grant") else None
-            if doc is None:
-                continue
-            if kind == "entry":
-                second.update(account_key(account) for account, _ in doc["postings"])
-            elif kind == "expense":
-                second.add(("platform", doc["platform_id"]))
-                if doc.get("grant_id"):
-                    second.add(("grant", doc["grant_id"]))
-            elif doc.get("budget_id"):
-                second.add(("budget", doc["budget_id"]))
-        rows.preload(second)
+            doc = rows.get(kind, key) if kind == "grant" else None
+            if doc is not None and doc.get("budget_id"):
+                budgets.add(("budget", doc["budget_id"]))
+        rows.preload(budgets)
+
+    def _remember_expense(self, submitted: Any) -> tuple[str, str | None, int]:
+        grant = str(submitted.grant_id) if submitted.grant_id else None
+        found = (str(submitted.platform_id), grant, submitted.amount.cents)
+        self.expenses[submitted.originator_id] = found
+        return found
+
+    def _expense_of(self, rows: Rows, expense_id: UUID) -> tuple[str, str | None, int] | None:
+        found = self.expenses.get(expense_id)
+        if found is None:
+            submitted = rows.event(expense_id, 1)
+            if submitted is None:
+                return None  # not folded (left out of a replay)
+            found = self._remember_expense(submitted)
+        return found
 
     # Money through postings ------------------------------------------------------------
 
     def _book(self, rows: Rows, event: Any) -> None:
         if is_reversal(event):
-            key = entry_key(event.originator_id, event.reverses_version)
-            entry = rows.get("entry", key)
-            if entry is None:
-                return  # the corrected event had no postings
-            rows.delete("entry", key)
-            for account, cents in entry["postings"]:
-                self._post(rows, account, cents, reverse=True)
+            original = rows.event(event.originator_id, event.reverses_version)
+            if original is None:
+                return  # not folded (left out of a replay)
+            for p in postings(original):
+                self._post(rows, p.account, p.amount.cents, reverse=True)
             return
-        entries = postings(event)
-        if not entries:
-            return
-        rows.put(
-            "entry",
-            entry_key(event.originator_id, event.originator_version),
-            {"postings": [[p.account, p.amount.cents] for p in entries]},
-        )
-        for p in entries:
+        for p in postings(event):
             self._post(rows, p.account, p.amount.cents, reverse=False)
 
     def _post(self, rows: Rows, account: str, cents: int, *, reverse: bool) -> None:
@@ -194,28 +208,16 @@ class Balances(Projection):
                 if field == "tranches_paid":
                     self._paid_out(rows, grant["budget_id"], -cents)
             case Expense.Submitted():
-                platform = str(event.platform_id)
-                self._update(
-                    rows,
-                    "expense",
-                    oid,
-                    platform,
-                    platform_id=platform,
-                    grant_id=str(event.grant_id) if event.grant_id else None,
-                    amount=event.amount.cents,
-                    state=ExpenseState.SUBMITTED.value,
-                )
-                self._awaiting(rows, platform, +1, event.amount.cents)
+                platform, _, cents = self._remember_expense(event)
+                doc = rows.get("platform", platform) or new_doc("platform")
+                doc["awaiting"][oid] = cents
+                self._awaiting(rows, platform, doc, +1, cents)
             case Expense.Approved() | Expense.Rejected():
-                doc = rows.get("expense", oid)
-                if doc is not None and doc["state"] == ExpenseState.SUBMITTED.value:
-                    self._awaiting(rows, doc["platform_id"], -1, -doc["amount"])
-                state = "approved" if isinstance(event, Expense.Approved) else "rejected"
-                self._expense(rows, oid, state, spent_delta=0)
+                self._decided(rows, event.originator_id, awaiting=True)
             case Expense.Paid():
-                self._expense(rows, oid, ExpenseState.PAID.value, spent_delta=+1)
+                self._decided(rows, event.originator_id, awaiting=False, spent=+1)
             case Expense.EntryReversed():
-                self._expense(rows, oid, ExpenseState.APPROVED.value, spent_delta=-1)
+                self._decided(rows, event.originator_id, awaiting=False, spent=-1)
 
     def _grant(self, rows: Rows, key: str, change: Any) -> None:
         doc = rows.get("grant", key) or new_doc("grant")
@@ -232,24 +234,27 @@ class Balances(Projection):
         doc["paid_out"] = doc.get("paid_out", 0) + cents
         rows.put("budget", budget, doc, None)
 
-    def _awaiting(self, rows: Rows, platform: str, count: int, cents: int) -> None:
-        doc = rows.get("platform", platform) or new_doc("platform")
+    @staticmethod
+    def _awaiting(rows: Rows, platform: str, doc: Doc, count: int, cents: int) -> None:
         doc["awaiting_count"] += count
         doc["awaiting_cents"] += cents
         rows.put("platform", platform, doc, platform)
 
-    def _expense(self, rows: Rows, key: str, state: str, *, spent_delta: int) -> None:
-        doc = rows.get("expense", key)
-        if doc is None:
+    def _decided(self, rows: Rows, expense_id: UUID, *, awaiting: bool, spent: int = 0) -> None:
+        """An expense left the submitted state (approved, rejected, paid or corrected).
+
+        Only an approval or a rejection of an expense still awaiting one counts down
+        the platform's expenses awaiting approval."""
+        expense = self._expense_of(rows, expense_id)
+        if expense is None:
             return
-        doc["state"] = state
-        rows.put("expense", key, doc, doc["platform_id"])
-        if spent_delta and doc["grant_id"]:
-            self._grant(
-                rows,
-                doc["grant_id"],
-                lambda d: d.update(spent=d["spent"] + spent_delta * doc["amount"]),
-            )
+        platform, grant, cents = expense
+        doc = rows.get("platform", platform)
+        if doc is not None and str(expense_id) in doc["awaiting"]:
+            del doc["awaiting"][str(expense_id)]
+            self._awaiting(rows, platform, doc, -1 if awaiting else 0, -cents if awaiting else 0)
+        if spent and grant:
+            self._grant(rows, grant, lambda d: d.update(spent=d["spent"] + spent * cents))
 
 
 # Reading ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ R = TypeVar("R", bound=Rows)
 def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> R:
     """The pure fold: apply every event in order, then finish."""
     for position, event in events:
+        rows.remember(event)
         projection.apply(rows, position, event)
     projection.finish(rows)
     return rows

@@ -164,23 +164,20 @@ class EventSource:
             )
         return events
 
-    def versions(self, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Any]:
-        """The events of aggregate ``originator_id`` at ``version``, for each wanted pair."""
-        by_version: dict[int, set[str]] = {}
+    def versions(self, wanted: Iterable[tuple[UUID, int]]) -> dict[tuple[UUID, int], Any]:
+        """The event of aggregate ``originator_id`` at ``version``, for each wanted pair."""
+        by_version: dict[int, set[UUID]] = {}
         for originator_id, version in wanted:
             by_version.setdefault(version, set()).add(originator_id)
-        found: dict[tuple[str, int], Any] = {}
+        sqlite = self.conn.dialect == "sqlite"  # it stores UUIDs as 32 hexadecimal digits
+        found: dict[tuple[UUID, int], Any] = {}
         for version, ids in by_version.items():
             keys = sorted(ids)
             for start in range(0, len(keys), IN_CHUNK):
-                chunk = [self._id_param(k) for k in keys[start : start + IN_CHUNK]]
+                chunk = [k.hex if sqlite else k for k in keys[start : start + IN_CHUNK]]
                 marks = ", ".join("?" * len(chunk))
                 for _, event in self._select(
                     f"originator_id IN ({marks}) AND originator_version = ?", [*chunk, version]
                 ):
-                    found[(str(event.originator_id), version)] = event
+                    found[(event.originator_id, version)] = event
         return found
-
-    def _id_param(self, originator_id: str) -> Any:
-        # SQLite stores UUIDs as 32 hexadecimal digits, PostgreSQL as its uuid type
-        return UUID(originator_id).hex if self.conn.dialect == "sqlite" else UUID(originator_id)

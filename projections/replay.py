@@ -24,7 +24,7 @@ from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
 from projections.base import fold
 from projections.events import EventSource
-from projections.index import owners
+from projections.index import Owners
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
 from projections.status import Status
@@ -55,16 +55,16 @@ def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> li
     """
     generation = store.ensure("platform_index")
     key = str(platform_id)
-    positions: list[int] = []
+    after = store.position("platform_index", generation)  # before the rows: none is missed
+    positions: set[int] = set()
     for _, _, _, doc in store.select("platform_index", generation, "positions", key):
-        positions.extend(doc["positions"])
-    tail = BatchRows(store, "platform_index", generation)
+        positions.update(doc["positions"])
     source = EventSource(app, store.conn)
-    after = store.position("platform_index", generation)
+    tail = BatchRows(store, "platform_index", generation, source=source)
+    owners = Owners()
     while events := source.read(after, READ_TAIL):
-        for position, event in events:
-            if key in owners(tail, event):
-                positions.append(position)
+        owners.prefetch(tail, events)
+        positions.update(p for p, event in events if key in owners(tail, event))
         after = events[-1][0]
     return sorted(positions)
 

@@ -7,14 +7,22 @@ document per event would otherwise cost in proportion to its size.)
 ``MemoryRows`` is the pure fold (and the as-of replay); ``BatchRows`` reads through to a
 read-model table and collects the batch's writes until they are committed together with
 the tracking position.
+
+Rows also answer for the events folded before: ``event`` gives a version of an
+aggregate, so a projection need not copy into rows what the store keeps anyway (the
+first event of an aggregate says which platform it belongs to; a correction names the
+version it reverses). ``MemoryRows`` remembers the events it is shown; ``BatchRows``
+reads them from the event store.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
+from uuid import UUID
 
+from projections.events import EventSource
 from projections.store import Doc, ReadModelStore
 
 
@@ -37,10 +45,24 @@ class Rows(Protocol):
         """Fetch these rows in bulk before a batch needs them (a hint; may do nothing)."""
         ...
 
+    def remember(self, event: Any) -> None:
+        """Shown every event before it is folded (rows that cannot read the store keep it)."""
+        ...
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        """Version ``version`` of aggregate ``originator_id``, folded before (else None)."""
+        ...
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        """Fetch these events in bulk before a batch needs them (a hint; may do nothing)."""
+        ...
+
 
 class MemoryRows:
-    def __init__(self) -> None:
+    def __init__(self, events: dict[tuple[UUID, int], Any] | None = None) -> None:
+        """``events`` may be shared by folds over the same events."""
         self.rows: dict[tuple[str, str], tuple[str | None, Doc]] = {}
+        self.events: dict[tuple[UUID, int], Any] = {} if events is None else events
 
     def get(self, kind: str, key: str) -> Doc | None:
         found = self.rows.get((kind, key))
@@ -61,6 +83,15 @@ class MemoryRows:
         return sorted(key for (k, key) in self.rows if k == kind)
 
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
+        pass
+
+    def remember(self, event: Any) -> None:
+        self.events[(event.originator_id, event.originator_version)] = event
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        return self.events.get((originator_id, version))
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
         pass
 
     def select(
@@ -89,8 +120,11 @@ class BatchRows:
         projection: str,
         generation: int,
         cache: dict[tuple[str, str], Doc | None] | None = None,
+        source: EventSource | None = None,
     ) -> None:
         self.store = store
+        self.source = source
+        self.events: dict[tuple[UUID, int], Any] = {}
         self.projection = projection
         self.generation = generation
         self.cache: dict[tuple[str, str], Doc | None] = {} if cache is None else cache
@@ -154,3 +188,21 @@ class BatchRows:
                 else:
                     found.add(key)
         return sorted(found)
+
+    def remember(self, event: Any) -> None:
+        pass  # the event store has it
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        key = (originator_id, version)
+        if key not in self.events:
+            self.preload_events([key])
+        return self.events.get(key)
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        if self.source is None:
+            raise RuntimeError("these rows were opened without an event source")
+        wanted = {key for key in keys if key not in self.events}
+        if wanted:
+            found = self.source.versions(wanted)
+            for key in wanted:
+                self.events[key] = found.get(key)

@@ -74,7 +74,7 @@ class Runner:
         if self.cached_at != (generation, start):
             self.cache.clear()
         self.cached_at = None
-        rows = BatchRows(self.store, self.name, generation, self.cache)
+        rows = BatchRows(self.store, self.name, generation, self.cache, self.source)
         end = events[-1][0]
         try:
             self.projection.prefetch(rows, events)

@@ -7,10 +7,12 @@ Rows, all tagged with their platform:
 - ``in`` / ``out``: money in and out of its bank account, one row per event;
 - ``expense``: one row per expense (late bookings are counted in ``meta``, the first
   ``MAX_LATE_LISTED`` of them listed);
-- ``owner``: the platform of each grant, expense, statement and bank match;
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
+
+The platform of a grant, expense, statement, bank match or transfer comes from the first
+event of that aggregate (read again from the store when it is not at hand).
 
 Findings are a pure function of a platform's facts. Each event marks its platform dirty;
 when the runner reaches the head of the store the dirty platforms are evaluated, in the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from domain.bank import BankStatement
 from domain.expense import Expense
@@ -31,6 +34,8 @@ from domain.platform import Platform
 from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
 from domain.transfer import PlatformTransfer
 from projections.base import Projection
+from projections.index import KNOWN_AGGREGATES
+from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
 
@@ -61,6 +66,15 @@ def owned(event: Any) -> str | None:
     return None
 
 
+def signalled(first: Any) -> str:
+    """The platform whose signals an aggregate's events feed, from its first event ("": none).
+
+    A transfer feeds the receiving platform (money in)."""
+    if isinstance(first, PlatformTransfer.Made):
+        return str(first.to_platform_id)
+    return owned(first) or ""
+
+
 class Signals(Projection):
     name = "signals"
 
@@ -69,47 +83,43 @@ class Signals(Projection):
         by default it is the latest business date seen for each platform."""
         self.config = config or RiskConfig()
         self.clock = clock
+        self.owners: Memo[UUID, str] = Memo(KNOWN_AGGREGATES)
 
     # Facts ------------------------------------------------------------------------
 
     def owner(self, rows: Rows, event: Any) -> str | None:
-        oid = str(event.originator_id)
-        platform = owned(event)
-        if platform is not None:
-            if platform != oid:
-                rows.put("owner", oid, {"platform": platform}, platform)
-            return platform
+        oid = event.originator_id
         if isinstance(event, Platform.Event):
-            return oid
-        doc = rows.get("owner", oid)
-        return str(doc["platform"]) if doc else None
+            return str(oid)
+        platform = self.owners.get(oid)
+        if platform is None:
+            first = event if event.originator_version == 1 else rows.event(oid, 1)
+            if first is None:
+                return None  # its first event was not folded (left out of a replay)
+            platform = self.owners[oid] = signalled(first)
+        return platform or None
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        first: set[tuple[str, str]] = set()
+        first: set[tuple[UUID, int]] = set()
         for _, event in events:
-            oid = str(event.originator_id)
-            if owned(event) is None and not isinstance(event, Platform.Event):
-                first.add(("owner", oid))
+            oid = event.originator_id
+            if event.originator_version == 1:
+                if not isinstance(event, Platform.Event):
+                    self.owners[oid] = signalled(event)
+            elif oid not in self.owners and not isinstance(event, Platform.Event):
+                first.add((oid, 1))
+        rows.preload_events(first)
+        keys: set[tuple[str, str]] = set()
+        for _, event in events:
             if isinstance(event, Expense.Event):
-                first.add(("expense", oid))
+                keys.add(("expense", str(event.originator_id)))
             sha = getattr(event, "receipt_sha256", None)
             if sha:
-                first.add(("receipt", sha))
-        rows.preload(first)
-        platforms: set[tuple[str, str]] = set()
-        for _, event in events:
-            if isinstance(event, PlatformTransfer.Made):
-                platforms.add(("meta", str(event.to_platform_id)))
-                continue
-            platform = owned(event) or (
-                str(event.originator_id) if isinstance(event, Platform.Event) else None
-            )
-            if platform is None:
-                doc = rows.get("owner", str(event.originator_id))
-                platform = str(doc["platform"]) if doc else None
+                keys.add(("receipt", sha))
+            platform = self.owner(rows, event)
             if platform is not None:
-                platforms.add(("meta", platform))
-        rows.preload(platforms)
+                keys.add(("meta", platform))
+        rows.preload(keys)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         if isinstance(event, PlatformTransfer.Made):
@@ -280,7 +290,6 @@ class Signals(Projection):
         meta = rows.get("meta", platform)
         if meta is None:
             return
-        rows.put("owner", str(event.originator_id), {"platform": platform}, platform)
         self._observe(rows, meta, platform, position, event)
         rows.put(
             "in",

@@ -58,7 +58,7 @@ class TestEventSource:
         # when
         at = source.read_at(wanted)
         versions = source.versions(
-            (str(stored[p].originator_id), stored[p].originator_version) for p in wanted
+            (stored[p].originator_id, stored[p].originator_version) for p in wanted
         )
         # then
         assert [p for p, _ in at] == wanted
@@ -66,7 +66,7 @@ class TestEventSource:
         assert len(versions) == len(wanted)
         for p in wanted:
             event = stored[p]
-            assert same(versions[(str(event.originator_id), event.originator_version)], event)
+            assert same(versions[(event.originator_id, event.originator_version)], event)
 
 
 class TestEventDecoder:

@@ -51,8 +51,12 @@ def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping
             [sys.executable, "-m", "tests.integration.projection_worker", database_url],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(0.6 + 0.5 * rng.random())
+        assert worker.stdout is not None
+        worker.stdout.readline()  # it has started up, however slowly on a busy machine
+        time.sleep(0.1 + 0.5 * rng.random())
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1
