@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 from projections.rows import Rows
 
@@ -36,3 +36,26 @@ def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> 
         projection.apply(rows, position, event)
     projection.finish(rows)
     return rows
+
+
+H = TypeVar("H")
+
+
+class Dispatch(Generic[H]):
+    """The handler of an event by its class: the first case the class is a subclass of.
+
+    Resolved once per class (the same answer as a chain of ``isinstance`` tests, without
+    running the chain for every event)."""
+
+    def __init__(self, cases: Sequence[tuple[type | tuple[type, ...], H]]) -> None:
+        self.cases = list(cases)
+        self.resolved: dict[type, H | None] = {}
+
+    def __call__(self, event: Any) -> H | None:
+        cls = type(event)
+        try:
+            return self.resolved[cls]
+        except KeyError:
+            found = next((h for types, h in self.cases if issubclass(cls, types)), None)
+            self.resolved[cls] = found
+            return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Generic, TypeVar
+from uuid import UUID
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -31,3 +32,17 @@ class Memo(Generic[K, V]):
             for old in list(itertools.islice(entries, max(1, self.limit // 4))):
                 del entries[old]
         entries[key] = value
+
+
+STRINGS = 100_000
+_strings: dict[int, str] = {}
+
+
+def text(value: UUID) -> str:
+    """``str(value)`` of a UUID, remembered: projections spell the same ids again and again."""
+    found = _strings.get(value.int)
+    if found is None:
+        if len(_strings) >= STRINGS:
+            _strings.clear()
+        found = _strings[value.int] = str(value)
+    return found

@@ -3,10 +3,12 @@
 Rows, all tagged with their platform:
 
 - ``meta``: the platform's small facts (members, relatives, approvers, grant windows,
-  recognition revocation, latest business date, receipts used twice);
-- ``in`` / ``out``: money in and out of its bank account, one row per event;
-- ``expense``: one row per expense (late bookings are counted in ``meta``, the first
-  ``MAX_LATE_LISTED`` of them listed);
+  recognition revocation, latest business date, receipts used twice, late bookings:
+  counted, the first ``MAX_LATE_LISTED`` listed) and the number of its logged facts;
+- ``facts``: the platform's log of money and expense facts, ``FACTS_CHUNK`` to a row
+  (key ``<platform>:<chunk number>``): money in, money out, a correction taking money
+  in or out back, an expense submitted, an expense changed (receipt, approval, rejection,
+  payment, correction). Only the log's last row changes, and only by growing;
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
@@ -14,14 +16,16 @@ Rows, all tagged with their platform:
 The platform of a grant, expense, statement, bank match or transfer comes from the first
 event of that aggregate (read again from the store when it is not at hand).
 
-Findings are a pure function of a platform's facts. Each event marks its platform dirty;
-when the runner reaches the head of the store the dirty platforms are evaluated, in the
-same transaction as that batch. So after a catch-up every finding is current, and a long
-rebuild evaluates each platform once instead of after every batch.
+Findings are a pure function of a platform's facts (the log folded in order). Each event
+marks its platform dirty; when the runner reaches the head of the store the dirty
+platforms are evaluated, in the same transaction as that batch. So after a catch-up
+every finding is current, and a long rebuild evaluates each platform once instead of
+after every batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -33,13 +37,14 @@ from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
 from domain.transfer import PlatformTransfer
-from projections.base import Projection
+from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
-from projections.memo import Memo
+from projections.memo import Memo, text
 from projections.rows import Rows
 from projections.store import Doc
 
 MAX_LATE_LISTED = 100
+FACTS_CHUNK = 32
 
 
 def new_meta(name: str) -> Doc:
@@ -53,6 +58,7 @@ def new_meta(name: str) -> Doc:
         "recognition_revoked_on": None,
         "duplicate_receipts": {},
         "late": {"count": 0, "worst": 0, "listed": []},
+        "facts": 0,
     }
 
 
@@ -60,9 +66,9 @@ def owned(event: Any) -> str | None:
     """The platform a new aggregate belongs to, from its first event."""
     match event:
         case Platform.Registered():
-            return str(event.originator_id)
+            return text(event.originator_id)
         case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            return str(event.platform_id)
+            return text(event.platform_id)
     return None
 
 
@@ -71,7 +77,7 @@ def signalled(first: Any) -> str:
 
     A transfer feeds the receiving platform (money in)."""
     if isinstance(first, PlatformTransfer.Made):
-        return str(first.to_platform_id)
+        return text(first.to_platform_id)
     return owned(first) or ""
 
 
@@ -84,13 +90,40 @@ class Signals(Projection):
         self.config = config or RiskConfig()
         self.clock = clock
         self.owners: Memo[UUID, str] = Memo(KNOWN_AGGREGATES)
+        self.handlers: Dispatch[Callable[[Rows, Doc, str, int, Any], None]] = Dispatch(
+            [
+                (Platform.MemberJoined, self._joined),
+                (Platform.MemberLeft, self._left),
+                (Platform.RelativeDeclared, self._relative),
+                (Platform.RecognitionRevoked, self._revoked_recognition),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.Revoked, self._revoked_grant),
+                (Grant.TranchePaid, self._tranche),
+                (
+                    (
+                        Grant.EntryReversed,
+                        BankStatement.EntryReversed,
+                        PlatformTransfer.EntryReversed,
+                    ),
+                    self._gone,
+                ),
+                (BankStatement.LineRecorded, self._bank_line),
+                (Expense.Submitted, self._submitted),
+                (Expense.ReceiptAttached, self._receipt_attached),
+                (Expense.Approved, self._approved),
+                (Expense.Rejected, self._changed("rejected")),
+                (Expense.Paid, self._changed("paid")),
+                (Expense.EntryReversed, self._changed("approved")),
+            ]
+        )
 
     # Facts ------------------------------------------------------------------------
 
     def owner(self, rows: Rows, event: Any) -> str | None:
         oid = event.originator_id
         if isinstance(event, Platform.Event):
-            return str(oid)
+            return text(oid)
         platform = self.owners.get(oid)
         if platform is None:
             first = event if event.originator_version == 1 else rows.event(oid, 1)
@@ -110,20 +143,25 @@ class Signals(Projection):
                 first.add((oid, 1))
         rows.preload_events(first)
         keys: set[tuple[str, str]] = set()
+        platforms: set[str] = set()
         for _, event in events:
-            if isinstance(event, Expense.Event):
-                keys.add(("expense", str(event.originator_id)))
             sha = getattr(event, "receipt_sha256", None)
             if sha:
                 keys.add(("receipt", sha))
             platform = self.owner(rows, event)
             if platform is not None:
-                keys.add(("meta", platform))
-        rows.preload(keys)
+                platforms.add(platform)
+        rows.preload(keys | {("meta", p) for p in platforms})
+        last_chunks = []
+        for platform in platforms:
+            meta = rows.get("meta", platform)
+            if meta is not None and meta["facts"] % FACTS_CHUNK:
+                last_chunks.append(("facts", chunk_key(platform, meta["facts"])))
+        rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         if isinstance(event, PlatformTransfer.Made):
-            self._inflow(rows, str(event.to_platform_id), position, event)
+            self._inflow(rows, text(event.to_platform_id), position, event)
             return
         platform = self.owner(rows, event)
         if platform is None:
@@ -134,14 +172,17 @@ class Signals(Projection):
                 return
             meta = new_meta(event.name)
         self._observe(rows, meta, platform, position, event)
-        self._fold(rows, meta, platform, position, event)
+        handler = self.handlers(event)
+        if handler is not None:
+            handler(rows, meta, platform, position, event)
         rows.put("meta", platform, meta, platform)
 
     def _observe(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        day = event.occurred_on.isoformat()
+        occurred = event.occurred_on
+        day = occurred.isoformat()
         if meta["clock"] is None or day > meta["clock"]:
             meta["clock"] = day
-        late = (event.timestamp.date() - event.occurred_on).days
+        late = (event.timestamp.date() - occurred).days
         if late > self.config.late_days:
             summary = meta["late"]
             summary["count"] += 1
@@ -150,163 +191,151 @@ class Signals(Projection):
                 summary["listed"].append([position, late])
         rows.put("dirty", platform, {}, platform)
 
-    def _fold(
-        self,
-        rows: Rows,
-        meta: Doc,
-        platform: str,
-        position: int,
-        event: Any,
+    @staticmethod
+    def _log(rows: Rows, meta: Doc, platform: str, fact: list[Any]) -> None:
+        """Append ``fact`` to the platform's log."""
+        count = meta["facts"]
+        key = chunk_key(platform, count)
+        chunk = rows.get("facts", key) if count % FACTS_CHUNK else None
+        if chunk is None:
+            chunk = {"facts": []}
+        chunk["facts"].append(fact)
+        rows.put("facts", key, chunk, platform)
+        meta["facts"] = count + 1
+
+    # One handler per kind of event --------------------------------------------------
+
+    @staticmethod
+    def _joined(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        member = meta["members"].setdefault(
+            event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
+        )
+        member.setdefault("positions", []).append(position)
+        member["roles"] = sorted({*member["roles"], event.role.value})
+        member["iban"] = event.iban or member["iban"]
+        member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
+
+    @staticmethod
+    def _left(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        member = meta["members"][event.person]
+        member["roles"] = [r for r in member["roles"] if r != event.role.value]
+        member.setdefault("positions", []).append(position)
+
+    @staticmethod
+    def _relative(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        meta["relatives"][event.relative_name] = event.relative_iban
+
+    @staticmethod
+    def _revoked_recognition(
+        rows: Rows, meta: Doc, platform: str, position: int, event: Any
     ) -> None:
-        oid = str(event.originator_id)
-        key = f"{platform}:{oid}:{event.originator_version}"
-        match event:
-            case Platform.MemberJoined():
-                member = meta["members"].setdefault(
-                    event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
-                )
-                member.setdefault("positions", []).append(position)
-                member["roles"] = sorted({*member["roles"], event.role.value})
-                member["iban"] = event.iban or member["iban"]
-                member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
-            case Platform.MemberLeft():
-                member = meta["members"][event.person]
-                member["roles"] = [r for r in member["roles"] if r != event.role.value]
-                member.setdefault("positions", []).append(position)
-            case Platform.RelativeDeclared():
-                meta["relatives"][event.relative_name] = event.relative_iban
-            case Platform.RecognitionRevoked():
-                meta["recognition_revoked_on"] = event.effective_on.isoformat()
-            case Grant.Awarded():
-                meta["grants"][oid] = {
-                    "start": event.period_start.isoformat(),
-                    "end": event.period_end.isoformat(),
-                    "revoked_on": None,
-                    "revoked_decided_on": None,
-                    "retroactive": False,
-                }
-            case Grant.Amended():
-                meta["grants"][oid]["end"] = event.period_end.isoformat()
-            case Grant.Revoked():
-                meta["grants"][oid].update(
-                    revoked_on=event.effective_on.isoformat(),
-                    revoked_decided_on=event.occurred_on.isoformat(),
-                    retroactive=event.retroactive,
-                )
-            case Grant.TranchePaid():
-                rows.put(
-                    "in",
-                    key,
-                    {
-                        "day": event.occurred_on.isoformat(),
-                        "cents": event.amount.cents,
-                        "position": position,
-                    },
-                    platform,
-                )
-            case (
-                Grant.EntryReversed()
-                | BankStatement.EntryReversed()
-                | (PlatformTransfer.EntryReversed())
-            ):
-                gone = f"{platform}:{oid}:{event.reverses_version}"
-                rows.delete("in", gone)
-                rows.delete("out", gone)
-            case BankStatement.LineRecorded():
-                self._bank_line(rows, platform, key, position, event)
-            case Expense.Submitted():
-                rows.put(
-                    "expense",
-                    oid,
-                    {
-                        "date": event.occurred_on.isoformat(),
-                        "amount": event.amount.cents,
-                        "payee": event.payee_name,
-                        "iban": event.payee_iban,
-                        "invoice": event.invoice_number,
-                        "receipt": None,
-                        "method": event.payment_method.value,
-                        "submitted_by": event.actor,
-                        "approved_by": None,
-                        "state": "submitted",
-                        "positions": [position],
-                    },
-                    platform,
-                )
-                if event.receipt_sha256:
-                    self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
-            case Expense.ReceiptAttached():
-                self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
-            case Expense.Approved():
-                self._expense(
-                    rows,
-                    platform,
-                    oid,
-                    position,
-                    state="approved",
-                    approved_by=event.actor,
-                    approved_on=event.occurred_on.isoformat(),
-                )
-                meta["approvers"] = sorted({*meta["approvers"], event.actor})
-            case Expense.Rejected():
-                self._expense(rows, platform, oid, position, state="rejected")
-            case Expense.Paid():
-                self._expense(rows, platform, oid, position, state="paid")
-            case Expense.EntryReversed():
-                self._expense(rows, platform, oid, position, state="approved")
+        meta["recognition_revoked_on"] = event.effective_on.isoformat()
 
     @staticmethod
-    def _expense(rows: Rows, platform: str, key: str, position: int, **changes: Any) -> None:
-        expense = rows.get("expense", key)
-        if expense is not None:
-            expense.update(changes)
-            expense["positions"].append(position)
-            rows.put("expense", key, expense, platform)
+    def _awarded(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        meta["grants"][text(event.originator_id)] = {
+            "start": event.period_start.isoformat(),
+            "end": event.period_end.isoformat(),
+            "revoked_on": None,
+            "revoked_decided_on": None,
+            "retroactive": False,
+        }
 
     @staticmethod
-    def _bank_line(rows: Rows, platform: str, key: str, position: int, line: Any) -> None:
+    def _amended(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
+
+    @staticmethod
+    def _revoked_grant(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        meta["grants"][text(event.originator_id)].update(
+            revoked_on=event.effective_on.isoformat(),
+            revoked_decided_on=event.occurred_on.isoformat(),
+            retroactive=event.retroactive,
+        )
+
+    def _tranche(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+        self._log(rows, meta, platform, fact)
+
+    def _gone(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        gone = f"{text(event.originator_id)}:{event.reverses_version}"
+        self._log(rows, meta, platform, ["gone", gone])
+
+    def _bank_line(self, rows: Rows, meta: Doc, platform: str, position: int, line: Any) -> None:
         day = line.occurred_on.isoformat()
         if line.direction.value == "out":
-            rows.put(
+            fact = [
                 "out",
-                key,
-                {
-                    "day": day,
-                    "cents": line.amount.cents,
-                    "kind": line.kind.value,
-                    "payee": line.counterparty_name,
-                    "iban": line.counterparty_iban,
-                    "matches": line.matches,
-                    "position": position,
-                },
-                platform,
-            )
+                money_key(line),
+                day,
+                line.amount.cents,
+                line.kind.value,
+                line.counterparty_name,
+                line.counterparty_iban,
+                line.matches,
+                position,
+            ]
         elif line.matches is None:
-            rows.put(
-                "in", key, {"day": day, "cents": line.amount.cents, "position": position}, platform
-            )
+            fact = ["in", money_key(line), day, line.amount.cents, position]
+        else:
+            return
+        self._log(rows, meta, platform, fact)
+
+    def _submitted(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        expense = {
+            "date": event.occurred_on.isoformat(),
+            "amount": event.amount.cents,
+            "payee": event.payee_name,
+            "iban": event.payee_iban,
+            "invoice": event.invoice_number,
+            "receipt": None,
+            "method": event.payment_method.value,
+            "submitted_by": event.actor,
+            "approved_by": None,
+            "state": "submitted",
+            "positions": [position],
+        }
+        oid = text(event.originator_id)
+        self._log(rows, meta, platform, ["expense", oid, expense])
+        if event.receipt_sha256:
+            self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
+
+    def _receipt_attached(
+        self, rows: Rows, meta: Doc, platform: str, position: int, event: Any
+    ) -> None:
+        oid = text(event.originator_id)
+        self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
+
+    def _approved(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+        changes = {
+            "state": "approved",
+            "approved_by": event.actor,
+            "approved_on": event.occurred_on.isoformat(),
+        }
+        fact = ["expense+", text(event.originator_id), position, changes]
+        self._log(rows, meta, platform, fact)
+        meta["approvers"] = sorted({*meta["approvers"], event.actor})
+
+    def _changed(self, state: str) -> Callable[[Rows, Doc, str, int, Any], None]:
+        def handler(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+            fact = ["expense+", text(event.originator_id), position, {"state": state}]
+            self._log(rows, meta, platform, fact)
+
+        return handler
 
     def _inflow(self, rows: Rows, platform: str, position: int, event: Any) -> None:
         meta = rows.get("meta", platform)
         if meta is None:
             return
         self._observe(rows, meta, platform, position, event)
-        rows.put(
-            "in",
-            f"{platform}:{event.originator_id}:{event.originator_version}",
-            {
-                "day": event.occurred_on.isoformat(),
-                "cents": event.amount.cents,
-                "position": position,
-            },
-            platform,
-        )
+        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+        self._log(rows, meta, platform, fact)
         rows.put("meta", platform, meta, platform)
 
     def _receipt(
         self, rows: Rows, meta: Doc, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        self._expense(rows, platform, expense_id, position, receipt=sha)
+        self._log(rows, meta, platform, ["expense+", expense_id, position, {"receipt": sha}])
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc)
@@ -328,28 +357,38 @@ class Signals(Projection):
         meta = rows.get("meta", platform)
         if meta is None:
             return None
-        outflows = [
-            Outflow(
-                _day(o["day"]),
-                o["cents"],
-                o["kind"],
-                o["payee"],
-                o["iban"],
-                o["matches"],
-                o["position"],
-            )
-            for _, o in rows.items("out", platform)
-        ]
+        inflows: dict[str, tuple[date, int, int]] = {}
+        outflows: dict[str, Outflow] = {}
+        expenses: dict[str, Doc] = {}
+        for _, chunk in rows.items("facts", platform):
+            for fact in chunk["facts"]:
+                tag = fact[0]
+                if tag == "out":
+                    _, key, day, cents, kind, payee, iban, matches, position = fact
+                    outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
+                elif tag == "expense+":
+                    _, key, position, changes = fact
+                    expense = expenses.get(key)
+                    if expense is not None:
+                        expense.update(changes)
+                        expense["positions"].append(position)
+                elif tag == "in":
+                    _, key, day, cents, position = fact
+                    inflows[key] = (_day(day), cents, position)
+                elif tag == "expense":
+                    _, key, doc = fact
+                    expenses[key] = {**doc, "positions": list(doc["positions"])}  # a copy
+                elif tag == "gone":
+                    inflows.pop(fact[1], None)
+                    outflows.pop(fact[1], None)
         return Facts(
             clock=self.clock or (_day(meta["clock"]) if meta["clock"] else None),
             members=meta["members"],
             relatives=meta["relatives"],
             approvers=set(meta["approvers"]),
-            inflows=[
-                (_day(i["day"]), i["cents"], i["position"]) for _, i in rows.items("in", platform)
-            ],
-            outflows=sorted(outflows, key=lambda o: o.position),
-            expenses=dict(rows.items("expense", platform)),
+            inflows=[inflows[key] for key in sorted(inflows)],
+            outflows=sorted(outflows.values(), key=lambda o: o.position),
+            expenses={key: expenses[key] for key in sorted(expenses)},
             grants=meta["grants"],
             recognition_revoked_on=(
                 _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
@@ -378,5 +417,15 @@ class Signals(Projection):
         }
 
 
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
+def chunk_key(platform: str, count: int) -> str:
+    """The row of the platform's log that holds its fact number ``count``."""
+    return f"{platform}:{count // FACTS_CHUNK:06d}"
+
+
+def money_key(event: Any) -> str:
+    """How a correction names a money fact: ``<aggregate>:<version>``."""
+    return f"{text(event.originator_id)}:{event.originator_version}"
+
+
+def _day(iso: str) -> date:
+    return date.fromisoformat(iso)

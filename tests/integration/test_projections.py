@@ -12,7 +12,8 @@ from projections.balances import budget_figures, platform_figures
 from projections.base import fold
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
-from projections.rows import MemoryRows
+from projections.rows import BatchRows, MemoryRows
+from projections.signals import Signals
 from projections.store import ConcurrentUpdateError, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
@@ -326,9 +327,10 @@ class TestCorrectionsInReadModels:
         )
         runner(app, store, "signals").catch_up()
         # then
-        generation = store.ensure("signals")
-        rows = list(store.select("signals", generation, "in", str(g.originator_id)))
-        assert [doc["cents"] for _, _, _, doc in rows] == [125_000_00]
+        rows = BatchRows(store, "signals", store.ensure("signals"))
+        facts = Signals().facts(rows, str(g.originator_id))
+        assert facts is not None
+        assert [cents for _, cents, _ in facts.inflows] == [125_000_00]
 
     def test_a_correction_dated_before_its_event_is_left_out_of_an_earlier_replay(
         self, app: Buurtkas, store: ReadModelStore
