@@ -12,6 +12,7 @@ reverses (its postings), read again from the store when it is not at hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,17 +21,11 @@ from domain.expense import Expense
 from domain.grant import Grant
 from domain.platform import Platform
 from domain.postings import is_reversal, postings
-from projections.base import Projection
+from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
-from projections.memo import Memo
+from projections.memo import Memo, text
 from projections.rows import Rows
 from projections.store import Doc
-
-
-def account_key(account: str) -> tuple[str, str]:
-    """The document holding an account: ``platform:<id>:bank`` is in ``("platform", id)``."""
-    kind, entity, _ = account.split(":", 2)
-    return kind, entity
 
 
 def new_doc(kind: str) -> Doc:
@@ -52,52 +47,97 @@ def new_doc(kind: str) -> Doc:
     return base
 
 
+Entry = tuple[str, str, str, int]
+"""A posting as the balances book it: kind and id of the document, account, cents."""
+
+
+def entries(event: Any) -> list[Entry]:
+    """The postings of a (not reversing) event, split into document and account."""
+    found = []
+    for p in postings(event):
+        kind, entity, field = p.account.split(":", 2)
+        found.append((kind, entity, field, p.amount.cents))
+    return found
+
+
+Handler = Callable[[Rows, Any, str], None]
+
+
 class Balances(Projection):
     name = "balances"
 
     def __init__(self) -> None:
         self.expenses: Memo[UUID, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
+        self.batch: dict[int, tuple[Any, list[Entry]]] = {}
+        """The entries of the batch's events by position, worked out while prefetching."""
+        self.facts: Dispatch[Handler] = Dispatch(
+            [
+                (DistrictBudget.Allocated, self._allocated),
+                (Platform.Registered, self._registered),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.TranchePaid, self._tranche_paid),
+                (Grant.RefundReceived, self._money("refunded")),
+                (Grant.RecoveryReceived, self._money("recovered")),
+                (Grant.RecoveryClaimed, self._claimed),
+                (Grant.Settled, self._settled),
+                (Grant.Revoked, self._revoked),
+                (Grant.EntryReversed, self._grant_reversed),
+                (Expense.Submitted, self._submitted),
+                ((Expense.Approved, Expense.Rejected), self._expense(awaiting=True, spent=0)),
+                (Expense.Paid, self._expense(awaiting=False, spent=+1)),
+                (Expense.EntryReversed, self._expense(awaiting=False, spent=-1)),
+            ]
+        )
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        self._book(rows, event)
-        self._describe(rows, event)
+        self._book(rows, position, event)
+        handler = self.facts(event)
+        if handler is not None:
+            handler(rows, event, text(event.originator_id))
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         """Preload exactly the documents the batch will read (accounts, entities)."""
         keys: set[tuple[str, str]] = set()
         wanted: set[tuple[UUID, int]] = set()
-        for _, event in events:
+        self.batch = {}
+        expenses: list[UUID] = []
+        corrected: list[tuple[UUID, int]] = []
+        for position, event in events:
             oid = event.originator_id
             if is_reversal(event):
-                wanted.add((oid, event.reverses_version))
+                corrected.append((oid, event.reverses_version))
             else:
-                keys.update(account_key(p.account) for p in postings(event))
-            if isinstance(event, Grant.Event):
-                keys.add(("grant", str(oid)))
-            elif isinstance(event, Expense.Submitted):
-                keys.add(("platform", str(event.platform_id)))
-                self._remember_expense(event)
-            elif isinstance(event, Expense.Event) and oid not in self.expenses:
-                wanted.add((oid, 1))
-            elif isinstance(event, Platform.Registered):
-                keys.add(("platform", str(oid)))
-            elif isinstance(event, DistrictBudget.Allocated):
-                keys.add(("budget", str(oid)))
-            if isinstance(event, Grant.TranchePaid):
-                keys.add(("budget", str(event.budget_id)))
-        rows.preload_events(wanted)
-        for _, event in events:
-            if is_reversal(event):
-                original = rows.event(event.originator_id, event.reverses_version)
-                if original is not None:
-                    keys.update(account_key(p.account) for p in postings(original))
+                booked = entries(event)
+                self.batch[position] = (event, booked)
+                if booked:
+                    keys.update((kind, entity) for kind, entity, _, _ in booked)
             if isinstance(event, Expense.Event):
-                expense = self._expense_of(rows, event.originator_id)
-                if expense is not None:
-                    keys.add(("platform", expense[0]))
-                    if expense[1]:
-                        keys.add(("grant", expense[1]))
+                if isinstance(event, Expense.Submitted):
+                    keys.add(("platform", text(event.platform_id)))
+                    self._remember_expense(event)
+                else:
+                    expenses.append(oid)
+                    if oid not in self.expenses:
+                        wanted.add((oid, 1))
+            elif isinstance(event, Grant.Event):
+                keys.add(("grant", text(oid)))
+            elif isinstance(event, Platform.Registered):
+                keys.add(("platform", text(oid)))
+            elif isinstance(event, DistrictBudget.Allocated):
+                keys.add(("budget", text(oid)))
+        rows.preload_events(wanted.union(corrected))
+        for oid, version in corrected:
+            original = rows.event(oid, version)
+            if original is not None:
+                keys.update((kind, entity) for kind, entity, _, _ in entries(original))
+        for oid in expenses:
+            expense = self._expense_of(rows, oid)
+            if expense is not None:
+                keys.add(("platform", expense[0]))
+                if expense[1]:
+                    keys.add(("grant", expense[1]))
         rows.preload(keys)
         budgets: set[tuple[str, str]] = set()
         for kind, key in keys:
@@ -107,8 +147,8 @@ class Balances(Projection):
         rows.preload(budgets)
 
     def _remember_expense(self, submitted: Any) -> tuple[str, str | None, int]:
-        grant = str(submitted.grant_id) if submitted.grant_id else None
-        found = (str(submitted.platform_id), grant, submitted.amount.cents)
+        grant = text(submitted.grant_id) if submitted.grant_id else None
+        found = (text(submitted.platform_id), grant, submitted.amount.cents)
         self.expenses[submitted.originator_id] = found
         return found
 
@@ -123,113 +163,120 @@ class Balances(Projection):
 
     # Money through postings ------------------------------------------------------------
 
-    def _book(self, rows: Rows, event: Any) -> None:
-        if is_reversal(event):
+    def _book(self, rows: Rows, position: int, event: Any) -> None:
+        prepared = self.batch.get(position)
+        if prepared is not None and prepared[0] is event:
+            booked, reverse = prepared[1], False
+        elif is_reversal(event):
             original = rows.event(event.originator_id, event.reverses_version)
             if original is None:
                 return  # not folded (left out of a replay)
-            for p in postings(original):
-                self._post(rows, p.account, p.amount.cents, reverse=True)
-            return
-        for p in postings(event):
-            self._post(rows, p.account, p.amount.cents, reverse=False)
-
-    def _post(self, rows: Rows, account: str, cents: int, *, reverse: bool) -> None:
-        kind, entity = account_key(account)
-        field = account.split(":", 2)[2]
-        doc = rows.get(kind, entity) or new_doc(kind)
-        debit, credit = doc["accounts"].get(field, [0, 0])
-        amount = -abs(cents) if reverse else abs(cents)
-        if cents > 0:
-            debit += amount
+            booked, reverse = entries(original), True
         else:
-            credit += amount
-        doc["accounts"][field] = [debit, credit]
-        rows.put(kind, entity, doc, entity if kind == "platform" else doc.get("platform_id"))
+            booked, reverse = entries(event), False
+        for kind, entity, field, cents in booked:
+            doc = rows.get(kind, entity) or new_doc(kind)
+            accounts = doc["accounts"]
+            debit, credit = accounts.get(field, (0, 0))
+            amount = -abs(cents) if reverse else abs(cents)
+            if cents > 0:
+                debit += amount
+            else:
+                credit += amount
+            accounts[field] = [debit, credit]
+            rows.put(kind, entity, doc, entity if kind == "platform" else doc.get("platform_id"))
 
     # Entity facts -------------------------------------------------------------------
 
-    def _update(self, rows: Rows, kind: str, key: str, platform: str | None, **changes: Any) -> Doc:
+    @staticmethod
+    def _update(rows: Rows, kind: str, key: str, platform: str | None, **changes: Any) -> Doc:
         doc = rows.get(kind, key) or new_doc(kind)
         doc.update(changes)
         rows.put(kind, key, doc, platform)
         return doc
 
-    def _describe(self, rows: Rows, event: Any) -> None:
-        oid = str(event.originator_id)
-        match event:
-            case DistrictBudget.Allocated():
-                self._update(rows, "budget", oid, None, district=event.district, year=event.year)
-            case Platform.Registered():
-                self._update(
-                    rows,
-                    "platform",
-                    oid,
-                    oid,
-                    name=event.name,
-                    neighbourhood=event.neighbourhood,
-                    district=event.district,
-                )
-            case Grant.Awarded():
-                self._update(
-                    rows,
-                    "grant",
-                    oid,
-                    str(event.platform_id),
-                    reference=event.reference,
-                    platform_id=str(event.platform_id),
-                    budget_id=str(event.budget_id),
-                    awarded=event.amount.cents,
-                )
-            case Grant.Amended():
-                self._grant(rows, oid, lambda d: d.update(awarded=event.amount.cents))
-            case Grant.TranchePaid():
-                self._grant(rows, oid, lambda d: self._money(d, event, "tranches_paid"))
-                self._paid_out(rows, str(event.budget_id), event.amount.cents)
-            case Grant.RefundReceived():
-                self._grant(rows, oid, lambda d: self._money(d, event, "refunded"))
-            case Grant.RecoveryReceived():
-                self._grant(rows, oid, lambda d: self._money(d, event, "recovered"))
-            case Grant.RecoveryClaimed():
-                self._grant(
-                    rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents)
-                )
-            case Grant.Settled():
-                self._grant(
-                    rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled")
-                )
-            case Grant.Revoked():
-                self._grant(rows, oid, lambda d: d.update(state="revoked"))
-            case Grant.EntryReversed():
-                grant = rows.get("grant", oid) or new_doc("grant")
-                field, cents = grant["reversible"].pop(str(event.reverses_version))
-                grant[field] -= cents
-                rows.put("grant", oid, grant, grant.get("platform_id"))
-                if field == "tranches_paid":
-                    self._paid_out(rows, grant["budget_id"], -cents)
-            case Expense.Submitted():
-                platform, _, cents = self._remember_expense(event)
-                doc = rows.get("platform", platform) or new_doc("platform")
-                doc["awaiting"][oid] = cents
-                self._awaiting(rows, platform, doc, +1, cents)
-            case Expense.Approved() | Expense.Rejected():
-                self._decided(rows, event.originator_id, awaiting=True)
-            case Expense.Paid():
-                self._decided(rows, event.originator_id, awaiting=False, spent=+1)
-            case Expense.EntryReversed():
-                self._decided(rows, event.originator_id, awaiting=False, spent=-1)
+    def _allocated(self, rows: Rows, event: Any, oid: str) -> None:
+        self._update(rows, "budget", oid, None, district=event.district, year=event.year)
 
-    def _grant(self, rows: Rows, key: str, change: Any) -> None:
+    def _registered(self, rows: Rows, event: Any, oid: str) -> None:
+        self._update(
+            rows,
+            "platform",
+            oid,
+            oid,
+            name=event.name,
+            neighbourhood=event.neighbourhood,
+            district=event.district,
+        )
+
+    def _awarded(self, rows: Rows, event: Any, oid: str) -> None:
+        platform = text(event.platform_id)
+        self._update(
+            rows,
+            "grant",
+            oid,
+            platform,
+            reference=event.reference,
+            platform_id=platform,
+            budget_id=text(event.budget_id),
+            awarded=event.amount.cents,
+        )
+
+    def _amended(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(awarded=event.amount.cents))
+
+    def _tranche_paid(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: self._add(d, event, "tranches_paid"))
+        self._paid_out(rows, text(event.budget_id), event.amount.cents)
+
+    def _money(self, field: str) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._grant(rows, oid, lambda d: self._add(d, event, field))
+
+        return handler
+
+    def _claimed(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents))
+
+    def _settled(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled"))
+
+    def _revoked(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(state="revoked"))
+
+    def _grant_reversed(self, rows: Rows, event: Any, oid: str) -> None:
+        grant = rows.get("grant", oid) or new_doc("grant")
+        field, cents = grant["reversible"].pop(str(event.reverses_version))
+        grant[field] -= cents
+        rows.put("grant", oid, grant, grant.get("platform_id"))
+        if field == "tranches_paid":
+            self._paid_out(rows, grant["budget_id"], -cents)
+
+    def _submitted(self, rows: Rows, event: Any, oid: str) -> None:
+        platform, _, cents = self._remember_expense(event)
+        doc = rows.get("platform", platform) or new_doc("platform")
+        doc["awaiting"][oid] = cents
+        self._awaiting(rows, platform, doc, +1, cents)
+
+    def _expense(self, *, awaiting: bool, spent: int) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._decided(rows, event.originator_id, oid, awaiting=awaiting, spent=spent)
+
+        return handler
+
+    @staticmethod
+    def _grant(rows: Rows, key: str, change: Any) -> None:
         doc = rows.get("grant", key) or new_doc("grant")
         change(doc)
         rows.put("grant", key, doc, doc.get("platform_id"))
 
     @staticmethod
-    def _money(doc: Doc, event: Any, field: str) -> None:
+    def _add(doc: Doc, event: Any, field: str) -> None:
         doc[field] += event.amount.cents
         doc["reversible"][str(event.originator_version)] = [field, event.amount.cents]
 
-    def _paid_out(self, rows: Rows, budget: str, cents: int) -> None:
+    @staticmethod
+    def _paid_out(rows: Rows, budget: str, cents: int) -> None:
         doc = rows.get("budget", budget) or new_doc("budget")
         doc["paid_out"] = doc.get("paid_out", 0) + cents
         rows.put("budget", budget, doc, None)
@@ -240,7 +287,9 @@ class Balances(Projection):
         doc["awaiting_cents"] += cents
         rows.put("platform", platform, doc, platform)
 
-    def _decided(self, rows: Rows, expense_id: UUID, *, awaiting: bool, spent: int = 0) -> None:
+    def _decided(
+        self, rows: Rows, expense_id: UUID, key: str, *, awaiting: bool, spent: int
+    ) -> None:
         """An expense left the submitted state (approved, rejected, paid or corrected).
 
         Only an approval or a rejection of an expense still awaiting one counts down
@@ -250,8 +299,8 @@ class Balances(Projection):
             return
         platform, grant, cents = expense
         doc = rows.get("platform", platform)
-        if doc is not None and str(expense_id) in doc["awaiting"]:
-            del doc["awaiting"][str(expense_id)]
+        if doc is not None and key in doc["awaiting"]:
+            del doc["awaiting"][key]
             self._awaiting(rows, platform, doc, -1 if awaiting else 0, -cents if awaiting else 0)
         if spent and grant:
             self._grant(rows, grant, lambda d: d.update(spent=d["spent"] + spent * cents))
