@@ -6,7 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from projections.rows import Rows
+from projections.events import collector_paused
+from projections.rows import MemoryRows, Rows
 
 
 class Projection(ABC):
@@ -36,6 +37,22 @@ def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> 
         projection.apply(rows, position, event)
     projection.finish(rows)
     return rows
+
+
+def fold_together(
+    projections: Sequence[Projection], events: Iterable[tuple[int, Any]]
+) -> list[MemoryRows]:
+    """Pure folds of several projections over the same events, in one pass."""
+    seen: dict[tuple[Any, int], Any] = {}
+    folds = [(projection, MemoryRows(seen)) for projection in projections]
+    with collector_paused():
+        for position, event in events:
+            seen[(event.originator_id, event.originator_version)] = event
+            for projection, rows in folds:
+                projection.apply(rows, position, event)
+        for projection, rows in folds:
+            projection.finish(rows)
+    return [rows for _, rows in folds]
 
 
 H = TypeVar("H")

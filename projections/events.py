@@ -15,7 +15,11 @@ event it reverses).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +29,8 @@ from eventsourcing.utils import resolve_topic
 
 from projections.db import Connection
 
-UUID_CACHE = 200_000
-"""UUIDs kept for reuse; the cache is emptied when it reaches this size."""
+VALUE_CACHE = 100_000
+"""Decoded values kept for reuse, per type; a cache is emptied when it reaches this size."""
 IN_CHUNK = 500
 """Values per ``IN (...)`` list."""
 
@@ -42,19 +46,12 @@ class EventDecoder:
         )
         self.decoders: dict[str, Callable[[Any], Any]] = {}
         if isinstance(transcoder, JSONTranscoder):
-            self.decoders = {name: t.decode for name, t in transcoder.names.items()}
-            if "uuid_hex" in self.decoders:
-                self.decoders["uuid_hex"] = self.uuid
+            self.decoders = {
+                name: reused(t.decode) if immutable(t.type) else t.decode
+                for name, t in transcoder.names.items()
+            }
         self.classes: dict[str, type[Any]] = {}
-        self.uuids: dict[str, UUID] = {}
-
-    def uuid(self, text: str) -> UUID:
-        found = self.uuids.get(text)
-        if found is None:
-            if len(self.uuids) >= UUID_CACHE:
-                self.uuids.clear()
-            found = self.uuids[text] = UUID(text)
-        return found
+        self.uuid = reused(UUID)
 
     def originator(self, value: Any) -> UUID:
         return value if isinstance(value, UUID) else self.uuid(str(value))
@@ -122,6 +119,53 @@ class NotForOrjson(Exception):
     """A stored state the standard library must decode."""
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while decoding or folding a batch.
+
+    Neither makes reference cycles, but both leave many objects alive at once (a batch
+    of events, the rows kept between batches), and the collector would scan them again
+    and again. Reference counting still frees everything; the collector runs again after.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def immutable(cls: Any) -> bool:
+    """Values of ``cls`` can be shared: dates, UUIDs, enum members, frozen dataclasses."""
+    if not isinstance(cls, type) or issubclass(cls, datetime):
+        return False  # a datetime may carry a mutable tzinfo; and timestamps rarely repeat
+    if issubclass(cls, date | UUID | Enum):
+        return True
+    params = getattr(cls, "__dataclass_params__", None)
+    return bool(params is not None and params.frozen)
+
+
+def reused(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``decode``, remembering what it made of each string or integer."""
+    made: dict[Any, Any] = {}
+
+    def decode_once(data: Any) -> Any:
+        kind = type(data)
+        if kind is not str and kind is not int:  # not bool: True == 1
+            return decode(data)
+        try:
+            return made[data]
+        except KeyError:
+            if len(made) >= VALUE_CACHE:
+                made.clear()
+            value = made[data] = decode(data)
+            return value
+
+    return decode_once
+
+
 class EventSource:
     """What runners and replays need of the event store: positions and decoded events."""
 
@@ -142,10 +186,11 @@ class EventSource:
             params,
         )
         decode = self.decoder.decode
-        return [
-            (int(position), decode(oid, int(version), topic, bytes(state)))
-            for position, oid, version, topic, state in rows
-        ]
+        with collector_paused():
+            return [
+                (int(position), decode(oid, int(version), topic, bytes(state)))
+                for position, oid, version, topic, state in rows
+            ]
 
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
         """Up to ``limit`` events stored after position ``after``, in order."""
@@ -156,12 +201,12 @@ class EventSource:
     def read_at(self, positions: list[int]) -> list[tuple[int, Any]]:
         """The events stored at ``positions``, in order of position."""
         events: list[tuple[int, Any]] = []
-        for start in range(0, len(positions), IN_CHUNK):
-            chunk = positions[start : start + IN_CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            events.extend(
-                self._select(f"{self.id_column} IN ({marks})", chunk, f"ORDER BY {self.id_column}")
-            )
+        with collector_paused():
+            for start in range(0, len(positions), IN_CHUNK):
+                chunk = positions[start : start + IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                where = f"{self.id_column} IN ({marks})"
+                events.extend(self._select(where, chunk, f"ORDER BY {self.id_column}"))
         return events
 
     def versions(self, wanted: Iterable[tuple[UUID, int]]) -> dict[tuple[UUID, int], Any]:

@@ -90,6 +90,7 @@ class PlatformIndex(Projection):
             chunk_key = f"{platform}:{head['count'] // CHUNK:06d}"
             chunk = rows.get("positions", chunk_key) or {"positions": []}
             chunk["positions"].append(position)
-            rows.put("positions", chunk_key, chunk, platform)
+            full = len(chunk["positions"]) == CHUNK  # then it will not be read while folding
+            rows.put("positions", chunk_key, chunk, platform, keep=not full)
             head["count"] += 1
             rows.put("head", platform, head, platform)

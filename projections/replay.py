@@ -22,10 +22,10 @@ from uuid import UUID
 from domain.postings import is_reversal
 from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
-from projections.base import fold
-from projections.events import EventSource
+from projections.base import fold_together
+from projections.events import EventSource, collector_paused
 from projections.index import Owners
-from projections.rows import BatchRows, MemoryRows
+from projections.rows import BatchRows
 from projections.signals import Signals
 from projections.status import Status
 from projections.store import ReadModelStore
@@ -46,7 +46,9 @@ class Replay:
     signals: dict[str, Any]
 
 
-def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> list[int]:
+def platform_positions(
+    app: Any, store: ReadModelStore, platform_id: UUID, source: EventSource | None = None
+) -> list[int]:
     """The platform's event positions: the index's, plus the events stored after it.
 
     Nothing is written: the events after the index's position are folded in memory
@@ -59,7 +61,7 @@ def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> li
     positions: set[int] = set()
     for _, _, _, doc in store.select("platform_index", generation, "positions", key):
         positions.update(doc["positions"])
-    source = EventSource(app, store.conn)
+    source = source or EventSource(app, store.conn)
     tail = BatchRows(store, "platform_index", generation, source=source)
     owners = Owners()
     while events := source.read(after, READ_TAIL):
@@ -93,16 +95,19 @@ def replay_platform(
     position: int | None = None,
     risk: RiskConfig | None = None,
 ) -> Replay:
-    positions = platform_positions(app, store, platform_id)
+    source = EventSource(app, store.conn)
+    positions = platform_positions(app, store, platform_id, source)
     if position is not None:
         positions = [p for p in positions if p <= position]
-    events = read_positions(app, store, positions)
-    if as_of is not None:
-        events = drop_orphan_corrections([(p, e) for p, e in events if e.occurred_on <= as_of])
+    with collector_paused():  # the platform's events stay in memory together
+        events = source.read_at(positions)
+        if as_of is not None:
+            kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
+            events = drop_orphan_corrections(kept)
+        balances, status, signals = fold_together(
+            [Balances(), Status(), Signals(risk, clock=as_of)], events
+        )
     key = str(platform_id)
-    balances = fold(Balances(), events, MemoryRows())
-    status = fold(Status(), events, MemoryRows())
-    signals = fold(Signals(risk, clock=as_of), events, MemoryRows())
     return Replay(
         platform=key,
         as_of=as_of,

@@ -29,7 +29,11 @@ from projections.store import Doc, ReadModelStore
 class Rows(Protocol):
     def get(self, kind: str, key: str) -> Doc | None: ...
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None: ...
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
+        """Write a row; ``keep=False``: the projection will not ``get`` it again (a hint)."""
+        ...
 
     def delete(self, kind: str, key: str) -> None: ...
 
@@ -68,7 +72,9 @@ class MemoryRows:
         found = self.rows.get((kind, key))
         return found[1] if found else None
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
         self.rows[(kind, key)] = (platform, doc)
 
     def delete(self, kind: str, key: str) -> None:
@@ -133,14 +139,20 @@ class BatchRows:
     def get(self, kind: str, key: str) -> Doc | None:
         k = (kind, key)
         if k not in self.cache:
+            if k in self.writes:  # written by this batch, not kept
+                written = self.writes[k]
+                return written[1] if written is not None else None
             self.cache[k] = self.store.get(self.projection, self.generation, kind, key)
         return self.cache[k]
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
         k = (kind, key)
-        if k not in self.writes:
+        if k not in self.writes or not keep:
             self.cache.pop(k, None)
-        self.cache[k] = doc
+        if keep:
+            self.cache[k] = doc
         self.writes[k] = (platform, doc)
 
     def delete(self, kind: str, key: str) -> None:

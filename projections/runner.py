@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from projections.base import Projection
-from projections.events import EventSource
+from projections.events import EventSource, collector_paused
 from projections.rows import BatchRows
 from projections.store import ConcurrentUpdateError, Doc, ReadModelStore
 
@@ -77,11 +77,12 @@ class Runner:
         rows = BatchRows(self.store, self.name, generation, self.cache, self.source)
         end = events[-1][0]
         try:
-            self.projection.prefetch(rows, events)
-            for position, event in events:
-                self.projection.apply(rows, position, event)
-            if len(events) < self.batch_size or end >= self.source.head():
-                self.projection.finish(rows)
+            with collector_paused():
+                self.projection.prefetch(rows, events)
+                for position, event in events:
+                    self.projection.apply(rows, position, event)
+                if len(events) < self.batch_size or end >= self.source.head():
+                    self.projection.finish(rows)
             self.store.commit_batch(
                 self.name, generation, start, end, rows.writes, require_active=live
             )

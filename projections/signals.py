@@ -26,6 +26,7 @@ after every batch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -81,6 +82,14 @@ def signalled(first: Any) -> str:
     return owned(first) or ""
 
 
+@dataclass
+class Batch:
+    """Rows the folding of one batch has at hand: dirty marks written, open log rows."""
+
+    dirty: set[str] = field(default_factory=set)
+    chunks: dict[str, tuple[int, str, Doc]] = field(default_factory=dict)
+
+
 class Signals(Projection):
     name = "signals"
 
@@ -90,6 +99,8 @@ class Signals(Projection):
         self.config = config or RiskConfig()
         self.clock = clock
         self.owners: Memo[UUID, str] = Memo(KNOWN_AGGREGATES)
+        self.rows: Rows | None = None
+        self.batch = Batch()
         self.handlers: Dispatch[Callable[[Rows, Doc, str, int, Any], None]] = Dispatch(
             [
                 (Platform.MemberJoined, self._joined),
@@ -122,15 +133,29 @@ class Signals(Projection):
 
     def owner(self, rows: Rows, event: Any) -> str | None:
         oid = event.originator_id
-        if isinstance(event, Platform.Event):
-            return text(oid)
         platform = self.owners.get(oid)
         if platform is None:
-            first = event if event.originator_version == 1 else rows.event(oid, 1)
-            if first is None:
-                return None  # its first event was not folded (left out of a replay)
-            platform = self.owners[oid] = signalled(first)
+            if isinstance(event, Platform.Event):
+                platform = text(oid)
+            else:
+                first = event if event.originator_version == 1 else rows.event(oid, 1)
+                if first is None:
+                    return None  # its first event was not folded (left out of a replay)
+                platform = signalled(first)
+            self.owners[oid] = platform
         return platform or None
+
+    def _batch(self, rows: Rows) -> Batch:
+        """What this projection keeps at hand while folding into ``rows``."""
+        if rows is not self.rows:
+            self.rows, self.batch = rows, Batch()
+        return self.batch
+
+    def _dirty(self, rows: Rows, platform: str) -> None:
+        dirty = self._batch(rows).dirty
+        if platform not in dirty:
+            dirty.add(platform)
+            rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         first: set[tuple[UUID, int]] = set()
@@ -189,19 +214,25 @@ class Signals(Projection):
             summary["worst"] = max(summary["worst"], late)
             if len(summary["listed"]) < MAX_LATE_LISTED:
                 summary["listed"].append([position, late])
-        rows.put("dirty", platform, {}, platform)
+        self._dirty(rows, platform)
 
-    @staticmethod
-    def _log(rows: Rows, meta: Doc, platform: str, fact: list[Any]) -> None:
+    def _log(self, rows: Rows, meta: Doc, platform: str, fact: list[Any]) -> None:
         """Append ``fact`` to the platform's log."""
         count = meta["facts"]
-        key = chunk_key(platform, count)
-        chunk = rows.get("facts", key) if count % FACTS_CHUNK else None
-        if chunk is None:
-            chunk = {"facts": []}
+        number = count // FACTS_CHUNK
+        batch = self._batch(rows)
+        found = batch.chunks.get(platform)
+        if found is not None and found[0] == number:
+            _, key, chunk = found  # already written by this batch: it is the same document
+        else:
+            key = chunk_key(platform, count)
+            chunk = (rows.get("facts", key) if count % FACTS_CHUNK else None) or {"facts": []}
+            rows.put("facts", key, chunk, platform)
+            batch.chunks[platform] = (number, key, chunk)
         chunk["facts"].append(fact)
-        rows.put("facts", key, chunk, platform)
         meta["facts"] = count + 1
+        if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
+            rows.put("facts", key, chunk, platform, keep=False)
 
     # One handler per kind of event --------------------------------------------------
 
@@ -349,7 +380,7 @@ class Signals(Projection):
             other_meta["duplicate_receipts"][sha] = positions
             if other != platform:
                 rows.put("meta", other, other_meta, other)
-                rows.put("dirty", other, {}, other)
+                self._dirty(rows, other)
 
     # Findings ---------------------------------------------------------------------
 
@@ -400,6 +431,7 @@ class Signals(Projection):
         )
 
     def finish(self, rows: Rows) -> None:
+        self._batch(rows).dirty.clear()
         for dirty in rows.keys("dirty"):
             facts = self.facts(rows, dirty)
             if facts is not None:
