@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from projections.base import Projection
+from projections.committer import Committer
 from projections.events import EventSource, collector_paused
 from projections.rows import BatchRows
-from projections.store import ConcurrentUpdateError, Doc, ReadModelStore
+from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
 
 BATCH_SIZE = 1000
 CACHE_ROWS = 20_000
@@ -65,10 +66,26 @@ class Runner:
 
     def step(self, generation: int | None = None) -> int:
         """Fold and commit one batch; return the number of events processed."""
+        return self._step(generation, None)
+
+    def _step(self, generation: int | None, committer: Committer | None) -> int:
+        """Fold one batch; commit it, or hand it to ``committer`` to commit meanwhile."""
         live = generation is None
         generation = self.store.ensure(self.name) if generation is None else generation
-        start = self.store.position(self.name, generation)
+        if committer is not None and committer.busy and self.cached_at is not None:
+            # the batch being committed ends where this one starts; if its commit
+            # fails, so does waiting for it below, before anything of this batch is kept
+            cached_generation, start = self.cached_at
+            if cached_generation != generation:
+                committer.wait()
+                start = self.store.position(self.name, generation)
+        else:
+            if committer is not None:
+                committer.wait()
+            start = self.store.position(self.name, generation)
         events = self.source.read(start, self.batch_size)
+        if committer is not None:
+            committer.wait()  # the rows read from here on include the previous batch
         if not events:
             return 0
         if self.cached_at != (generation, start):
@@ -83,9 +100,13 @@ class Runner:
                     self.projection.apply(rows, position, event)
                 if len(events) < self.batch_size or end >= self.source.head():
                     self.projection.finish(rows)
-            self.store.commit_batch(
-                self.name, generation, start, end, rows.writes, require_active=live
-            )
+            if committer is None:
+                self.store.commit_batch(
+                    self.name, generation, start, end, rows.writes, require_active=live
+                )
+            else:
+                encoded = encode_writes(rows.writes)
+                committer.submit(self.name, generation, start, end, encoded, require_active=live)
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
             raise
@@ -103,10 +124,28 @@ class Runner:
                 del self.cache[key]
 
     def catch_up(self, generation: int | None = None) -> int:
-        total = 0
-        while processed := self.step(generation):
-            total += processed
-        return total
+        """Fold and commit batches until the head of the store; return events processed.
+
+        With a store that can open another connection, each batch is committed in the
+        background while the next one is read."""
+        if self.store.reconnect is None:
+            total = 0
+            while processed := self.step(generation):
+                total += processed
+            return total
+        committer = Committer(self.store)
+        try:
+            total = 0
+            while processed := self._step(generation, committer):
+                total += processed
+            committer.wait()
+            return total
+        except BaseException:
+            self.cache.clear()
+            self.cached_at = None
+            raise
+        finally:
+            committer.close()
 
     def follow(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Keep folding new events; a rebuild swapping the generation is picked up."""

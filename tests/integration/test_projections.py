@@ -10,6 +10,7 @@ import pytest
 
 from projections.balances import budget_figures, platform_figures
 from projections.base import fold
+from projections.committer import Committer
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
@@ -173,6 +174,22 @@ class TestReadModels:
         # then
         for name in FACTORIES:
             assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_a_batch_committed_in_the_background_from_a_stale_position_is_refused(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        generation = store.ensure("status")
+        committer = Committer(store)
+        # when: the second batch claims to start where the first one started
+        committer.submit("status", generation, 0, 10, ([], []), require_active=True)
+        committer.submit("status", generation, 0, 20, ([], []), require_active=True)
+        # then
+        with pytest.raises(ConcurrentUpdateError):
+            committer.wait()
+        committer.close()
+        assert store.position("status", generation) == 10
 
     def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
         self, app: Buurtkas, store: ReadModelStore
