@@ -67,7 +67,7 @@ class Balances(Projection):
     name = "balances"
 
     def __init__(self) -> None:
-        self.expenses: Memo[UUID, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
+        self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
         self.batch: dict[int, tuple[Any, list[Entry]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
@@ -119,7 +119,7 @@ class Balances(Projection):
                     self._remember_expense(event)
                 else:
                     expenses.append(oid)
-                    if oid not in self.expenses:
+                    if oid.int not in self.expenses:
                         wanted.add((oid, 1))
             elif isinstance(event, Grant.Event):
                 keys.add(("grant", text(oid)))
@@ -149,11 +149,11 @@ class Balances(Projection):
     def _remember_expense(self, submitted: Any) -> tuple[str, str | None, int]:
         grant = text(submitted.grant_id) if submitted.grant_id else None
         found = (text(submitted.platform_id), grant, submitted.amount.cents)
-        self.expenses[submitted.originator_id] = found
+        self.expenses[submitted.originator_id.int] = found
         return found
 
     def _expense_of(self, rows: Rows, expense_id: UUID) -> tuple[str, str | None, int] | None:
-        found = self.expenses.get(expense_id)
+        found = self.expenses.get(expense_id.int)
         if found is None:
             submitted = rows.event(expense_id, 1)
             if submitted is None:

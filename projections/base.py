@@ -43,11 +43,11 @@ def fold_together(
     projections: Sequence[Projection], events: Iterable[tuple[int, Any]]
 ) -> list[MemoryRows]:
     """Pure folds of several projections over the same events, in one pass."""
-    seen: dict[tuple[Any, int], Any] = {}
+    seen: dict[tuple[int, int], Any] = {}
     folds = [(projection, MemoryRows(seen)) for projection in projections]
     with collector_paused():
         for position, event in events:
-            seen[(event.originator_id, event.originator_version)] = event
+            seen[(event.originator_id.int, event.originator_version)] = event
             for projection, rows in folds:
                 projection.apply(rows, position, event)
         for projection, rows in folds:

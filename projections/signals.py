@@ -98,7 +98,7 @@ class Signals(Projection):
         by default it is the latest business date seen for each platform."""
         self.config = config or RiskConfig()
         self.clock = clock
-        self.owners: Memo[UUID, str] = Memo(KNOWN_AGGREGATES)
+        self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
         self.rows: Rows | None = None
         self.batch = Batch()
         self.handlers: Dispatch[Callable[[Rows, Doc, str, int, Any], None]] = Dispatch(
@@ -133,7 +133,7 @@ class Signals(Projection):
 
     def owner(self, rows: Rows, event: Any) -> str | None:
         oid = event.originator_id
-        platform = self.owners.get(oid)
+        platform = self.owners.get(oid.int)
         if platform is None:
             if isinstance(event, Platform.Event):
                 platform = text(oid)
@@ -142,7 +142,7 @@ class Signals(Projection):
                 if first is None:
                     return None  # its first event was not folded (left out of a replay)
                 platform = signalled(first)
-            self.owners[oid] = platform
+            self.owners[oid.int] = platform
         return platform or None
 
     def _batch(self, rows: Rows) -> Batch:
@@ -163,8 +163,8 @@ class Signals(Projection):
             oid = event.originator_id
             if event.originator_version == 1:
                 if not isinstance(event, Platform.Event):
-                    self.owners[oid] = signalled(event)
-            elif oid not in self.owners and not isinstance(event, Platform.Event):
+                    self.owners[oid.int] = signalled(event)
+            elif oid.int not in self.owners and not isinstance(event, Platform.Event):
                 first.add((oid, 1))
         rows.preload_events(first)
         keys: set[tuple[str, str]] = set()
@@ -211,7 +211,8 @@ class Signals(Projection):
         if late > self.config.late_days:
             summary = meta["late"]
             summary["count"] += 1
-            summary["worst"] = max(summary["worst"], late)
+            if late > summary["worst"]:
+                summary["worst"] = late
             if len(summary["listed"]) < MAX_LATE_LISTED:
                 summary["listed"].append([position, late])
         self._dirty(rows, platform)
