@@ -2,9 +2,11 @@
 
 Rows, all tagged with their platform:
 
-- ``meta``: the platform's small facts (members, relatives, approvers, grant windows,
-  recognition revocation, latest business date, receipts used twice, late bookings:
-  counted, the first ``MAX_LATE_LISTED`` listed) and the number of its logged facts;
+- ``meta``: the platform's small facts that seldom change (members, relatives,
+  approvers, grant windows, recognition revocation, receipts used twice, the first
+  ``MAX_LATE_LISTED`` late bookings);
+- ``head``: what changes with every event: the latest business date, the number of
+  late bookings and the worst delay, the number of logged facts;
 - ``facts``: the platform's log of money and expense facts, ``FACTS_CHUNK`` to a row
   (key ``<platform>:<chunk number>``): money in, money out, a correction taking money
   in or out back, an expense submitted, an expense changed (receipt, approval, rejection,
@@ -51,16 +53,28 @@ FACTS_CHUNK = 32
 def new_meta(name: str) -> Doc:
     return {
         "name": name,
-        "clock": None,
         "members": {},
         "relatives": {},
         "approvers": [],
         "grants": {},
         "recognition_revoked_on": None,
         "duplicate_receipts": {},
-        "late": {"count": 0, "worst": 0, "listed": []},
-        "facts": 0,
+        "late_listed": [],
     }
+
+
+def new_head() -> Doc:
+    return {"clock": None, "late": 0, "worst": 0, "facts": 0}
+
+
+@dataclass
+class Docs:
+    """A platform's two documents while an event is folded."""
+
+    meta: Doc
+    head: Doc
+    changed: bool = False
+    """Whether ``meta`` changed (``head`` is written after every event)."""
 
 
 def owned(event: Any) -> str | None:
@@ -101,7 +115,7 @@ class Signals(Projection):
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
         self.rows: Rows | None = None
         self.batch = Batch()
-        self.handlers: Dispatch[Callable[[Rows, Doc, str, int, Any], None]] = Dispatch(
+        self.handlers: Dispatch[Callable[[Rows, Docs, str, int, Any], None]] = Dispatch(
             [
                 (Platform.MemberJoined, self._joined),
                 (Platform.MemberLeft, self._left),
@@ -176,12 +190,12 @@ class Signals(Projection):
             platform = self.owner(rows, event)
             if platform is not None:
                 platforms.add(platform)
-        rows.preload(keys | {("meta", p) for p in platforms})
+        rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
         last_chunks = []
         for platform in platforms:
-            meta = rows.get("meta", platform)
-            if meta is not None and meta["facts"] % FACTS_CHUNK:
-                last_chunks.append(("facts", chunk_key(platform, meta["facts"])))
+            head = rows.get("head", platform)
+            if head is not None and head["facts"] % FACTS_CHUNK:
+                last_chunks.append(("facts", chunk_key(platform, head["facts"])))
         rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
@@ -191,35 +205,50 @@ class Signals(Projection):
         platform = self.owner(rows, event)
         if platform is None:
             return
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             if not isinstance(event, Platform.Registered):
                 return
-            meta = new_meta(event.name)
-        self._observe(rows, meta, platform, position, event)
+            docs = Docs(new_meta(event.name), new_head(), changed=True)
+        self._observe(rows, docs, platform, position, event)
         handler = self.handlers(event)
         if handler is not None:
-            handler(rows, meta, platform, position, event)
-        rows.put("meta", platform, meta, platform)
+            handler(rows, docs, platform, position, event)
+        self._save(rows, platform, docs)
 
-    def _observe(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+    @staticmethod
+    def _docs(rows: Rows, platform: str) -> Docs | None:
+        head = rows.get("head", platform)
+        meta = rows.get("meta", platform) if head is not None else None
+        return Docs(meta, head) if head is not None and meta is not None else None
+
+    @staticmethod
+    def _save(rows: Rows, platform: str, docs: Docs) -> None:
+        rows.put("head", platform, docs.head, platform)
+        if docs.changed:
+            rows.put("meta", platform, docs.meta, platform)
+
+    def _observe(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        head = docs.head
         occurred = event.occurred_on
         day = occurred.isoformat()
-        if meta["clock"] is None or day > meta["clock"]:
-            meta["clock"] = day
+        if head["clock"] is None or day > head["clock"]:
+            head["clock"] = day
         late = (event.timestamp.date() - occurred).days
         if late > self.config.late_days:
-            summary = meta["late"]
-            summary["count"] += 1
-            if late > summary["worst"]:
-                summary["worst"] = late
-            if len(summary["listed"]) < MAX_LATE_LISTED:
-                summary["listed"].append([position, late])
+            head["late"] += 1
+            if late > head["worst"]:
+                head["worst"] = late
+            listed = docs.meta["late_listed"]
+            if len(listed) < MAX_LATE_LISTED:
+                listed.append([position, late])
+                docs.changed = True
         self._dirty(rows, platform)
 
-    def _log(self, rows: Rows, meta: Doc, platform: str, fact: list[Any]) -> None:
+    def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
         """Append ``fact`` to the platform's log."""
-        count = meta["facts"]
+        head = docs.head
+        count = head["facts"]
         number = count // FACTS_CHUNK
         batch = self._batch(rows)
         found = batch.chunks.get(platform)
@@ -231,15 +260,16 @@ class Signals(Projection):
             rows.put("facts", key, chunk, platform)
             batch.chunks[platform] = (number, key, chunk)
         chunk["facts"].append(fact)
-        meta["facts"] = count + 1
+        head["facts"] = count + 1
         if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
 
     # One handler per kind of event --------------------------------------------------
 
     @staticmethod
-    def _joined(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        member = meta["members"].setdefault(
+    def _joined(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        member = docs.meta["members"].setdefault(
             event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
         )
         member.setdefault("positions", []).append(position)
@@ -248,24 +278,28 @@ class Signals(Projection):
         member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
 
     @staticmethod
-    def _left(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        member = meta["members"][event.person]
+    def _left(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        member = docs.meta["members"][event.person]
         member["roles"] = [r for r in member["roles"] if r != event.role.value]
         member.setdefault("positions", []).append(position)
 
     @staticmethod
-    def _relative(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        meta["relatives"][event.relative_name] = event.relative_iban
+    def _relative(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["relatives"][event.relative_name] = event.relative_iban
 
     @staticmethod
     def _revoked_recognition(
-        rows: Rows, meta: Doc, platform: str, position: int, event: Any
+        rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
-        meta["recognition_revoked_on"] = event.effective_on.isoformat()
+        docs.changed = True
+        docs.meta["recognition_revoked_on"] = event.effective_on.isoformat()
 
     @staticmethod
-    def _awarded(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        meta["grants"][text(event.originator_id)] = {
+    def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)] = {
             "start": event.period_start.isoformat(),
             "end": event.period_end.isoformat(),
             "revoked_on": None,
@@ -274,26 +308,28 @@ class Signals(Projection):
         }
 
     @staticmethod
-    def _amended(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
+    def _amended(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
 
     @staticmethod
-    def _revoked_grant(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        meta["grants"][text(event.originator_id)].update(
+    def _revoked_grant(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)].update(
             revoked_on=event.effective_on.isoformat(),
             revoked_decided_on=event.occurred_on.isoformat(),
             retroactive=event.retroactive,
         )
 
-    def _tranche(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+    def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
-        self._log(rows, meta, platform, fact)
+        self._log(rows, docs, platform, fact)
 
-    def _gone(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
+    def _gone(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         gone = f"{text(event.originator_id)}:{event.reverses_version}"
-        self._log(rows, meta, platform, ["gone", gone])
+        self._log(rows, docs, platform, ["gone", gone])
 
-    def _bank_line(self, rows: Rows, meta: Doc, platform: str, position: int, line: Any) -> None:
+    def _bank_line(self, rows: Rows, docs: Docs, platform: str, position: int, line: Any) -> None:
         day = line.occurred_on.isoformat()
         if line.direction.value == "out":
             fact = [
@@ -311,63 +347,65 @@ class Signals(Projection):
             fact = ["in", money_key(line), day, line.amount.cents, position]
         else:
             return
-        self._log(rows, meta, platform, fact)
+        self._log(rows, docs, platform, fact)
 
-    def _submitted(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        expense = {
-            "date": event.occurred_on.isoformat(),
-            "amount": event.amount.cents,
-            "payee": event.payee_name,
-            "iban": event.payee_iban,
-            "invoice": event.invoice_number,
-            "receipt": None,
-            "method": event.payment_method.value,
-            "submitted_by": event.actor,
-            "approved_by": None,
-            "state": "submitted",
-            "positions": [position],
-        }
+    def _submitted(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         oid = text(event.originator_id)
-        self._log(rows, meta, platform, ["expense", oid, expense])
+        fact = [
+            "expense",
+            oid,
+            event.occurred_on.isoformat(),
+            event.amount.cents,
+            event.payee_name,
+            event.payee_iban,
+            event.invoice_number,
+            event.payment_method.value,
+            event.actor,
+            position,
+        ]
+        self._log(rows, docs, platform, fact)
         if event.receipt_sha256:
-            self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
+            self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
 
     def _receipt_attached(
-        self, rows: Rows, meta: Doc, platform: str, position: int, event: Any
+        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
         oid = text(event.originator_id)
-        self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
+        self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
 
-    def _approved(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        changes = {
-            "state": "approved",
-            "approved_by": event.actor,
-            "approved_on": event.occurred_on.isoformat(),
-        }
-        fact = ["expense+", text(event.originator_id), position, changes]
-        self._log(rows, meta, platform, fact)
-        meta["approvers"] = sorted({*meta["approvers"], event.actor})
+    def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        fact = [
+            "approved",
+            text(event.originator_id),
+            position,
+            event.actor,
+            event.occurred_on.isoformat(),
+        ]
+        self._log(rows, docs, platform, fact)
+        if event.actor not in docs.meta["approvers"]:
+            docs.meta["approvers"] = sorted({*docs.meta["approvers"], event.actor})
+            docs.changed = True
 
-    def _changed(self, state: str) -> Callable[[Rows, Doc, str, int, Any], None]:
-        def handler(rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-            fact = ["expense+", text(event.originator_id), position, {"state": state}]
-            self._log(rows, meta, platform, fact)
+    def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
+        def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+            fact = ["state", text(event.originator_id), position, state]
+            self._log(rows, docs, platform, fact)
 
         return handler
 
     def _inflow(self, rows: Rows, platform: str, position: int, event: Any) -> None:
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             return
-        self._observe(rows, meta, platform, position, event)
+        self._observe(rows, docs, platform, position, event)
         fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
-        self._log(rows, meta, platform, fact)
-        rows.put("meta", platform, meta, platform)
+        self._log(rows, docs, platform, fact)
+        self._save(rows, platform, docs)
 
     def _receipt(
-        self, rows: Rows, meta: Doc, platform: str, expense_id: str, sha: str, position: int
+        self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        self._log(rows, meta, platform, ["expense+", expense_id, position, {"receipt": sha}])
+        self._log(rows, docs, platform, ["receipt", expense_id, position, sha])
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc)
@@ -375,46 +413,60 @@ class Signals(Projection):
             return
         positions = [use[2] for use in doc["uses"]]
         for other in sorted({use[0] for use in doc["uses"]}):
-            other_meta = meta if other == platform else rows.get("meta", other)
+            other_meta = docs.meta if other == platform else rows.get("meta", other)
             if other_meta is None:
                 continue
             other_meta["duplicate_receipts"][sha] = positions
-            if other != platform:
+            if other == platform:
+                docs.changed = True
+            else:
                 rows.put("meta", other, other_meta, other)
                 self._dirty(rows, other)
 
     # Findings ---------------------------------------------------------------------
 
     def facts(self, rows: Rows, platform: str) -> Facts | None:
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             return None
+        meta, head = docs.meta, docs.head
         inflows: dict[str, tuple[date, int, int]] = {}
         outflows: dict[str, Outflow] = {}
         expenses: dict[str, Doc] = {}
         for _, chunk in rows.items("facts", platform):
             for fact in chunk["facts"]:
                 tag = fact[0]
-                if tag == "out":
+                if tag in CHANGES:
+                    expense = expenses.get(fact[1])
+                    if expense is not None:
+                        expense.update(CHANGES[tag](fact))
+                        expense["positions"].append(fact[2])
+                elif tag == "out":
                     _, key, day, cents, kind, payee, iban, matches, position = fact
                     outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
-                elif tag == "expense+":
-                    _, key, position, changes = fact
-                    expense = expenses.get(key)
-                    if expense is not None:
-                        expense.update(changes)
-                        expense["positions"].append(position)
                 elif tag == "in":
                     _, key, day, cents, position = fact
                     inflows[key] = (_day(day), cents, position)
                 elif tag == "expense":
-                    _, key, doc = fact
-                    expenses[key] = {**doc, "positions": list(doc["positions"])}  # a copy
+                    _, key, day, cents, payee, iban, invoice, method, by, position = fact
+                    expenses[key] = {
+                        "date": day,
+                        "amount": cents,
+                        "payee": payee,
+                        "iban": iban,
+                        "invoice": invoice,
+                        "receipt": None,
+                        "method": method,
+                        "submitted_by": by,
+                        "approved_by": None,
+                        "state": "submitted",
+                        "positions": [position],
+                    }
                 elif tag == "gone":
                     inflows.pop(fact[1], None)
                     outflows.pop(fact[1], None)
         return Facts(
-            clock=self.clock or (_day(meta["clock"]) if meta["clock"] else None),
+            clock=self.clock or (_day(head["clock"]) if head["clock"] else None),
             members=meta["members"],
             relatives=meta["relatives"],
             approvers=set(meta["approvers"]),
@@ -425,9 +477,9 @@ class Signals(Projection):
             recognition_revoked_on=(
                 _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
             ),
-            late=[(p, days) for p, days in meta["late"]["listed"]],
-            late_count=meta["late"]["count"],
-            late_worst=meta["late"]["worst"],
+            late=[(p, days) for p, days in meta["late_listed"]],
+            late_count=head["late"],
+            late_worst=head["worst"],
             duplicate_receipts=meta["duplicate_receipts"],
         )
 
@@ -448,6 +500,14 @@ class Signals(Projection):
             "score": risk_score(found),
             "config": f"{self.config.version}:{self.config.digest()}",
         }
+
+
+CHANGES: dict[str, Callable[[list[Any]], Doc]] = {
+    "approved": lambda f: {"state": "approved", "approved_by": f[3], "approved_on": f[4]},
+    "state": lambda f: {"state": f[3]},
+    "receipt": lambda f: {"receipt": f[3]},
+}
+"""How each kind of logged expense change changes the expense."""
 
 
 def chunk_key(platform: str, count: int) -> str:
