@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import itertools
-from typing import Generic, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-class Memo(Generic[K, V]):
+class Memo(dict[K, V]):
     """A dict of at most ``limit`` entries: when full, the oldest quarter is forgotten.
 
     Only for values that can be found again (it is a cache, never the only copy).
+    Reading is the plain dict's; only adding an entry costs a check.
     """
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self.entries: dict[K, V] = {}
-
-    def get(self, key: K) -> V | None:
-        return self.entries.get(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.entries
 
     def __setitem__(self, key: K, value: V) -> None:
-        entries = self.entries
-        if len(entries) >= self.limit and key not in entries:
-            for old in list(itertools.islice(entries, max(1, self.limit // 4))):
-                del entries[old]
-        entries[key] = value
+        if len(self) >= self.limit and key not in self:
+            for old in list(itertools.islice(self, max(1, self.limit // 4))):
+                del self[old]
+        super().__setitem__(key, value)
 
 
 STRINGS = 100_000

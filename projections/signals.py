@@ -74,7 +74,10 @@ class Docs:
     meta: Doc
     head: Doc
     changed: bool = False
-    """Whether ``meta`` changed (``head`` is written after every event)."""
+    """Whether ``meta`` changed (``head`` changes with every event)."""
+    saved: bool = False
+    meta_saved: bool = False
+    """Whether this batch has written them (the same documents: once is enough)."""
 
 
 def owned(event: Any) -> str | None:
@@ -102,6 +105,7 @@ class Batch:
 
     dirty: set[str] = field(default_factory=set)
     chunks: dict[str, tuple[int, str, Doc]] = field(default_factory=dict)
+    docs: dict[str, Docs] = field(default_factory=dict)
 
 
 class Signals(Projection):
@@ -210,23 +214,32 @@ class Signals(Projection):
             if not isinstance(event, Platform.Registered):
                 return
             docs = Docs(new_meta(event.name), new_head(), changed=True)
+            self._batch(rows).docs[platform] = docs
         self._observe(rows, docs, platform, position, event)
         handler = self.handlers(event)
         if handler is not None:
             handler(rows, docs, platform, position, event)
         self._save(rows, platform, docs)
 
-    @staticmethod
-    def _docs(rows: Rows, platform: str) -> Docs | None:
-        head = rows.get("head", platform)
-        meta = rows.get("meta", platform) if head is not None else None
-        return Docs(meta, head) if head is not None and meta is not None else None
+    def _docs(self, rows: Rows, platform: str) -> Docs | None:
+        batch = self._batch(rows)
+        docs = batch.docs.get(platform)
+        if docs is None:
+            head = rows.get("head", platform)
+            meta = rows.get("meta", platform) if head is not None else None
+            if head is None or meta is None:
+                return None
+            docs = batch.docs[platform] = Docs(meta, head)
+        return docs
 
     @staticmethod
     def _save(rows: Rows, platform: str, docs: Docs) -> None:
-        rows.put("head", platform, docs.head, platform)
-        if docs.changed:
+        if not docs.saved:
+            rows.put("head", platform, docs.head, platform)
+            docs.saved = True
+        if docs.changed and not docs.meta_saved:
             rows.put("meta", platform, docs.meta, platform)
+            docs.meta_saved = True
 
     def _observe(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         head = docs.head
