@@ -236,16 +236,18 @@ def replay_busy(app: Buurtkas, env: dict[str, str], repeat: int = 5) -> None:
     store = open_store(env)
     platform = find_platform(app, "Synthetisch platform s1-0000")
     events = len(platform_positions(app, store, platform.originator_id))
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         replay_platform(
             app, store, platform.originator_id, position=app.recorder.max_notification_id()
         )
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     print(
         f"replay of the busiest platform ({events:,} of its events): median "
-        f"{statistics.median(times) * 1000:.0f} ms over {repeat} runs (target < 200 ms)"
+        f"{statistics.median(times) * 1000:.0f} ms over {repeat} runs (target < 200 ms); "
+        f"CPU time of this process: median {statistics.median(cpu) * 1000:.0f} ms"
     )
     store.conn.close()
 
