@@ -29,7 +29,7 @@ from eventsourcing.utils import resolve_topic
 
 from projections.db import Connection
 
-VALUE_CACHE = 100_000
+VALUE_CACHE = 20_000
 """Decoded values kept for reuse, per type; a cache is emptied when it reaches this size."""
 IN_CHUNK = 500
 """Values per ``IN (...)`` list."""

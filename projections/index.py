@@ -22,7 +22,7 @@ from projections.memo import Memo
 from projections.rows import Rows
 
 CHUNK = 1000
-KNOWN_AGGREGATES = 100_000
+KNOWN_AGGREGATES = 50_000
 """Aggregates whose platforms an ``Owners`` keeps at hand."""
 
 

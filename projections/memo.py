@@ -28,7 +28,7 @@ class Memo(dict[K, V]):
         super().__setitem__(key, value)
 
 
-STRINGS = 100_000
+STRINGS = 20_000
 _strings: dict[int, str] = {}
 
 

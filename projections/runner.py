@@ -20,7 +20,7 @@ from projections.rows import BatchRows
 from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
 
 BATCH_SIZE = 1000
-CACHE_ROWS = 20_000
+CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 
 
