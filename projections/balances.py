@@ -4,40 +4,34 @@ Money figures of budgets and platforms come from the double-entry postings (each
 keeps its debits and credits; corrections are red stornos). Grant figures come from the
 grant's own events, and each grant's spending from the expenses paid against it.
 
-Rows: ``budget`` and ``grant`` and ``platform`` documents, ``expense`` documents (state,
-amount and grant of each expense) and ``entry`` documents (the postings of each money
-event, so that a correction can reverse them).
+Rows: ``budget``, ``grant`` and ``platform`` documents. A platform document lists the
+expenses awaiting approval. What else a later event needs comes from the first event of
+its aggregate (an expense's platform, grant and amount) or from the event a correction
+reverses (its postings), read again from the store when it is not at hand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant
 from domain.platform import Platform
 from domain.postings import is_reversal, postings
-from domain.values import ExpenseState
-from projections.base import Projection
+from projections.base import Dispatch, Projection
+from projections.index import KNOWN_AGGREGATES
+from projections.memo import Memo, text
 from projections.rows import Rows
 from projections.store import Doc
-
-
-def account_key(account: str) -> tuple[str, str]:
-    """The document holding an account: ``platform:<id>:bank`` is in ``("platform", id)``."""
-    kind, entity, _ = account.split(":", 2)
-    return kind, entity
-
-
-def entry_key(originator_id: Any, version: int) -> str:
-    return f"{originator_id}:{version}"
 
 
 def new_doc(kind: str) -> Doc:
     base: Doc = {"accounts": {}}
     if kind == "platform":
-        base.update(awaiting_count=0, awaiting_cents=0)
+        base.update(awaiting={}, awaiting_count=0, awaiting_cents=0)
     if kind == "grant":
         base.update(
             awarded=0,
@@ -53,203 +47,263 @@ def new_doc(kind: str) -> Doc:
     return base
 
 
+Entry = tuple[str, str, str, int]
+"""A posting as the balances book it: kind and id of the document, account, cents."""
+
+
+def entries(event: Any) -> list[Entry]:
+    """The postings of a (not reversing) event, split into document and account."""
+    found = []
+    for p in postings(event):
+        kind, entity, field = p.account.split(":", 2)
+        found.append((kind, entity, field, p.amount.cents))
+    return found
+
+
+Handler = Callable[[Rows, Any, str], None]
+
+
 class Balances(Projection):
     name = "balances"
 
+    def __init__(self) -> None:
+        self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
+        """Platform, grant and amount of each expense, from its ``Submitted`` event."""
+        self.batch: dict[int, tuple[Any, list[Entry]]] = {}
+        """The entries of the batch's events by position, worked out while prefetching."""
+        self.facts: Dispatch[Handler] = Dispatch(
+            [
+                (DistrictBudget.Allocated, self._allocated),
+                (Platform.Registered, self._registered),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.TranchePaid, self._tranche_paid),
+                (Grant.RefundReceived, self._money("refunded")),
+                (Grant.RecoveryReceived, self._money("recovered")),
+                (Grant.RecoveryClaimed, self._claimed),
+                (Grant.Settled, self._settled),
+                (Grant.Revoked, self._revoked),
+                (Grant.EntryReversed, self._grant_reversed),
+                (Expense.Submitted, self._submitted),
+                ((Expense.Approved, Expense.Rejected), self._expense(awaiting=True, spent=0)),
+                (Expense.Paid, self._expense(awaiting=False, spent=+1)),
+                (Expense.EntryReversed, self._expense(awaiting=False, spent=-1)),
+            ]
+        )
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        self._book(rows, event)
-        self._describe(rows, event)
+        self._book(rows, position, event)
+        handler = self.facts(event)
+        if handler is not None:
+            handler(rows, event, text(event.originator_id))
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        """Preload exactly the documents the batch will read (accounts, entities, entries)."""
+        """Preload exactly the documents the batch will read (accounts, entities)."""
         keys: set[tuple[str, str]] = set()
-        for _, event in events:
-            oid = str(event.originator_id)
+        wanted: set[tuple[UUID, int]] = set()
+        self.batch = {}
+        expenses: list[UUID] = []
+        corrected: list[tuple[UUID, int]] = []
+        for position, event in events:
+            oid = event.originator_id
             if is_reversal(event):
-                keys.add(("entry", entry_key(event.originator_id, event.reverses_version)))
+                corrected.append((oid, event.reverses_version))
             else:
-                keys.update(account_key(p.account) for p in postings(event))
-            if isinstance(event, Grant.Event):
-                keys.add(("grant", oid))
-            elif isinstance(event, Expense.Event):
-                keys.add(("expense", oid))
+                booked = entries(event)
+                self.batch[position] = (event, booked)
+                if booked:
+                    keys.update((kind, entity) for kind, entity, _, _ in booked)
+            if isinstance(event, Expense.Event):
                 if isinstance(event, Expense.Submitted):
-                    keys.add(("platform", str(event.platform_id)))
+                    keys.add(("platform", text(event.platform_id)))
+                    self._remember_expense(event)
+                else:
+                    expenses.append(oid)
+                    if oid.int not in self.expenses:
+                        wanted.add((oid, 1))
+            elif isinstance(event, Grant.Event):
+                keys.add(("grant", text(oid)))
             elif isinstance(event, Platform.Registered):
-                keys.add(("platform", oid))
+                keys.add(("platform", text(oid)))
             elif isinstance(event, DistrictBudget.Allocated):
-                keys.add(("budget", oid))
-            if isinstance(event, Grant.TranchePaid):
-                keys.add(("budget", str(event.budget_id)))
+                keys.add(("budget", text(oid)))
+        rows.preload_events(wanted.union(corrected))
+        for oid, version in corrected:
+            original = rows.event(oid, version)
+            if original is not None:
+                keys.update((kind, entity) for kind, entity, _, _ in entries(original))
+        for oid in expenses:
+            expense = self._expense_of(rows, oid)
+            if expense is not None:
+                keys.add(("platform", expense[0]))
+                if expense[1]:
+                    keys.add(("grant", expense[1]))
         rows.preload(keys)
-        second: set[tuple[str, str]] = set()
+        budgets: set[tuple[str, str]] = set()
         for kind, key in keys:
-            doc = rows.get(kind, key) if kind in ("entry", "expense", "grant") else None
-            if doc is None:
-                continue
-            if kind == "entry":
-                second.update(account_key(account) for account, _ in doc["postings"])
-            elif kind == "expense":
-                second.add(("platform", doc["platform_id"]))
-                if doc.get("grant_id"):
-                    second.add(("grant", doc["grant_id"]))
-            elif doc.get("budget_id"):
-                second.add(("budget", doc["budget_id"]))
-        rows.preload(second)
+            doc = rows.get(kind, key) if kind == "grant" else None
+            if doc is not None and doc.get("budget_id"):
+                budgets.add(("budget", doc["budget_id"]))
+        rows.preload(budgets)
+
+    def _remember_expense(self, submitted: Any) -> tuple[str, str | None, int]:
+        grant = text(submitted.grant_id) if submitted.grant_id else None
+        found = (text(submitted.platform_id), grant, submitted.amount.cents)
+        self.expenses[submitted.originator_id.int] = found
+        return found
+
+    def _expense_of(self, rows: Rows, expense_id: UUID) -> tuple[str, str | None, int] | None:
+        found = self.expenses.get(expense_id.int)
+        if found is None:
+            submitted = rows.event(expense_id, 1)
+            if submitted is None:
+                return None  # not folded (left out of a replay)
+            found = self._remember_expense(submitted)
+        return found
 
     # Money through postings ------------------------------------------------------------
 
-    def _book(self, rows: Rows, event: Any) -> None:
-        if is_reversal(event):
-            key = entry_key(event.originator_id, event.reverses_version)
-            entry = rows.get("entry", key)
-            if entry is None:
-                return  # the corrected event had no postings
-            rows.delete("entry", key)
-            for account, cents in entry["postings"]:
-                self._post(rows, account, cents, reverse=True)
-            return
-        entries = postings(event)
-        if not entries:
-            return
-        rows.put(
-            "entry",
-            entry_key(event.originator_id, event.originator_version),
-            {"postings": [[p.account, p.amount.cents] for p in entries]},
-        )
-        for p in entries:
-            self._post(rows, p.account, p.amount.cents, reverse=False)
-
-    def _post(self, rows: Rows, account: str, cents: int, *, reverse: bool) -> None:
-        kind, entity = account_key(account)
-        field = account.split(":", 2)[2]
-        doc = rows.get(kind, entity) or new_doc(kind)
-        debit, credit = doc["accounts"].get(field, [0, 0])
-        amount = -abs(cents) if reverse else abs(cents)
-        if cents > 0:
-            debit += amount
+    def _book(self, rows: Rows, position: int, event: Any) -> None:
+        prepared = self.batch.get(position)
+        if prepared is not None and prepared[0] is event:
+            booked, reverse = prepared[1], False
+        elif is_reversal(event):
+            original = rows.event(event.originator_id, event.reverses_version)
+            if original is None:
+                return  # not folded (left out of a replay)
+            booked, reverse = entries(original), True
         else:
-            credit += amount
-        doc["accounts"][field] = [debit, credit]
-        rows.put(kind, entity, doc, entity if kind == "platform" else doc.get("platform_id"))
+            booked, reverse = entries(event), False
+        for kind, entity, field, cents in booked:
+            doc = rows.get(kind, entity) or new_doc(kind)
+            accounts = doc["accounts"]
+            debit, credit = accounts.get(field, (0, 0))
+            amount = -abs(cents) if reverse else abs(cents)
+            if cents > 0:
+                debit += amount
+            else:
+                credit += amount
+            accounts[field] = [debit, credit]
+            rows.put(kind, entity, doc, entity if kind == "platform" else doc.get("platform_id"))
 
     # Entity facts -------------------------------------------------------------------
 
-    def _update(self, rows: Rows, kind: str, key: str, platform: str | None, **changes: Any) -> Doc:
+    @staticmethod
+    def _update(rows: Rows, kind: str, key: str, platform: str | None, **changes: Any) -> Doc:
         doc = rows.get(kind, key) or new_doc(kind)
         doc.update(changes)
         rows.put(kind, key, doc, platform)
         return doc
 
-    def _describe(self, rows: Rows, event: Any) -> None:
-        oid = str(event.originator_id)
-        match event:
-            case DistrictBudget.Allocated():
-                self._update(rows, "budget", oid, None, district=event.district, year=event.year)
-            case Platform.Registered():
-                self._update(
-                    rows,
-                    "platform",
-                    oid,
-                    oid,
-                    name=event.name,
-                    neighbourhood=event.neighbourhood,
-                    district=event.district,
-                )
-            case Grant.Awarded():
-                self._update(
-                    rows,
-                    "grant",
-                    oid,
-                    str(event.platform_id),
-                    reference=event.reference,
-                    platform_id=str(event.platform_id),
-                    budget_id=str(event.budget_id),
-                    awarded=event.amount.cents,
-                )
-            case Grant.Amended():
-                self._grant(rows, oid, lambda d: d.update(awarded=event.amount.cents))
-            case Grant.TranchePaid():
-                self._grant(rows, oid, lambda d: self._money(d, event, "tranches_paid"))
-                self._paid_out(rows, str(event.budget_id), event.amount.cents)
-            case Grant.RefundReceived():
-                self._grant(rows, oid, lambda d: self._money(d, event, "refunded"))
-            case Grant.RecoveryReceived():
-                self._grant(rows, oid, lambda d: self._money(d, event, "recovered"))
-            case Grant.RecoveryClaimed():
-                self._grant(
-                    rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents)
-                )
-            case Grant.Settled():
-                self._grant(
-                    rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled")
-                )
-            case Grant.Revoked():
-                self._grant(rows, oid, lambda d: d.update(state="revoked"))
-            case Grant.EntryReversed():
-                grant = rows.get("grant", oid) or new_doc("grant")
-                field, cents = grant["reversible"].pop(str(event.reverses_version))
-                grant[field] -= cents
-                rows.put("grant", oid, grant, grant.get("platform_id"))
-                if field == "tranches_paid":
-                    self._paid_out(rows, grant["budget_id"], -cents)
-            case Expense.Submitted():
-                platform = str(event.platform_id)
-                self._update(
-                    rows,
-                    "expense",
-                    oid,
-                    platform,
-                    platform_id=platform,
-                    grant_id=str(event.grant_id) if event.grant_id else None,
-                    amount=event.amount.cents,
-                    state=ExpenseState.SUBMITTED.value,
-                )
-                self._awaiting(rows, platform, +1, event.amount.cents)
-            case Expense.Approved() | Expense.Rejected():
-                doc = rows.get("expense", oid)
-                if doc is not None and doc["state"] == ExpenseState.SUBMITTED.value:
-                    self._awaiting(rows, doc["platform_id"], -1, -doc["amount"])
-                state = "approved" if isinstance(event, Expense.Approved) else "rejected"
-                self._expense(rows, oid, state, spent_delta=0)
-            case Expense.Paid():
-                self._expense(rows, oid, ExpenseState.PAID.value, spent_delta=+1)
-            case Expense.EntryReversed():
-                self._expense(rows, oid, ExpenseState.APPROVED.value, spent_delta=-1)
+    def _allocated(self, rows: Rows, event: Any, oid: str) -> None:
+        self._update(rows, "budget", oid, None, district=event.district, year=event.year)
 
-    def _grant(self, rows: Rows, key: str, change: Any) -> None:
+    def _registered(self, rows: Rows, event: Any, oid: str) -> None:
+        self._update(
+            rows,
+            "platform",
+            oid,
+            oid,
+            name=event.name,
+            neighbourhood=event.neighbourhood,
+            district=event.district,
+        )
+
+    def _awarded(self, rows: Rows, event: Any, oid: str) -> None:
+        platform = text(event.platform_id)
+        self._update(
+            rows,
+            "grant",
+            oid,
+            platform,
+            reference=event.reference,
+            platform_id=platform,
+            budget_id=text(event.budget_id),
+            awarded=event.amount.cents,
+        )
+
+    def _amended(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(awarded=event.amount.cents))
+
+    def _tranche_paid(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: self._add(d, event, "tranches_paid"))
+        self._paid_out(rows, text(event.budget_id), event.amount.cents)
+
+    def _money(self, field: str) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._grant(rows, oid, lambda d: self._add(d, event, field))
+
+        return handler
+
+    def _claimed(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents))
+
+    def _settled(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled"))
+
+    def _revoked(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(state="revoked"))
+
+    def _grant_reversed(self, rows: Rows, event: Any, oid: str) -> None:
+        grant = rows.get("grant", oid) or new_doc("grant")
+        field, cents = grant["reversible"].pop(str(event.reverses_version))
+        grant[field] -= cents
+        rows.put("grant", oid, grant, grant.get("platform_id"))
+        if field == "tranches_paid":
+            self._paid_out(rows, grant["budget_id"], -cents)
+
+    def _submitted(self, rows: Rows, event: Any, oid: str) -> None:
+        platform, _, cents = self._remember_expense(event)
+        doc = rows.get("platform", platform) or new_doc("platform")
+        doc["awaiting"][oid] = cents
+        self._awaiting(rows, platform, doc, +1, cents)
+
+    def _expense(self, *, awaiting: bool, spent: int) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._decided(rows, event.originator_id, oid, awaiting=awaiting, spent=spent)
+
+        return handler
+
+    @staticmethod
+    def _grant(rows: Rows, key: str, change: Any) -> None:
         doc = rows.get("grant", key) or new_doc("grant")
         change(doc)
         rows.put("grant", key, doc, doc.get("platform_id"))
 
     @staticmethod
-    def _money(doc: Doc, event: Any, field: str) -> None:
+    def _add(doc: Doc, event: Any, field: str) -> None:
         doc[field] += event.amount.cents
         doc["reversible"][str(event.originator_version)] = [field, event.amount.cents]
 
-    def _paid_out(self, rows: Rows, budget: str, cents: int) -> None:
+    @staticmethod
+    def _paid_out(rows: Rows, budget: str, cents: int) -> None:
         doc = rows.get("budget", budget) or new_doc("budget")
         doc["paid_out"] = doc.get("paid_out", 0) + cents
         rows.put("budget", budget, doc, None)
 
-    def _awaiting(self, rows: Rows, platform: str, count: int, cents: int) -> None:
-        doc = rows.get("platform", platform) or new_doc("platform")
+    @staticmethod
+    def _awaiting(rows: Rows, platform: str, doc: Doc, count: int, cents: int) -> None:
         doc["awaiting_count"] += count
         doc["awaiting_cents"] += cents
         rows.put("platform", platform, doc, platform)
 
-    def _expense(self, rows: Rows, key: str, state: str, *, spent_delta: int) -> None:
-        doc = rows.get("expense", key)
-        if doc is None:
+    def _decided(
+        self, rows: Rows, expense_id: UUID, key: str, *, awaiting: bool, spent: int
+    ) -> None:
+        """An expense left the submitted state (approved, rejected, paid or corrected).
+
+        Only an approval or a rejection of an expense still awaiting one counts down
+        the platform's expenses awaiting approval."""
+        expense = self._expense_of(rows, expense_id)
+        if expense is None:
             return
-        doc["state"] = state
-        rows.put("expense", key, doc, doc["platform_id"])
-        if spent_delta and doc["grant_id"]:
-            self._grant(
-                rows,
-                doc["grant_id"],
-                lambda d: d.update(spent=d["spent"] + spent_delta * doc["amount"]),
-            )
+        platform, grant, cents = expense
+        doc = rows.get("platform", platform)
+        if doc is not None and key in doc["awaiting"]:
+            del doc["awaiting"][key]
+            self._awaiting(rows, platform, doc, -1 if awaiting else 0, -cents if awaiting else 0)
+        if spent and grant:
+            self._grant(rows, grant, lambda d: d.update(spent=d["spent"] + spent * cents))
 
 
 # Reading ---------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
-from projections.rows import Rows
+from projections.events import collector_paused
+from projections.rows import MemoryRows, Rows
 
 
 class Projection(ABC):
@@ -32,6 +33,46 @@ R = TypeVar("R", bound=Rows)
 def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> R:
     """The pure fold: apply every event in order, then finish."""
     for position, event in events:
+        rows.remember(event)
         projection.apply(rows, position, event)
     projection.finish(rows)
     return rows
+
+
+def fold_together(
+    projections: Sequence[Projection], events: Iterable[tuple[int, Any]]
+) -> list[MemoryRows]:
+    """Pure folds of several projections over the same events, in one pass."""
+    seen: dict[tuple[int, int], Any] = {}
+    folds = [(projection, MemoryRows(seen)) for projection in projections]
+    with collector_paused():
+        for position, event in events:
+            seen[(event.originator_id.int, event.originator_version)] = event
+            for projection, rows in folds:
+                projection.apply(rows, position, event)
+        for projection, rows in folds:
+            projection.finish(rows)
+    return [rows for _, rows in folds]
+
+
+H = TypeVar("H")
+
+
+class Dispatch(Generic[H]):
+    """The handler of an event by its class: the first case the class is a subclass of.
+
+    Resolved once per class (the same answer as a chain of ``isinstance`` tests, without
+    running the chain for every event)."""
+
+    def __init__(self, cases: Sequence[tuple[type | tuple[type, ...], H]]) -> None:
+        self.cases = list(cases)
+        self.resolved: dict[type, H | None] = {}
+
+    def __call__(self, event: Any) -> H | None:
+        cls = type(event)
+        try:
+            return self.resolved[cls]
+        except KeyError:
+            found = next((h for types, h in self.cases if issubclass(cls, types)), None)
+            self.resolved[cls] = found
+            return found

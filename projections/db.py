@@ -34,6 +34,11 @@ class SQLiteConnection:
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA busy_timeout = 30000")
+        # The event store runs SQLite in WAL mode. There NORMAL keeps every transaction
+        # atomic (a batch's rows and its tracking position commit together or not at
+        # all); only the last commits may roll back after a power loss, and then the
+        # runner folds those events again. It saves an fsync per batch.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -1,8 +1,10 @@
-"""The platform index: which aggregates and which event positions belong to a platform.
+"""The platform index: which event positions belong to a platform.
 
 It lets an as-of replay read only the platform's own events, so that replaying one
 platform costs in proportion to its events and not to the whole store. Positions are
-kept in chunks of ``CHUNK`` per row.
+kept in chunks of ``CHUNK`` per row. The platforms of an event come from the first
+event of its aggregate (``Owners``), read again from the store when needed, so the
+index keeps no row per aggregate.
 """
 
 from __future__ import annotations
@@ -16,47 +18,64 @@ from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
 from projections.base import Projection
+from projections.memo import Memo
 from projections.rows import Rows
 
 CHUNK = 1000
+KNOWN_AGGREGATES = 50_000
+"""Aggregates whose platforms an ``Owners`` keeps at hand."""
 
 
-def peek_owners(rows: Rows, event: Any) -> list[str]:
-    """The platforms an event belongs to, without recording anything."""
-    match event:
+def first_owners(first: Any) -> list[str]:
+    """The platforms an aggregate belongs to, from its first event."""
+    match first:
         case Platform.Registered():
-            return [str(event.originator_id)]
+            return [str(first.originator_id)]
         case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            return [str(event.platform_id)]
+            return [str(first.platform_id)]
         case PlatformTransfer.Made():
-            return [str(event.from_platform_id), str(event.to_platform_id)]
-    doc = rows.get("aggregate", str(event.originator_id))
-    return list(doc["platforms"]) if doc else []
+            return [str(first.from_platform_id), str(first.to_platform_id)]
+    return []
 
 
-def owners(rows: Rows, event: Any) -> list[str]:
-    """The platforms an event belongs to; remembers the owners of new aggregates."""
-    oid = str(event.originator_id)
-    match event:
-        case Platform.Registered():
-            found = [oid]
-        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            found = [str(event.platform_id)]
-        case PlatformTransfer.Made():
-            found = [str(event.from_platform_id), str(event.to_platform_id)]
-        case _:
-            doc = rows.get("aggregate", oid)
-            return list(doc["platforms"]) if doc else []
-    rows.put("aggregate", oid, {"platforms": found})
-    return found
+class Owners:
+    """The platforms each event belongs to: those of its aggregate's first event."""
+
+    def __init__(self) -> None:
+        self.known: Memo[int, list[str]] = Memo(KNOWN_AGGREGATES)
+        """By the aggregate's UUID as an integer (hashed faster than a UUID)."""
+
+    def __call__(self, rows: Rows, event: Any) -> list[str]:
+        oid = event.originator_id
+        found = self.known.get(oid.int)
+        if found is None:
+            first = event if event.originator_version == 1 else rows.event(oid, 1)
+            if first is None:
+                return []  # its first event was not folded (left out of a replay)
+            found = self.known[oid.int] = first_owners(first)
+        return found
+
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        """Read the first events a batch will need in one go."""
+        wanted = set()
+        for _, event in events:
+            oid = event.originator_id
+            if event.originator_version == 1:
+                self.known[oid.int] = first_owners(event)
+            elif oid.int not in self.known:
+                wanted.add((oid, 1))
+        rows.preload_events(wanted)
 
 
 class PlatformIndex(Projection):
     name = "platform_index"
 
+    def __init__(self) -> None:
+        self.owners = Owners()
+
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        rows.preload(("aggregate", str(event.originator_id)) for _, event in events)
-        platforms = {p for _, event in events for p in peek_owners(rows, event)}
+        self.owners.prefetch(rows, events)
+        platforms = {p for _, event in events for p in self.owners(rows, event)}
         rows.preload(("head", p) for p in platforms)
         chunks = []
         for platform in platforms:
@@ -66,11 +85,12 @@ class PlatformIndex(Projection):
         rows.preload(chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        for platform in owners(rows, event):
+        for platform in self.owners(rows, event):
             head = rows.get("head", platform) or {"count": 0}
             chunk_key = f"{platform}:{head['count'] // CHUNK:06d}"
             chunk = rows.get("positions", chunk_key) or {"positions": []}
             chunk["positions"].append(position)
-            rows.put("positions", chunk_key, chunk, platform)
+            full = len(chunk["positions"]) == CHUNK  # then it will not be read while folding
+            rows.put("positions", chunk_key, chunk, platform, keep=not full)
             head["count"] += 1
             rows.put("head", platform, head, platform)

@@ -9,8 +9,9 @@ from domain.risk import RiskConfig
 from projections.balances import Balances
 from projections.base import Projection
 from projections.db import connect
+from projections.events import EventSource
 from projections.index import PlatformIndex
-from projections.runner import EventSource, Runner
+from projections.runner import Runner
 from projections.signals import Signals
 from projections.status import Status
 from projections.store import ReadModelStore
@@ -28,7 +29,7 @@ class UnknownProjection(KeyError):
 
 
 def open_store(env: dict[str, str]) -> ReadModelStore:
-    store = ReadModelStore(connect(env))
+    store = ReadModelStore(connect(env), lambda: connect(env))
     store.setup()
     return store
 
@@ -51,7 +52,9 @@ def runner(
     batch_size: int = 1000,
     risk: RiskConfig | None = None,
 ) -> Runner:
-    return Runner(EventSource(app), store, projection(name, risk), batch_size=batch_size)
+    return Runner(
+        EventSource(app, store.conn), store, projection(name, risk), batch_size=batch_size
+    )
 
 
 def runners(

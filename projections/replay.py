@@ -19,21 +19,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-
 from domain.postings import is_reversal
 from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
-from projections.base import fold
-from projections.db import Connection
-from projections.index import owners
-from projections.rows import BatchRows, MemoryRows
-from projections.runner import EventSource
+from projections.base import fold_together
+from projections.events import EventSource, collector_paused
+from projections.index import Owners
+from projections.rows import BatchRows
 from projections.signals import Signals
 from projections.status import Status
 from projections.store import ReadModelStore
 
-READ_CHUNK = 900
 READ_TAIL = 1000
 
 
@@ -50,7 +46,9 @@ class Replay:
     signals: dict[str, Any]
 
 
-def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> list[int]:
+def platform_positions(
+    app: Any, store: ReadModelStore, platform_id: UUID, source: EventSource | None = None
+) -> list[int]:
     """The platform's event positions: the index's, plus the events stored after it.
 
     Nothing is written: the events after the index's position are folded in memory
@@ -59,16 +57,16 @@ def platform_positions(app: Any, store: ReadModelStore, platform_id: UUID) -> li
     """
     generation = store.ensure("platform_index")
     key = str(platform_id)
-    positions: list[int] = []
+    after = store.position("platform_index", generation)  # before the rows: none is missed
+    positions: set[int] = set()
     for _, _, _, doc in store.select("platform_index", generation, "positions", key):
-        positions.extend(doc["positions"])
-    tail = BatchRows(store, "platform_index", generation)
-    source = EventSource(app)
-    after = store.position("platform_index", generation)
+        positions.update(doc["positions"])
+    source = source or EventSource(app, store.conn)
+    tail = BatchRows(store, "platform_index", generation, source=source)
+    owners = Owners()
     while events := source.read(after, READ_TAIL):
-        for position, event in events:
-            if key in owners(tail, event):
-                positions.append(position)
+        owners.prefetch(tail, events)
+        positions.update(p for p, event in events if key in owners(tail, event))
         after = events[-1][0]
     return sorted(positions)
 
@@ -83,31 +81,9 @@ def drop_orphan_corrections(events: list[tuple[int, Any]]) -> list[tuple[int, An
     ]
 
 
-def read_positions(app: Any, conn: Connection, positions: list[int]) -> list[tuple[int, Any]]:
+def read_positions(app: Any, store: ReadModelStore, positions: list[int]) -> list[tuple[int, Any]]:
     """Decode the stored events at ``positions`` (in order) straight from the event table."""
-    table = app.recorder.events_table_name
-    id_column = "rowid" if conn.dialect == "sqlite" else "notification_id"
-    events = []
-    for start in range(0, len(positions), READ_CHUNK):
-        chunk = positions[start : start + READ_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        rows = conn.execute(
-            f"SELECT {id_column}, originator_id, originator_version, topic, state "  # noqa: S608
-            f"FROM {table} WHERE {id_column} IN ({marks}) ORDER BY {id_column}",
-            chunk,
-        )
-        for position, originator_id, version, topic, state in rows:
-            notification = Notification(
-                id=int(position),
-                originator_id=originator_id
-                if isinstance(originator_id, UUID)
-                else UUID(str(originator_id)),
-                originator_version=int(version),
-                topic=topic,
-                state=bytes(state),
-            )
-            events.append((notification.id, app.mapper.to_domain_event(notification)))
-    return events
+    return EventSource(app, store.conn).read_at(positions)
 
 
 def replay_platform(
@@ -119,16 +95,19 @@ def replay_platform(
     position: int | None = None,
     risk: RiskConfig | None = None,
 ) -> Replay:
-    positions = platform_positions(app, store, platform_id)
+    source = EventSource(app, store.conn)
+    positions = platform_positions(app, store, platform_id, source)
     if position is not None:
         positions = [p for p in positions if p <= position]
-    events = read_positions(app, store.conn, positions)
-    if as_of is not None:
-        events = drop_orphan_corrections([(p, e) for p, e in events if e.occurred_on <= as_of])
+    with collector_paused():  # the platform's events stay in memory together
+        events = source.read_at(positions)
+        if as_of is not None:
+            kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
+            events = drop_orphan_corrections(kept)
+        balances, status, signals = fold_together(
+            [Balances(), Status(), Signals(risk, clock=as_of)], events
+        )
     key = str(platform_id)
-    balances = fold(Balances(), events, MemoryRows())
-    status = fold(Status(), events, MemoryRows())
-    signals = fold(Signals(risk, clock=as_of), events, MemoryRows())
     return Replay(
         platform=key,
         as_of=as_of,

@@ -7,21 +7,33 @@ document per event would otherwise cost in proportion to its size.)
 ``MemoryRows`` is the pure fold (and the as-of replay); ``BatchRows`` reads through to a
 read-model table and collects the batch's writes until they are committed together with
 the tracking position.
+
+Rows also answer for the events folded before: ``event`` gives a version of an
+aggregate, so a projection need not copy into rows what the store keeps anyway (the
+first event of an aggregate says which platform it belongs to; a correction names the
+version it reverses). ``MemoryRows`` remembers the events it is shown; ``BatchRows``
+reads them from the event store.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
+from uuid import UUID
 
+from projections.events import EventSource
 from projections.store import Doc, ReadModelStore
 
 
 class Rows(Protocol):
     def get(self, kind: str, key: str) -> Doc | None: ...
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None: ...
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
+        """Write a row; ``keep=False``: the projection will not ``get`` it again (a hint)."""
+        ...
 
     def delete(self, kind: str, key: str) -> None: ...
 
@@ -37,16 +49,33 @@ class Rows(Protocol):
         """Fetch these rows in bulk before a batch needs them (a hint; may do nothing)."""
         ...
 
+    def remember(self, event: Any) -> None:
+        """Shown every event before it is folded (rows that cannot read the store keep it)."""
+        ...
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        """Version ``version`` of aggregate ``originator_id``, folded before (else None)."""
+        ...
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        """Fetch these events in bulk before a batch needs them (a hint; may do nothing)."""
+        ...
+
 
 class MemoryRows:
-    def __init__(self) -> None:
+    def __init__(self, events: dict[tuple[int, int], Any] | None = None) -> None:
+        """``events`` may be shared by folds over the same events."""
         self.rows: dict[tuple[str, str], tuple[str | None, Doc]] = {}
+        self.events: dict[tuple[int, int], Any] = {} if events is None else events
+        """By the aggregate's UUID as an integer (hashed faster than a UUID) and version."""
 
     def get(self, kind: str, key: str) -> Doc | None:
         found = self.rows.get((kind, key))
         return found[1] if found else None
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
         self.rows[(kind, key)] = (platform, doc)
 
     def delete(self, kind: str, key: str) -> None:
@@ -63,6 +92,15 @@ class MemoryRows:
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
         pass
 
+    def remember(self, event: Any) -> None:
+        self.events[(event.originator_id.int, event.originator_version)] = event
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        return self.events.get((originator_id.int, version))
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        pass
+
     def select(
         self, kind: str | None = None, platform: str | None = None
     ) -> list[tuple[str, str, str | None, Doc]]:
@@ -74,26 +112,56 @@ class MemoryRows:
 
 
 class BatchRows:
-    def __init__(self, store: ReadModelStore, projection: str, generation: int) -> None:
+    """One batch's view of a read-model table.
+
+    ``cache`` may be shared between the batches of one runner: it then holds the rows
+    as the previous batch committed them (``None`` for a row known to be absent), and
+    the runner empties it whenever that is not sure (a failed batch, a position moved
+    by someone else). Rows a batch writes are moved to its end, so a runner that trims
+    the cache from its start keeps the rows in use.
+    """
+
+    def __init__(
+        self,
+        store: ReadModelStore,
+        projection: str,
+        generation: int,
+        cache: dict[tuple[str, str], Doc | None] | None = None,
+        source: EventSource | None = None,
+    ) -> None:
         self.store = store
+        self.source = source
+        self.events: dict[tuple[UUID, int], Any] = {}
         self.projection = projection
         self.generation = generation
-        self.cache: dict[tuple[str, str], Doc | None] = {}
+        self.cache: dict[tuple[str, str], Doc | None] = {} if cache is None else cache
         self.writes: dict[tuple[str, str], tuple[str | None, Doc] | None] = {}
 
     def get(self, kind: str, key: str) -> Doc | None:
         k = (kind, key)
         if k not in self.cache:
+            if k in self.writes:  # written by this batch, not kept
+                written = self.writes[k]
+                return written[1] if written is not None else None
             self.cache[k] = self.store.get(self.projection, self.generation, kind, key)
         return self.cache[k]
 
-    def put(self, kind: str, key: str, doc: Doc, platform: str | None = None) -> None:
-        self.cache[(kind, key)] = doc
-        self.writes[(kind, key)] = (platform, doc)
+    def put(
+        self, kind: str, key: str, doc: Doc, platform: str | None = None, *, keep: bool = True
+    ) -> None:
+        k = (kind, key)
+        if k not in self.writes or not keep:
+            self.cache.pop(k, None)
+        if keep:
+            self.cache[k] = doc
+        self.writes[k] = (platform, doc)
 
     def delete(self, kind: str, key: str) -> None:
-        self.cache[(kind, key)] = None
-        self.writes[(kind, key)] = None
+        k = (kind, key)
+        if k not in self.writes:
+            self.cache.pop(k, None)
+        self.cache[k] = None
+        self.writes[k] = None
 
     def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
         found = {
@@ -133,3 +201,21 @@ class BatchRows:
                 else:
                     found.add(key)
         return sorted(found)
+
+    def remember(self, event: Any) -> None:
+        pass  # the event store has it
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        key = (originator_id, version)
+        if key not in self.events:
+            self.preload_events([key])
+        return self.events.get(key)
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        if self.source is None:
+            raise RuntimeError("these rows were opened without an event source")
+        wanted = {key for key in keys if key not in self.events}
+        if wanted:
+            found = self.source.versions(wanted)
+            for key in wanted:
+                self.events[key] = found.get(key)

@@ -8,30 +8,20 @@ stored one, so two runners (or a crash and a restart) never count an event twice
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from projections.base import Projection
+from projections.committer import Committer
+from projections.events import EventSource, collector_paused
 from projections.rows import BatchRows
-from projections.store import ConcurrentUpdateError, ReadModelStore
+from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
 
 BATCH_SIZE = 1000
-
-
-class EventSource:
-    """What a runner needs of the event store: positions and decoded events."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def head(self) -> int:
-        return int(self.app.recorder.max_notification_id() or 0)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        batch = self.app.recorder.select_notifications(after + 1, limit)
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in batch]
+CACHE_ROWS = 4_000
+"""Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 
 
 @dataclass
@@ -60,6 +50,9 @@ class Runner:
         self.projection = projection
         self.batch_size = batch_size
         self.on_batch = on_batch
+        self.cache: dict[tuple[str, str], Doc | None] = {}
+        self.cached_at: tuple[int, int] | None = None
+        """The generation and position the cached rows are committed at."""
 
     @property
     def name(self) -> str:
@@ -73,29 +66,86 @@ class Runner:
 
     def step(self, generation: int | None = None) -> int:
         """Fold and commit one batch; return the number of events processed."""
+        return self._step(generation, None)
+
+    def _step(self, generation: int | None, committer: Committer | None) -> int:
+        """Fold one batch; commit it, or hand it to ``committer`` to commit meanwhile."""
         live = generation is None
         generation = self.store.ensure(self.name) if generation is None else generation
-        start = self.store.position(self.name, generation)
+        if committer is not None and committer.busy and self.cached_at is not None:
+            # the batch being committed ends where this one starts; if its commit
+            # fails, so does waiting for it below, before anything of this batch is kept
+            cached_generation, start = self.cached_at
+            if cached_generation != generation:
+                committer.wait()
+                start = self.store.position(self.name, generation)
+        else:
+            if committer is not None:
+                committer.wait()
+            start = self.store.position(self.name, generation)
         events = self.source.read(start, self.batch_size)
+        if committer is not None:
+            committer.wait()  # the rows read from here on include the previous batch
         if not events:
             return 0
-        rows = BatchRows(self.store, self.name, generation)
+        if self.cached_at != (generation, start):
+            self.cache.clear()
+        self.cached_at = None
+        rows = BatchRows(self.store, self.name, generation, self.cache, self.source)
         end = events[-1][0]
-        self.projection.prefetch(rows, events)
-        for position, event in events:
-            self.projection.apply(rows, position, event)
-        if len(events) < self.batch_size or end >= self.source.head():
-            self.projection.finish(rows)
-        self.store.commit_batch(self.name, generation, start, end, rows.writes, require_active=live)
+        try:
+            with collector_paused():
+                self.projection.prefetch(rows, events)
+                for position, event in events:
+                    self.projection.apply(rows, position, event)
+                if len(events) < self.batch_size or end >= self.source.head():
+                    self.projection.finish(rows)
+            if committer is None:
+                self.store.commit_batch(
+                    self.name, generation, start, end, rows.writes, require_active=live
+                )
+            else:
+                encoded = encode_writes(rows.writes)
+                committer.submit(self.name, generation, start, end, encoded, require_active=live)
+        except BaseException:
+            self.cache.clear()  # it may hold changes that were never committed
+            raise
+        self.cached_at = (generation, end)
+        self._trim()
         if self.on_batch is not None:
             self.on_batch(len(events), end)
         return len(events)
 
+    def _trim(self) -> None:
+        """Forget the rows used longest ago, down to three quarters of the bound."""
+        excess = len(self.cache) - CACHE_ROWS
+        if excess > 0:
+            for key in list(itertools.islice(self.cache, excess + CACHE_ROWS // 4)):
+                del self.cache[key]
+
     def catch_up(self, generation: int | None = None) -> int:
-        total = 0
-        while processed := self.step(generation):
-            total += processed
-        return total
+        """Fold and commit batches until the head of the store; return events processed.
+
+        With a store that can open another connection, each batch is committed in the
+        background while the next one is read."""
+        if self.store.reconnect is None:
+            total = 0
+            while processed := self.step(generation):
+                total += processed
+            return total
+        committer = Committer(self.store)
+        try:
+            total = 0
+            while processed := self._step(generation, committer):
+                total += processed
+            committer.wait()
+            return total
+        except BaseException:
+            self.cache.clear()
+            self.cached_at = None
+            raise
+        finally:
+            committer.close()
 
     def follow(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Keep folding new events; a rebuild swapping the generation is picked up."""

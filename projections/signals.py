@@ -2,26 +2,36 @@
 
 Rows, all tagged with their platform:
 
-- ``meta``: the platform's small facts (members, relatives, approvers, grant windows,
-  recognition revocation, latest business date, receipts used twice);
-- ``in`` / ``out``: money in and out of its bank account, one row per event;
-- ``expense``: one row per expense (late bookings are counted in ``meta``, the first
-  ``MAX_LATE_LISTED`` of them listed);
-- ``owner``: the platform of each grant, expense, statement and bank match;
+- ``meta``: the platform's small facts that seldom change (members, relatives,
+  approvers, grant windows, recognition revocation, receipts used twice, the first
+  ``MAX_LATE_LISTED`` late bookings);
+- ``head``: what changes with every event: the latest business date, the number of
+  late bookings and the worst delay, the number of logged facts;
+- ``facts``: the platform's log of money and expense facts, ``FACTS_CHUNK`` to a row
+  (key ``<platform>:<chunk number>``): money in, money out, a correction taking money
+  in or out back, an expense submitted, an expense changed (receipt, approval, rejection,
+  payment, correction). Only the log's last row changes, and only by growing;
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
 
-Findings are a pure function of a platform's facts. Each event marks its platform dirty;
-when the runner reaches the head of the store the dirty platforms are evaluated, in the
-same transaction as that batch. So after a catch-up every finding is current, and a long
-rebuild evaluates each platform once instead of after every batch.
+The platform of a grant, expense, statement, bank match or transfer comes from the first
+event of that aggregate (read again from the store when it is not at hand).
+
+Findings are a pure function of a platform's facts (the log folded in order). Each event
+marks its platform dirty; when the runner reaches the head of the store the dirty
+platforms are evaluated, in the same transaction as that batch. So after a catch-up
+every finding is current, and a long rebuild evaluates each platform once instead of
+after every batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from domain.bank import BankStatement
 from domain.expense import Expense
@@ -30,35 +40,72 @@ from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
 from domain.transfer import PlatformTransfer
-from projections.base import Projection
+from projections.base import Dispatch, Projection
+from projections.index import KNOWN_AGGREGATES
+from projections.memo import Memo, text
 from projections.rows import Rows
 from projections.store import Doc
 
 MAX_LATE_LISTED = 100
+FACTS_CHUNK = 32
 
 
 def new_meta(name: str) -> Doc:
     return {
         "name": name,
-        "clock": None,
         "members": {},
         "relatives": {},
         "approvers": [],
         "grants": {},
         "recognition_revoked_on": None,
         "duplicate_receipts": {},
-        "late": {"count": 0, "worst": 0, "listed": []},
+        "late_listed": [],
     }
+
+
+def new_head() -> Doc:
+    return {"clock": None, "late": 0, "worst": 0, "facts": 0}
+
+
+@dataclass
+class Docs:
+    """A platform's two documents while an event is folded."""
+
+    meta: Doc
+    head: Doc
+    changed: bool = False
+    """Whether ``meta`` changed (``head`` changes with every event)."""
+    saved: bool = False
+    meta_saved: bool = False
+    """Whether this batch has written them (the same documents: once is enough)."""
 
 
 def owned(event: Any) -> str | None:
     """The platform a new aggregate belongs to, from its first event."""
     match event:
         case Platform.Registered():
-            return str(event.originator_id)
+            return text(event.originator_id)
         case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            return str(event.platform_id)
+            return text(event.platform_id)
     return None
+
+
+def signalled(first: Any) -> str:
+    """The platform whose signals an aggregate's events feed, from its first event ("": none).
+
+    A transfer feeds the receiving platform (money in)."""
+    if isinstance(first, PlatformTransfer.Made):
+        return text(first.to_platform_id)
+    return owned(first) or ""
+
+
+@dataclass
+class Batch:
+    """Rows the folding of one batch has at hand: dirty marks written, open log rows."""
+
+    dirty: set[str] = field(default_factory=set)
+    chunks: dict[str, tuple[int, str, Doc]] = field(default_factory=dict)
+    docs: dict[str, Docs] = field(default_factory=dict)
 
 
 class Signals(Projection):
@@ -69,235 +116,334 @@ class Signals(Projection):
         by default it is the latest business date seen for each platform."""
         self.config = config or RiskConfig()
         self.clock = clock
+        self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
+        self.rows: Rows | None = None
+        self.batch = Batch()
+        self.handlers: Dispatch[Callable[[Rows, Docs, str, int, Any], None]] = Dispatch(
+            [
+                (Platform.MemberJoined, self._joined),
+                (Platform.MemberLeft, self._left),
+                (Platform.RelativeDeclared, self._relative),
+                (Platform.RecognitionRevoked, self._revoked_recognition),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.Revoked, self._revoked_grant),
+                (Grant.TranchePaid, self._tranche),
+                (Grant.TrancheRequested, self._requested),
+                (Grant.ReportSubmitted, self._reported),
+                (
+                    (
+                        Grant.EntryReversed,
+                        BankStatement.EntryReversed,
+                        PlatformTransfer.EntryReversed,
+                    ),
+                    self._gone,
+                ),
+                (BankStatement.LineRecorded, self._bank_line),
+                (Expense.Submitted, self._submitted),
+                (Expense.ReceiptAttached, self._receipt_attached),
+                (Expense.Approved, self._approved),
+                (Expense.Rejected, self._changed("rejected")),
+                (Expense.Paid, self._changed("paid")),
+                (Expense.EntryReversed, self._changed("approved")),
+            ]
+        )
 
     # Facts ------------------------------------------------------------------------
 
     def owner(self, rows: Rows, event: Any) -> str | None:
-        oid = str(event.originator_id)
-        platform = owned(event)
-        if platform is not None:
-            if platform != oid:
-                rows.put("owner", oid, {"platform": platform}, platform)
-            return platform
-        if isinstance(event, Platform.Event):
-            return oid
-        doc = rows.get("owner", oid)
-        return str(doc["platform"]) if doc else None
+        oid = event.originator_id
+        platform = self.owners.get(oid.int)
+        if platform is None:
+            if isinstance(event, Platform.Event):
+                platform = text(oid)
+            else:
+                first = event if event.originator_version == 1 else rows.event(oid, 1)
+                if first is None:
+                    return None  # its first event was not folded (left out of a replay)
+                platform = signalled(first)
+            self.owners[oid.int] = platform
+        return platform or None
+
+    def _batch(self, rows: Rows) -> Batch:
+        """What this projection keeps at hand while folding into ``rows``."""
+        if rows is not self.rows:
+            self.rows, self.batch = rows, Batch()
+        return self.batch
+
+    def _dirty(self, rows: Rows, platform: str) -> None:
+        dirty = self._batch(rows).dirty
+        if platform not in dirty:
+            dirty.add(platform)
+            rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        first: set[tuple[str, str]] = set()
+        first: set[tuple[UUID, int]] = set()
         for _, event in events:
-            oid = str(event.originator_id)
-            if owned(event) is None and not isinstance(event, Platform.Event):
-                first.add(("owner", oid))
-            if isinstance(event, Expense.Event):
-                first.add(("expense", oid))
+            oid = event.originator_id
+            if event.originator_version == 1:
+                if not isinstance(event, Platform.Event):
+                    self.owners[oid.int] = signalled(event)
+            elif oid.int not in self.owners and not isinstance(event, Platform.Event):
+                first.add((oid, 1))
+        rows.preload_events(first)
+        keys: set[tuple[str, str]] = set()
+        platforms: set[str] = set()
+        for _, event in events:
             sha = getattr(event, "receipt_sha256", None)
             if sha:
-                first.add(("receipt", sha))
-        rows.preload(first)
-        platforms: set[tuple[str, str]] = set()
-        for _, event in events:
-            if isinstance(event, PlatformTransfer.Made):
-                platforms.add(("meta", str(event.to_platform_id)))
-                continue
-            platform = owned(event) or (
-                str(event.originator_id) if isinstance(event, Platform.Event) else None
-            )
-            if platform is None:
-                doc = rows.get("owner", str(event.originator_id))
-                platform = str(doc["platform"]) if doc else None
+                keys.add(("receipt", sha))
+            platform = self.owner(rows, event)
             if platform is not None:
-                platforms.add(("meta", platform))
-        rows.preload(platforms)
+                platforms.add(platform)
+        rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
+        last_chunks = []
+        for platform in platforms:
+            head = rows.get("head", platform)
+            if head is not None and head["facts"] % FACTS_CHUNK:
+                last_chunks.append(("facts", chunk_key(platform, head["facts"])))
+        rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         if isinstance(event, PlatformTransfer.Made):
-            self._inflow(rows, str(event.to_platform_id), position, event)
+            self._inflow(rows, text(event.to_platform_id), position, event)
             return
         platform = self.owner(rows, event)
         if platform is None:
             return
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             if not isinstance(event, Platform.Registered):
                 return
-            meta = new_meta(event.name)
-        self._observe(rows, meta, platform, position, event)
-        self._fold(rows, meta, platform, position, event)
-        rows.put("meta", platform, meta, platform)
+            docs = Docs(new_meta(event.name), new_head(), changed=True)
+            self._batch(rows).docs[platform] = docs
+        self._observe(rows, docs, platform, position, event)
+        handler = self.handlers(event)
+        if handler is not None:
+            handler(rows, docs, platform, position, event)
+        self._save(rows, platform, docs)
 
-    def _observe(self, rows: Rows, meta: Doc, platform: str, position: int, event: Any) -> None:
-        day = event.occurred_on.isoformat()
-        if meta["clock"] is None or day > meta["clock"]:
-            meta["clock"] = day
-        late = (event.timestamp.date() - event.occurred_on).days
+    def _docs(self, rows: Rows, platform: str) -> Docs | None:
+        batch = self._batch(rows)
+        docs = batch.docs.get(platform)
+        if docs is None:
+            head = rows.get("head", platform)
+            meta = rows.get("meta", platform) if head is not None else None
+            if head is None or meta is None:
+                return None
+            docs = batch.docs[platform] = Docs(meta, head)
+        return docs
+
+    @staticmethod
+    def _save(rows: Rows, platform: str, docs: Docs) -> None:
+        if not docs.saved:
+            rows.put("head", platform, docs.head, platform)
+            docs.saved = True
+        if docs.changed and not docs.meta_saved:
+            rows.put("meta", platform, docs.meta, platform)
+            docs.meta_saved = True
+
+    def _observe(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        head = docs.head
+        occurred = event.occurred_on
+        day = occurred.isoformat()
+        if head["clock"] is None or day > head["clock"]:
+            head["clock"] = day
+        late = (event.timestamp.date() - occurred).days
         if late > self.config.late_days:
-            summary = meta["late"]
-            summary["count"] += 1
-            summary["worst"] = max(summary["worst"], late)
-            if len(summary["listed"]) < MAX_LATE_LISTED:
-                summary["listed"].append([position, late])
-        rows.put("dirty", platform, {}, platform)
+            head["late"] += 1
+            if late > head["worst"]:
+                head["worst"] = late
+            listed = docs.meta["late_listed"]
+            if len(listed) < MAX_LATE_LISTED:
+                listed.append([position, late])
+                docs.changed = True
+        self._dirty(rows, platform)
 
-    def _fold(
-        self,
-        rows: Rows,
-        meta: Doc,
-        platform: str,
-        position: int,
-        event: Any,
+    def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
+        """Append ``fact`` to the platform's log."""
+        head = docs.head
+        count = head["facts"]
+        number = count // FACTS_CHUNK
+        batch = self._batch(rows)
+        found = batch.chunks.get(platform)
+        if found is not None and found[0] == number:
+            _, key, chunk = found  # already written by this batch: it is the same document
+        else:
+            key = chunk_key(platform, count)
+            chunk = (rows.get("facts", key) if count % FACTS_CHUNK else None) or {"facts": []}
+            rows.put("facts", key, chunk, platform)
+            batch.chunks[platform] = (number, key, chunk)
+        chunk["facts"].append(fact)
+        head["facts"] = count + 1
+        if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
+            rows.put("facts", key, chunk, platform, keep=False)
+
+    # One handler per kind of event --------------------------------------------------
+
+    @staticmethod
+    def _joined(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        member = docs.meta["members"].setdefault(
+            event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
+        )
+        member.setdefault("positions", []).append(position)
+        member["roles"] = sorted({*member["roles"], event.role.value})
+        member["iban"] = event.iban or member["iban"]
+        member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
+
+    @staticmethod
+    def _left(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        member = docs.meta["members"][event.person]
+        member["roles"] = [r for r in member["roles"] if r != event.role.value]
+        member.setdefault("positions", []).append(position)
+
+    @staticmethod
+    def _relative(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["relatives"][event.relative_name] = event.relative_iban
+
+    @staticmethod
+    def _revoked_recognition(
+        rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
-        oid = str(event.originator_id)
-        key = f"{platform}:{oid}:{event.originator_version}"
-        match event:
-            case Platform.MemberJoined():
-                member = meta["members"].setdefault(
-                    event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
-                )
-                member.setdefault("positions", []).append(position)
-                member["roles"] = sorted({*member["roles"], event.role.value})
-                member["iban"] = event.iban or member["iban"]
-                member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
-            case Platform.MemberLeft():
-                member = meta["members"][event.person]
-                member["roles"] = [r for r in member["roles"] if r != event.role.value]
-                member.setdefault("positions", []).append(position)
-            case Platform.RelativeDeclared():
-                meta["relatives"][event.relative_name] = event.relative_iban
-            case Platform.RecognitionRevoked():
-                meta["recognition_revoked_on"] = event.effective_on.isoformat()
-            case Grant.Awarded():
-                meta["grants"][oid] = {
-                    "start": event.period_start.isoformat(),
-                    "end": event.period_end.isoformat(),
-                    "revoked_on": None,
-                    "revoked_decided_on": None,
-                    "retroactive": False,
-                }
-            case Grant.Amended():
-                meta["grants"][oid]["end"] = event.period_end.isoformat()
-            case Grant.Revoked():
-                meta["grants"][oid].update(
-                    revoked_on=event.effective_on.isoformat(),
-                    revoked_decided_on=event.occurred_on.isoformat(),
-                    retroactive=event.retroactive,
-                )
-            case Grant.TranchePaid():
-                rows.put(
-                    "in",
-                    key,
-                    {
-                        "day": event.occurred_on.isoformat(),
-                        "cents": event.amount.cents,
-                        "position": position,
-                    },
-                    platform,
-                )
-            case (
-                Grant.EntryReversed()
-                | BankStatement.EntryReversed()
-                | (PlatformTransfer.EntryReversed())
-            ):
-                gone = f"{platform}:{oid}:{event.reverses_version}"
-                rows.delete("in", gone)
-                rows.delete("out", gone)
-            case BankStatement.LineRecorded():
-                self._bank_line(rows, platform, key, position, event)
-            case Expense.Submitted():
-                rows.put(
-                    "expense",
-                    oid,
-                    {
-                        "date": event.occurred_on.isoformat(),
-                        "amount": event.amount.cents,
-                        "payee": event.payee_name,
-                        "iban": event.payee_iban,
-                        "invoice": event.invoice_number,
-                        "receipt": None,
-                        "method": event.payment_method.value,
-                        "submitted_by": event.actor,
-                        "approved_by": None,
-                        "state": "submitted",
-                        "positions": [position],
-                    },
-                    platform,
-                )
-                if event.receipt_sha256:
-                    self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
-            case Expense.ReceiptAttached():
-                self._receipt(rows, meta, platform, oid, event.receipt_sha256, position)
-            case Expense.Approved():
-                self._expense(
-                    rows,
-                    platform,
-                    oid,
-                    position,
-                    state="approved",
-                    approved_by=event.actor,
-                    approved_on=event.occurred_on.isoformat(),
-                )
-                meta["approvers"] = sorted({*meta["approvers"], event.actor})
-            case Expense.Rejected():
-                self._expense(rows, platform, oid, position, state="rejected")
-            case Expense.Paid():
-                self._expense(rows, platform, oid, position, state="paid")
-            case Expense.EntryReversed():
-                self._expense(rows, platform, oid, position, state="approved")
+        docs.changed = True
+        docs.meta["recognition_revoked_on"] = event.effective_on.isoformat()
 
     @staticmethod
-    def _expense(rows: Rows, platform: str, key: str, position: int, **changes: Any) -> None:
-        expense = rows.get("expense", key)
-        if expense is not None:
-            expense.update(changes)
-            expense["positions"].append(position)
-            rows.put("expense", key, expense, platform)
+    def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)] = {
+            "start": event.period_start.isoformat(),
+            "end": event.period_end.isoformat(),
+            "revoked_on": None,
+            "revoked_decided_on": None,
+            "retroactive": False,
+            "paid": {},
+            "requests": [],
+            "reports": {},
+        }
 
     @staticmethod
-    def _bank_line(rows: Rows, platform: str, key: str, position: int, line: Any) -> None:
+    def _amended(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
+
+    @staticmethod
+    def _revoked_grant(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        docs.changed = True
+        docs.meta["grants"][text(event.originator_id)].update(
+            revoked_on=event.effective_on.isoformat(),
+            revoked_decided_on=event.occurred_on.isoformat(),
+            retroactive=event.retroactive,
+        )
+
+    def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+        self._log(rows, docs, platform, fact)
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("paid", {})[str(event.number)] = {
+            "on": event.occurred_on.isoformat(),
+            "position": position,
+        }
+        docs.changed = True
+
+    @staticmethod
+    def _requested(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("requests", []).append(
+            {"number": event.number, "on": event.occurred_on.isoformat(), "position": position}
+        )
+        docs.changed = True
+
+    @staticmethod
+    def _reported(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("reports", {})[str(event.tranche)] = event.occurred_on.isoformat()
+        docs.changed = True
+
+    def _gone(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        gone = f"{text(event.originator_id)}:{event.reverses_version}"
+        self._log(rows, docs, platform, ["gone", gone])
+
+    def _bank_line(self, rows: Rows, docs: Docs, platform: str, position: int, line: Any) -> None:
         day = line.occurred_on.isoformat()
         if line.direction.value == "out":
-            rows.put(
+            fact = [
                 "out",
-                key,
-                {
-                    "day": day,
-                    "cents": line.amount.cents,
-                    "kind": line.kind.value,
-                    "payee": line.counterparty_name,
-                    "iban": line.counterparty_iban,
-                    "matches": line.matches,
-                    "position": position,
-                },
-                platform,
-            )
+                money_key(line),
+                day,
+                line.amount.cents,
+                line.kind.value,
+                line.counterparty_name,
+                line.counterparty_iban,
+                line.matches,
+                position,
+            ]
         elif line.matches is None:
-            rows.put(
-                "in", key, {"day": day, "cents": line.amount.cents, "position": position}, platform
-            )
+            fact = ["in", money_key(line), day, line.amount.cents, position]
+        else:
+            return
+        self._log(rows, docs, platform, fact)
+
+    def _submitted(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        oid = text(event.originator_id)
+        fact = [
+            "expense",
+            oid,
+            event.occurred_on.isoformat(),
+            event.amount.cents,
+            event.payee_name,
+            event.payee_iban,
+            event.invoice_number,
+            event.payment_method.value,
+            event.actor,
+            position,
+        ]
+        self._log(rows, docs, platform, fact)
+        if event.receipt_sha256:
+            self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
+
+    def _receipt_attached(
+        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    ) -> None:
+        oid = text(event.originator_id)
+        self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
+
+    def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        fact = [
+            "approved",
+            text(event.originator_id),
+            position,
+            event.actor,
+            event.occurred_on.isoformat(),
+        ]
+        self._log(rows, docs, platform, fact)
+        if event.actor not in docs.meta["approvers"]:
+            docs.meta["approvers"] = sorted({*docs.meta["approvers"], event.actor})
+            docs.changed = True
+
+    def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
+        def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+            fact = ["state", text(event.originator_id), position, state]
+            self._log(rows, docs, platform, fact)
+
+        return handler
 
     def _inflow(self, rows: Rows, platform: str, position: int, event: Any) -> None:
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             return
-        rows.put("owner", str(event.originator_id), {"platform": platform}, platform)
-        self._observe(rows, meta, platform, position, event)
-        rows.put(
-            "in",
-            f"{platform}:{event.originator_id}:{event.originator_version}",
-            {
-                "day": event.occurred_on.isoformat(),
-                "cents": event.amount.cents,
-                "position": position,
-            },
-            platform,
-        )
-        rows.put("meta", platform, meta, platform)
+        self._observe(rows, docs, platform, position, event)
+        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+        self._log(rows, docs, platform, fact)
+        self._save(rows, platform, docs)
 
     def _receipt(
-        self, rows: Rows, meta: Doc, platform: str, expense_id: str, sha: str, position: int
+        self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        self._expense(rows, platform, expense_id, position, receipt=sha)
+        self._log(rows, docs, platform, ["receipt", expense_id, position, sha])
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc)
@@ -305,53 +451,78 @@ class Signals(Projection):
             return
         positions = [use[2] for use in doc["uses"]]
         for other in sorted({use[0] for use in doc["uses"]}):
-            other_meta = meta if other == platform else rows.get("meta", other)
+            other_meta = docs.meta if other == platform else rows.get("meta", other)
             if other_meta is None:
                 continue
             other_meta["duplicate_receipts"][sha] = positions
-            if other != platform:
+            if other == platform:
+                docs.changed = True
+            else:
                 rows.put("meta", other, other_meta, other)
-                rows.put("dirty", other, {}, other)
+                self._dirty(rows, other)
 
     # Findings ---------------------------------------------------------------------
 
     def facts(self, rows: Rows, platform: str) -> Facts | None:
-        meta = rows.get("meta", platform)
-        if meta is None:
+        docs = self._docs(rows, platform)
+        if docs is None:
             return None
-        outflows = [
-            Outflow(
-                _day(o["day"]),
-                o["cents"],
-                o["kind"],
-                o["payee"],
-                o["iban"],
-                o["matches"],
-                o["position"],
-            )
-            for _, o in rows.items("out", platform)
-        ]
+        meta, head = docs.meta, docs.head
+        inflows: dict[str, tuple[date, int, int]] = {}
+        outflows: dict[str, Outflow] = {}
+        expenses: dict[str, Doc] = {}
+        for _, chunk in rows.items("facts", platform):
+            for fact in chunk["facts"]:
+                tag = fact[0]
+                if tag in CHANGES:
+                    expense = expenses.get(fact[1])
+                    if expense is not None:
+                        expense.update(CHANGES[tag](fact))
+                        expense["positions"].append(fact[2])
+                elif tag == "out":
+                    _, key, day, cents, kind, payee, iban, matches, position = fact
+                    outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
+                elif tag == "in":
+                    _, key, day, cents, position = fact
+                    inflows[key] = (_day(day), cents, position)
+                elif tag == "expense":
+                    _, key, day, cents, payee, iban, invoice, method, by, position = fact
+                    expenses[key] = {
+                        "date": day,
+                        "amount": cents,
+                        "payee": payee,
+                        "iban": iban,
+                        "invoice": invoice,
+                        "receipt": None,
+                        "method": method,
+                        "submitted_by": by,
+                        "approved_by": None,
+                        "state": "submitted",
+                        "positions": [position],
+                    }
+                elif tag == "gone":
+                    inflows.pop(fact[1], None)
+                    outflows.pop(fact[1], None)
         return Facts(
-            clock=self.clock or (_day(meta["clock"]) if meta["clock"] else None),
+            clock=self.clock or (_day(head["clock"]) if head["clock"] else None),
             members=meta["members"],
             relatives=meta["relatives"],
             approvers=set(meta["approvers"]),
-            inflows=[
-                (_day(i["day"]), i["cents"], i["position"]) for _, i in rows.items("in", platform)
-            ],
-            outflows=sorted(outflows, key=lambda o: o.position),
-            expenses=dict(rows.items("expense", platform)),
+            inflows=[inflows[key] for key in sorted(inflows)],
+            outflows=sorted(outflows.values(), key=lambda o: o.position),
+            expenses={key: expenses[key] for key in sorted(expenses)},
             grants=meta["grants"],
             recognition_revoked_on=(
                 _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
             ),
-            late=[(p, days) for p, days in meta["late"]["listed"]],
-            late_count=meta["late"]["count"],
-            late_worst=meta["late"]["worst"],
+            late=[(p, days) for p, days in meta["late_listed"]],
+            late_count=head["late"],
+            late_worst=head["worst"],
             duplicate_receipts=meta["duplicate_receipts"],
         )
 
     def finish(self, rows: Rows) -> None:
+        self._batch(rows).dirty.clear()
         for dirty in rows.keys("dirty"):
             facts = self.facts(rows, dirty)
             if facts is not None:
@@ -369,5 +540,23 @@ class Signals(Projection):
         }
 
 
-def _day(text: str) -> date:
-    return date.fromisoformat(text)
+CHANGES: dict[str, Callable[[list[Any]], Doc]] = {
+    "approved": lambda f: {"state": "approved", "approved_by": f[3], "approved_on": f[4]},
+    "state": lambda f: {"state": f[3]},
+    "receipt": lambda f: {"receipt": f[3]},
+}
+"""How each kind of logged expense change changes the expense."""
+
+
+def chunk_key(platform: str, count: int) -> str:
+    """The row of the platform's log that holds its fact number ``count``."""
+    return f"{platform}:{count // FACTS_CHUNK:06d}"
+
+
+def money_key(event: Any) -> str:
+    """How a correction names a money fact: ``<aggregate>:<version>``."""
+    return f"{text(event.originator_id)}:{event.originator_version}"
+
+
+def _day(iso: str) -> date:
+    return date.fromisoformat(iso)

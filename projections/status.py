@@ -3,90 +3,119 @@ members, and each grant's state."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from domain.grant import Grant
 from domain.platform import Platform
-from projections.base import Projection
+from projections.base import Dispatch, Projection
+from projections.memo import text
 from projections.rows import Rows
+
+Handler = Callable[[Rows, int, Any, str], None]
 
 
 class Status(Projection):
     name = "status"
 
+    def __init__(self) -> None:
+        self.handlers: Dispatch[Handler] = Dispatch(
+            [
+                (Platform.Registered, self._registered),
+                ((Platform.MemberJoined, Platform.MemberLeft), self._membership),
+                (Platform.RecognitionApplied, self._applied),
+                (Platform.RecognitionDecided, self._recognition_decided),
+                (Platform.RecognitionSuspended, self._recognition("suspended")),
+                (Platform.SuspensionLifted, self._recognition("recognised")),
+                (Platform.RecognitionRevoked, self._recognition("revoked")),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.Revoked, self._revoked),
+                (Grant.Settled, self._settled),
+            ]
+        )
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        oid = str(event.originator_id)
-        match event:
-            case Platform.Registered():
-                rows.put(
-                    "platform",
-                    oid,
-                    {
-                        "name": event.name,
-                        "neighbourhood": event.neighbourhood,
-                        "district": event.district,
-                        "legal_form": event.legal_form.value,
-                        "kvk_number": event.kvk_number,
-                        "recognition": "unrecognised",
-                        "history": [],
-                        "last_assessment": [],
-                        "members": {},
-                        "pending_application": None,
-                    },
-                    oid,
-                )
-            case Platform.MemberJoined() | Platform.MemberLeft():
-                self._platform(rows, oid, lambda d: self._member(d, event))
-            case Platform.RecognitionApplied():
-                self._platform(
-                    rows,
-                    oid,
-                    lambda d: d.update(
-                        pending_application=event.application_ref, recognition="applied"
-                    ),
-                )
-            case Platform.RecognitionDecided():
-                state = "recognised" if event.granted else "refused"
-                self._platform(rows, oid, lambda d: self._decided(d, event, position, state))
-            case Platform.RecognitionSuspended():
-                self._platform(rows, oid, lambda d: self._decided(d, event, position, "suspended"))
-            case Platform.SuspensionLifted():
-                self._platform(rows, oid, lambda d: self._decided(d, event, position, "recognised"))
-            case Platform.RecognitionRevoked():
-                self._platform(rows, oid, lambda d: self._decided(d, event, position, "revoked"))
-            case Grant.Awarded():
-                rows.put(
-                    "grant",
-                    oid,
-                    {
-                        "reference": event.reference,
-                        "platform_id": str(event.platform_id),
-                        "state": "awarded",
-                        "period_start": event.period_start.isoformat(),
-                        "period_end": event.period_end.isoformat(),
-                        "revoked_on": None,
-                        "retroactive": False,
-                    },
-                    str(event.platform_id),
-                )
-            case Grant.Amended():
-                self._grant(rows, oid, lambda d: d.update(period_end=event.period_end.isoformat()))
-            case Grant.Revoked():
-                self._grant(
-                    rows,
-                    oid,
-                    lambda d: d.update(
-                        state="revoked",
-                        revoked_on=event.effective_on.isoformat(),
-                        retroactive=event.retroactive,
-                    ),
-                )
-            case Grant.Settled():
-                self._grant(
-                    rows,
-                    oid,
-                    lambda d: d.update(state="settled" if d["state"] == "awarded" else d["state"]),
-                )
+        handler = self.handlers(event)
+        if handler is not None:
+            handler(rows, position, event, text(event.originator_id))
+
+    def _registered(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        rows.put(
+            "platform",
+            oid,
+            {
+                "name": event.name,
+                "neighbourhood": event.neighbourhood,
+                "district": event.district,
+                "legal_form": event.legal_form.value,
+                "kvk_number": event.kvk_number,
+                "recognition": "unrecognised",
+                "history": [],
+                "last_assessment": [],
+                "members": {},
+                "pending_application": None,
+            },
+            oid,
+        )
+
+    def _membership(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        self._platform(rows, oid, lambda d: self._member(d, event))
+
+    def _applied(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        self._platform(
+            rows,
+            oid,
+            lambda d: d.update(pending_application=event.application_ref, recognition="applied"),
+        )
+
+    def _recognition_decided(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        state = "recognised" if event.granted else "refused"
+        self._platform(rows, oid, lambda d: self._decided(d, event, position, state))
+
+    def _recognition(self, state: str) -> Handler:
+        def handler(rows: Rows, position: int, event: Any, oid: str) -> None:
+            self._platform(rows, oid, lambda d: self._decided(d, event, position, state))
+
+        return handler
+
+    def _awarded(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        platform = text(event.platform_id)
+        rows.put(
+            "grant",
+            oid,
+            {
+                "reference": event.reference,
+                "platform_id": platform,
+                "state": "awarded",
+                "period_start": event.period_start.isoformat(),
+                "period_end": event.period_end.isoformat(),
+                "revoked_on": None,
+                "retroactive": False,
+            },
+            platform,
+        )
+
+    def _amended(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(period_end=event.period_end.isoformat()))
+
+    def _revoked(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        self._grant(
+            rows,
+            oid,
+            lambda d: d.update(
+                state="revoked",
+                revoked_on=event.effective_on.isoformat(),
+                retroactive=event.retroactive,
+            ),
+        )
+
+    def _settled(self, rows: Rows, position: int, event: Any, oid: str) -> None:
+        self._grant(
+            rows,
+            oid,
+            lambda d: d.update(state="settled" if d["state"] == "awarded" else d["state"]),
+        )
 
     @staticmethod
     def _platform(rows: Rows, key: str, change: Any) -> None:

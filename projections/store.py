@@ -11,7 +11,7 @@ transaction, so readers never see a half-built model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -40,9 +40,22 @@ def decode(text: str) -> Doc:
     return found
 
 
+Encoded = tuple[list[tuple[str, str, str | None, str]], list[tuple[str, str]]]
+"""A batch's writes ready for the database: upserts (kind, key, platform, JSON) and deletes."""
+
+
+def encode_writes(writes: dict[tuple[str, str], tuple[str | None, Doc] | None]) -> Encoded:
+    upserts = [(kind, key, v[0], encode(v[1])) for (kind, key), v in writes.items() if v]
+    deletes = [(kind, key) for (kind, key), v in writes.items() if v is None]
+    return upserts, deletes
+
+
 class ReadModelStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, reconnect: Callable[[], Connection] | None = None) -> None:
+        """``reconnect`` opens another connection to the same database (for a background
+        committer); without it batches are committed on ``conn``."""
         self.conn = conn
+        self.reconnect = reconnect
 
     def setup(self) -> None:
         self.conn.execute(
@@ -172,6 +185,32 @@ class ReadModelStore:
         require_active: bool,
     ) -> None:
         """Write the batch's rows and advance its tracking position, in one transaction."""
+        self.commit_encoded(
+            projection,
+            generation,
+            from_position,
+            to_position,
+            encode_writes(writes),
+            require_active=require_active,
+        )
+
+    def commit_encoded(
+        self,
+        projection: str,
+        generation: int,
+        from_position: int,
+        to_position: int,
+        encoded: Encoded,
+        *,
+        require_active: bool,
+        one_statement: bool = False,
+    ) -> None:
+        """``commit_batch`` of writes already encoded (``encode_writes``).
+
+        ``one_statement``: each kind of write goes to the database in one statement, so
+        that a thread committing in the background holds the interpreter lock only to
+        start it (PostgreSQL always does so)."""
+        upserts, deletes = encoded
         table = table_name(projection, generation)
         with self.conn.transaction():
             if require_active and self.active_generation(projection) != generation:
@@ -185,17 +224,56 @@ class ReadModelStore:
                 raise ConcurrentUpdateError(
                     f"{projection} generation {generation} is no longer at {from_position}"
                 )
-            upserts = [(k, key, v[0], encode(v[1])) for (k, key), v in writes.items() if v]
-            deletes = [(k, key) for (k, key), v in writes.items() if v is None]
-            if upserts:
-                self.conn.executemany(
-                    f"INSERT INTO {table} (kind, key, platform, doc) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (kind, key) DO UPDATE SET platform = excluded.platform, "
-                    "doc = excluded.doc",
-                    upserts,
-                )
-            if deletes:
-                self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", deletes)
+            self._upsert(table, upserts, one_statement)
+            self._delete(table, deletes, one_statement)
+
+    def _upsert(
+        self, table: str, rows: list[tuple[str, str, str | None, str]], one_statement: bool
+    ) -> None:
+        if not rows:
+            return
+        conflict = (
+            "ON CONFLICT (kind, key) DO UPDATE SET platform = excluded.platform, doc = excluded.doc"
+        )
+        if self.conn.dialect == "postgres":
+            # one round trip: the rows travel as one JSON array
+            self.conn.execute(
+                f"INSERT INTO {table} (kind, key, platform, doc) "
+                "SELECT r->>0, r->>1, r->>2, r->>3 FROM jsonb_array_elements(?::jsonb) AS r "
+                + conflict,
+                (orjson.dumps(rows).decode(),),
+            )
+        elif one_statement:
+            self.conn.execute(
+                f"INSERT INTO {table} (kind, key, platform, doc) "
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+                "json_extract(value, '$[2]'), json_extract(value, '$[3]') "
+                "FROM json_each(?) WHERE true " + conflict,
+                (orjson.dumps(rows).decode(),),
+            )
+        else:
+            self.conn.executemany(
+                f"INSERT INTO {table} (kind, key, platform, doc) VALUES (?, ?, ?, ?) " + conflict,
+                rows,
+            )
+
+    def _delete(self, table: str, keys: list[tuple[str, str]], one_statement: bool) -> None:
+        if not keys:
+            return
+        if self.conn.dialect == "postgres":
+            self.conn.execute(
+                f"DELETE FROM {table} AS t USING jsonb_array_elements(?::jsonb) AS r "
+                "WHERE t.kind = r->>0 AND t.key = r->>1",
+                (orjson.dumps(keys).decode(),),
+            )
+        elif one_statement:
+            self.conn.execute(
+                f"DELETE FROM {table} WHERE (kind, key) IN (SELECT json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]') FROM json_each(?))",
+                (orjson.dumps(keys).decode(),),
+            )
+        else:
+            self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", keys)
 
     def swap(self, projection: str, generation: int) -> int | None:
         """Make ``generation`` active; return the one it replaces.

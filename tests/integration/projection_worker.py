@@ -1,7 +1,8 @@
 """A projection process for crash tests: folds small batches slowly, forever.
 
 Each transaction waits before it commits, so that a kill most likely lands after the
-batch's rows were written and before its tracking position is committed.
+batch's rows were written and before its tracking position is committed. It prints
+``folding`` once every read model has committed a batch.
 
     python -m tests.integration.projection_worker DATABASE_URL
 """
@@ -45,6 +46,10 @@ def main(database_url: str) -> None:
     store = open_store(app.store_env)
     store.conn = SlowCommits(store.conn)
     workers = runners(app, store, batch_size=29)
+    for worker in workers:
+        worker.step()
+    sys.stdout.write("folding\n")  # started up: the test may kill it from now on
+    sys.stdout.flush()
     while True:
         for worker in workers:
             worker.step()

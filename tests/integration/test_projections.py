@@ -10,14 +10,24 @@ import pytest
 
 from projections.balances import budget_figures, platform_figures
 from projections.base import fold
+from projections.committer import Committer
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
-from projections.rows import MemoryRows
+from projections.rows import BatchRows, MemoryRows
+from projections.signals import Signals
 from projections.store import ConcurrentUpdateError, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
 from service.synthetic import generate
+from tests.integration.givens import (
+    OFFICIAL,
+    TREASURER,
+    eur,
+    given_budget,
+    given_grant,
+    given_platform,
+)
 
 
 @pytest.fixture
@@ -135,6 +145,59 @@ class TestReadModels:
         second.catch_up()
         # then
         assert stored_rows(store, "balances") == pure_fold(app, "balances")
+
+    def test_runners_taking_turns_never_fold_from_rows_another_one_replaced(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: two runners per read model, each keeping the rows of its last batch
+        load_demo(app)
+        generate(app, 1500, seed=5)
+        pairs = [(runner(app, store, n, 97), runner(app, store, n, 131)) for n in FACTORIES]
+        # when: they take turns, each continuing from where the other one committed
+        for turn in range(40):
+            for pair in pairs:
+                pair[turn % 2].step()
+        for first, second in pairs:
+            first.catch_up()
+            second.catch_up()
+        # and one of them fails mid-batch (its rows half changed), then carries on
+        generate(app, 300, seed=6)
+        first = pairs[0][0]
+        fold_one = first.projection.apply
+        folded = 0
+
+        def fail_after_ten(rows: Any, position: int, event: Any) -> None:
+            nonlocal folded
+            folded += 1
+            if folded > 10:
+                raise RuntimeError("failed mid-batch")
+            fold_one(rows, position, event)
+
+        first.projection.apply = fail_after_ten  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            first.step()
+        first.projection.apply = fold_one  # type: ignore[method-assign]
+        for one, _ in pairs:
+            one.catch_up()
+        # then
+        for name in FACTORIES:
+            assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_a_batch_committed_in_the_background_from_a_stale_position_is_refused(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        generation = store.ensure("status")
+        committer = Committer(store)
+        # when: the second batch claims to start where the first one started
+        committer.submit("status", generation, 0, 10, ([], []), require_active=True)
+        committer.submit("status", generation, 0, 20, ([], []), require_active=True)
+        # then
+        with pytest.raises(ConcurrentUpdateError):
+            committer.wait()
+        committer.close()
+        assert store.position("status", generation) == 10
 
     def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
         self, app: Buurtkas, store: ReadModelStore
@@ -289,9 +352,10 @@ class TestCorrectionsInReadModels:
         )
         runner(app, store, "signals").catch_up()
         # then
-        generation = store.ensure("signals")
-        rows = list(store.select("signals", generation, "in", str(g.originator_id)))
-        assert [doc["cents"] for _, _, _, doc in rows] == [125_000_00]
+        rows = BatchRows(store, "signals", store.ensure("signals"))
+        facts = Signals().facts(rows, str(g.originator_id))
+        assert facts is not None
+        assert [cents for _, cents, _ in facts.inflows] == [125_000_00]
 
     def test_a_correction_dated_before_its_event_is_left_out_of_an_earlier_replay(
         self, app: Buurtkas, store: ReadModelStore
@@ -329,3 +393,53 @@ class TestCorrectionsInReadModels:
         late = replay_platform(app, store, g.originator_id, as_of=date(2020, 3, 31))
         # then
         assert early.balances["spent"] == late.balances["spent"] == 6_200_00
+
+
+class TestReportsOverdue:
+    def test_a_tranche_requested_while_the_report_is_overdue_is_a_finding_with_its_events(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: tranche 1 paid on 2020-01-10, no report, tranche 2 requested 120 days later
+        budget_id = given_budget(app)
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, budget_id, platform_id)
+        app.pay_tranche(
+            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 1, 10), actor=OFFICIAL
+        )
+        app.request_tranche(grant_id, number=2, occurred_on=date(2020, 5, 9), actor=TREASURER)
+        # when
+        runner(app, store, "signals").catch_up()
+        # then
+        findings = store.get("signals", store.ensure("signals"), "findings", str(platform_id))
+        assert findings is not None
+        overdue = [f for f in findings["findings"] if "report on tranche 1" in f["detail"]]
+        assert [(f["rule"], f["value"], f["threshold"]) for f in overdue] == [
+            ("governance_decay", 120, 90)
+        ]
+        assert len(overdue[0]["positions"]) == 2
+
+    def test_a_report_in_before_the_request_keeps_it_quiet(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        budget_id = given_budget(app)
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, budget_id, platform_id)
+        app.pay_tranche(
+            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 1, 10), actor=OFFICIAL
+        )
+        app.submit_report(
+            grant_id,
+            tranche=1,
+            spent=eur("49000"),
+            summary="festival and homework support",
+            occurred_on=date(2020, 5, 1),
+            actor=TREASURER,
+        )
+        app.request_tranche(grant_id, number=2, occurred_on=date(2020, 5, 9), actor=TREASURER)
+        # when
+        runner(app, store, "signals").catch_up()
+        # then
+        findings = store.get("signals", store.ensure("signals"), "findings", str(platform_id))
+        assert findings is not None
+        assert not [f for f in findings["findings"] if "report on tranche" in f["detail"]]

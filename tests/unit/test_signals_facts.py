@@ -37,9 +37,9 @@ def test_an_event_recorded_more_than_ten_days_late_is_counted(delay: int, late: 
     # when
     rows = fold(Signals(CONFIG), [(1, event)], MemoryRows())
     # then
-    meta = rows.get("meta", str(platform.id))
-    assert meta is not None
-    assert meta["late"]["count"] == late
+    head = rows.get("head", str(platform.id))
+    assert head is not None
+    assert head["late"] == late
     findings = rows.get("findings", str(platform.id))
     assert findings is not None
     assert [f["rule"] for f in findings["findings"]].count("late_booking") == late

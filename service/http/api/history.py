@@ -129,7 +129,7 @@ class HistoryController(Controller):
             positions = platform_positions(services.app, store, platform_id)
             start = bisect_right(positions, cursor)
             page = positions[start : start + limit]
-            events = read_positions(services.app, store.conn, page)
+            events = read_positions(services.app, store, page)
         more = start + limit < len(positions)
         return EventPage(
             items=[event_line(p, e) for p, e in events],
