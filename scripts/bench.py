@@ -4,6 +4,7 @@
     scripts/bench.py generate [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py projections [--events N] [--postgres-url URL]
     scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
+    scripts/bench.py http [--commands N] [--clients C] [--rate R] [--postgres-url URL]
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
@@ -293,8 +294,15 @@ def main() -> None:
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="empty string to skip PostgreSQL",
     )
+    from bench_http import add_parser as add_http_parser
+
+    add_http_parser(sub, os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     args = parser.parse_args()
-    if args.benchmark == "verify":
+    if args.benchmark == "http":
+        from bench_http import bench_http
+
+        bench_http(args, lambda: postgres_store(args.postgres_url), env_url)
+    elif args.benchmark == "verify":
         from bench_verify import bench_verify
 
         targets: list[tuple[str, Store]] = [("SQLite", sqlite_store)]

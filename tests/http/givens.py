@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
+import httpx
+
 from service.fixtures import dutch_iban
-from tests.http.conftest import Api
+
+
+class Api(Protocol):
+    """Whatever posts as a role: the in-process test client or a client of a served app."""
+
+    def post(
+        self, path: str, body: Any, who: str = "official", key: str | None = None
+    ) -> httpx.Response: ...
+
 
 CRITERIA = [
     "capacity_to_act",

@@ -15,7 +15,7 @@ from domain.grant import Grant
 from domain.matching import BankMatch, parse_reference, record_id
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
-from domain.values import BankLineKind, Role
+from domain.values import BankLineKind, GrantState, Role
 from service.application import Buurtkas
 from service.demo import build_demo
 from service.synthetic import generate
@@ -113,6 +113,26 @@ def every_event_type_history() -> list[Aggregate]:
         actor=OFFICIAL,
     )
     bloemen.reverse(reverses_version=2, reason="paid in error", occurred_on=day, actor=OFFICIAL)
+    grants = [a for a in aggregates if isinstance(a, Grant) and a is not bloemen]
+    reported = next(g for g in grants if g.paid)
+    reported.submit_report(
+        tranche=min(reported.paid),
+        spent=reported.paid[min(reported.paid)],
+        summary="spent as planned",
+        occurred_on=day,
+        actor="t",
+    )
+    asking = next(
+        g
+        for g in grants
+        if g.state is not GrantState.REVOKED
+        and {t.number for t in g.tranches} - set(g.paid) - set(g.requested)
+    )
+    asking.request_tranche(
+        number=min({t.number for t in asking.tranches} - set(asking.paid) - set(asking.requested)),
+        occurred_on=day,
+        actor="t",
+    )
     other = next(a for a in aggregates if isinstance(a, Platform) and a is not platform)
     transfer = PlatformTransfer.make(
         reference="T",

@@ -1,0 +1,253 @@
+"""``scripts/bench.py http``: the HTTP service on PostgreSQL against its baselines.
+
+A fresh schema gets the demo history and its read models; ``buurtkas serve`` (uvicorn,
+with its projector thread, as deployed) runs in a subprocess. In the same run are measured
+
+- commands per second: platform registrations (one event each) sent by C concurrent
+  clients, each a thread with its own connection, each request with its own
+  Idempotency-Key; next to the bare eventsourcing save rate of one minimal event per save
+  from C threads on the same database (the same shape of work without HTTP and the
+  domain), and the batched bare save rate of ``bench.py generate`` for scale;
+- latency at a fixed offered rate (open loop, default 200 requests/s for 10 s): GET a
+  platform's balance, next to ``/health/live``, a route that does nothing. Latency is
+  counted from the moment a request was due, so a server that falls behind is charged for
+  the queue (no coordinated omission).
+
+Medians of R runs for the rates; the latencies are p50 and p99 of one run per route.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import httpx
+from bench import Bare, Counter, bare_save
+
+from domain.platform import Platform
+from service.fixtures import dutch_iban
+
+Store = Callable[[], AbstractContextManager[dict[str, str]]]
+BUURTKAS = str(Path(sys.executable).with_name("buurtkas"))
+K_BUURT = Platform.id_for("Hart voor de K-buurt")
+
+
+def cli_env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BUURTKAS_DATABASE_URL": url,
+        "BUURTKAS_LOG_FORMAT": "json",
+        "BUURTKAS_LOG_LEVEL": "warning",
+    }
+
+
+def cli(url: str, *argv: str) -> str:
+    done = subprocess.run(
+        [BUURTKAS, *argv], env=cli_env(url), check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+@contextmanager
+def serving(url: str) -> Iterator[str]:
+    """``buurtkas serve`` on a free port; its base URL once ``/health/live`` answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=cli_env(url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("buurtkas serve did not start")
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def registration(number: int) -> dict[str, str]:
+    return {
+        "name": f"Bench platform {number}",
+        "neighbourhood": f"Benchbuurt {number}",
+        "district": "Zuidoost",
+        "legal_form": "stichting",
+        "kvk": f"{number:08d}",
+        "account_iban": dutch_iban(number),
+        "occurred_on": "2020-01-03",
+    }
+
+
+def command_rate(base: str, token: str, commands: int, clients: int, first: int) -> float:
+    """Platform registrations per second from ``clients`` concurrent clients."""
+    numbers = iter(range(first, first + commands))
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            http.get("/health/live")
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                response = http.post(
+                    "/platforms",
+                    json=registration(number),
+                    headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                )
+                if response.status_code != 201:
+                    raise RuntimeError(f"{response.status_code}: {response.text}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for done in [pool.submit(client) for _ in range(clients)]:
+            done.result()
+    return commands / (time.perf_counter() - started)
+
+
+def bare_single_saves(env: dict[str, str], events: int, threads: int) -> float:
+    """One minimal event per save, from ``threads`` threads: the bare store's command rate."""
+    app = Bare(env={k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"})
+    app.save(Counter())  # tables made and connections opened before the clock starts
+    left = iter(range(events))
+    lock = threading.Lock()
+
+    def saver() -> None:
+        while True:
+            with lock:
+                if next(left, None) is None:
+                    return
+            app.save(Counter())
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(saver) for _ in range(threads)]:
+            done.result()
+    seconds = time.perf_counter() - started
+    app.close()
+    return events / seconds
+
+
+def open_loop(base: str, path: str, token: str, rate: float, seconds: float) -> list[float]:
+    """Latencies (s) of GET ``path`` sent at ``rate`` per second, each counted from when it
+    was due; 32 client threads share the schedule."""
+    total = int(rate * seconds)
+    workers = 32
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}"}
+    start = time.perf_counter() + 2.0  # every worker connected before the first is due
+
+    def worker(w: int) -> None:
+        with httpx.Client(base_url=base, timeout=30, headers=headers) as http:
+            http.get("/health/live")
+            for i in range(w, total, workers):
+                due = start + i / rate
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                status = http.get(path).status_code
+                took = time.perf_counter() - due
+                with lock:
+                    latencies.append(took)
+                    if status != 200:
+                        errors.append(status)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(worker, w) for w in range(workers)]:
+            done.result()
+    if errors:
+        raise RuntimeError(f"GET {path}: {len(errors)} answers not 200 ({errors[:5]})")
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def bench_http(
+    args: argparse.Namespace, store: Store, env_url: Callable[[dict[str, str]], str]
+) -> None:
+    with store() as env:
+        url = env_url(env)
+        cli(url, "demo")
+        cli(url, "project")
+        official = cli(url, "token", "create", "--role", "official", "--subject", "bench:o")
+        viewer = cli(url, "token", "create", "--role", "viewer", "--subject", "bench:v")
+        with serving(url) as base:
+            command_rates = [
+                command_rate(base, official, args.commands, args.clients, 90_000_000 + r * 100_000)
+                for r in range(args.repeat)
+            ]
+            live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
+            balance = open_loop(
+                base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
+            )
+        bare_single = statistics.median(
+            bare_single_saves(env, args.commands, args.clients) for _ in range(args.repeat)
+        )
+        bare_batched = statistics.median(bare_save(env, 5000) for _ in range(args.repeat))
+
+    cmd = statistics.median(command_rates)
+    print(
+        f"HTTP service on PostgreSQL (demo loaded, projector running), {args.clients} clients; "
+        f"rates: median of {args.repeat} runs of {args.commands}"
+    )
+    print(f"{'figure':58} {'value':>12} {'ratio':>7}")
+    print(f"{'POST /platforms (1 event each), commands/s':58} {cmd:12,.0f} {'':>7}")
+    print(
+        f"{'bare save, 1 event per save, same threads, ev/s':58} {bare_single:12,.0f} "
+        f"{cmd / bare_single:7.2f}"
+    )
+    print(
+        f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f} "
+        f"{cmd / bare_batched:7.2f}"
+    )
+    offered = f"at {args.rate:.0f}/s for {args.seconds:.0f} s"
+    for label, values in (
+        (f"GET platform balance {offered}", balance),
+        (f"GET /health/live {offered}", live),
+    ):
+        print(f"{label + ', p50 ms':58} {pct(values, 0.50):12.1f}")
+        print(f"{label + ', p99 ms':58} {pct(values, 0.99):12.1f}")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default_url: str) -> None:
+    http = sub.add_parser("http", help="the HTTP service on PostgreSQL against its baselines")
+    http.add_argument("--commands", type=int, default=400, help="commands per run (400)")
+    http.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
+    http.add_argument("--repeat", type=int, default=3)
+    http.add_argument("--rate", type=float, default=200.0, help="offered GETs per second (200)")
+    http.add_argument("--seconds", type=float, default=10.0, help="of each GET run (10)")
+    http.add_argument("--postgres-url", default=default_url)
