@@ -6,6 +6,11 @@
     scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py http [--commands N] [--clients C] [--rate R] [--postgres-url URL]
 
+``projections``: each read model rebuilt in a fresh process, next to the ceiling: reading
+and decoding the same events with nothing else done, through the runners' EventSource,
+measured before and after the rebuilds in the same run (the higher rate counts: the
+first read of freshly generated events is slowed by the store itself).
+
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
 in the same batch size on the same database. Medians of R runs; each run uses a fresh
@@ -205,18 +210,26 @@ def bench_projections(args: argparse.Namespace) -> None:
             )
             generated = args.events / (time.perf_counter() - started)
             app = Buurtkas(env=env)
-            count, read_rate = ceiling(app)
+            count, first_read = ceiling(app)
+            results = {
+                m: rebuild_one(url, m) for m in ("balances", "status", "platform_index", "signals")
+            }
+            # Read again once the store has been read (PostgreSQL has set its hint bits,
+            # SQLite has checkpointed the generator's WAL): the higher rate is the ceiling.
+            _, second_read = ceiling(app)
+            read_rate = max(first_read, second_read)
             print(
                 f"\n{name}: {count:,} events; buurtkas generate {generated:,.0f} ev/s; "
-                f"ceiling (read and decode only) {read_rate:,.0f} ev/s"
+                f"ceiling (read and decode only) {read_rate:,.0f} ev/s "
+                f"(the higher of {first_read:,.0f} before and {second_read:,.0f} after "
+                "the rebuilds)"
             )
             print(
                 f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
                 f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9}  (peak RSS so far, MiB)"
             )
             total_seconds = 0.0
-            for model in ("balances", "status", "platform_index", "signals"):
-                result = rebuild_one(url, model)
+            for model, result in results.items():
                 rate = result["events"] / result["seconds"]
                 total_seconds += result["seconds"]
                 print(
