@@ -303,6 +303,11 @@ def main() -> None:
     check.add_argument("--repeat", type=int, default=3)
     check.add_argument("--workers", type=int, default=2, help="processes for the parallel scan")
     check.add_argument(
+        "--store-checks-only",
+        action="store_true",
+        help="leave out buurtkas project and the whole buurtkas verify",
+    )
+    check.add_argument(
         "--postgres-url",
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="empty string to skip PostgreSQL",
