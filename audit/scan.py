@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,19 +189,50 @@ def check_range(
     ``sizes`` are tree sizes inside ``(lo, hi]`` at which the range's compact subtrees are
     wanted (for the checkpoints); the range's end is always reported.
     """
-    db = connect()
-    try:
-        return _check_range(db, events_table, lo, hi, sizes)
-    finally:
-        close = getattr(db, "close", None)
-        if close is not None:
-            close()
+    # One reader thread owns the connection and fetches the next page while this thread
+    # hashes the current one (the database driver releases the GIL while it waits).
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        db = reader.submit(connect).result()
+        try:
+            return _check_range(db, events_table, lo, hi, sizes, reader)
+        finally:
+            close = getattr(db, "close", None)
+            if close is not None:
+                reader.submit(close).result()
+
+
+def _prefetched(
+    reader: ThreadPoolExecutor,
+    fetch: Callable[[tuple[int, int]], list[tuple[Any, ...]]],
+    windows: list[tuple[int, int]],
+) -> Iterator[list[tuple[Any, ...]]]:
+    pending = reader.submit(fetch, windows[0]) if windows else None
+    for following in [*windows[1:], None]:
+        assert pending is not None
+        rows = pending.result()
+        pending = reader.submit(fetch, following) if following is not None else None
+        yield rows
 
 
 def _check_range(
-    db: Database, events_table: str, lo: int, hi: int, sizes: Sequence[int]
+    db: Database,
+    events_table: str,
+    lo: int,
+    hi: int,
+    sizes: Sequence[int],
+    reader: ThreadPoolExecutor | None = None,
 ) -> RangeResult:
     statement = _join_statement(db.dialect, events_table)
+    windows = [(start, min(start + PAGE, hi)) for start in range(lo, hi, PAGE)]
+
+    def fetch(window: tuple[int, int]) -> list[tuple[Any, ...]]:
+        return db.execute(statement, list(window))
+
+    pages = (
+        _prefetched(reader, fetch, windows)
+        if reader is not None
+        else (fetch(window) for window in windows)
+    )
     recompute = _recompute_postgres if db.dialect == "postgres" else _recompute_sqlite
     found = Findings()
     frontier = merkle.Frontier()
@@ -212,10 +243,8 @@ def _check_range(
     expected, seen, first, last = lo, 0, None, None
     # Pages are windows of leaf indices, so every query stays small whatever the planner
     # believes about the table's size.
-    for start in range(lo, hi, PAGE):
-        for index, position, digest, recomputed in recompute(
-            db.execute(statement, [start, min(start + PAGE, hi)])
-        ):
+    for rows in pages:
+        for index, position, digest, recomputed in recompute(rows):
             if index != expected:
                 found.add(
                     "positions",
