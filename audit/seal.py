@@ -57,6 +57,7 @@ class SealStatements:
 
     def __init__(self, dialect: str, prefix: str = "") -> None:
         self.dialect = dialect
+        self.prefix = prefix
         mark = "%s" if dialect == "postgres" else "?"
         self.leaves, self.nodes, self.checkpoints = (
             prefix + LEAVES,

@@ -1,9 +1,10 @@
 """Running a command: idempotency key, one application method, the events it stored.
 
 A handler parses the body, checks the token's reach and hands ``run`` one call of the
-application service. ``run`` claims the Idempotency-Key, makes the call with the token's
-subject as the actor, and answers with the record's new version and the stored events;
-a retry with the same key and body gets that same answer and stores nothing.
+application service. ``run`` looks the Idempotency-Key up, makes the call with the token's
+subject as the actor, and answers with the record's new version and the stored events,
+which the append itself stores under the key; a retry with the same key and body gets
+that same answer and stores nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from litestar.datastructures import State
 from litestar.params import HeaderParameter
 from pydantic import BaseModel
 
-from service.http.api.results import CommandResult, command_result
+from audit.recorders import in_append_transaction
+from service.http.api.results import CommandResult
 from service.http.auth import principal_of
 from service.http.context import Services
-from service.http.idempotency import KEY_PATTERN, Stored, fingerprint
+from service.http.idempotency import KEY_PATTERN, Pending, Stored, fingerprint
 from service.http.recording import capture
 
 IdempotencyKey = Annotated[
@@ -54,24 +56,32 @@ def run(
     aggregate_id: UUID | None = None,
 ) -> Response[CommandResult]:
     """Run ``action(actor)`` once for this key; ``aggregate_id`` names the changed record
-    (a creating action returns the new record's id instead). The status is the route's."""
+    (a creating action names the new one itself). The status is the route's."""
     status = request.route_handler.status_code
-    principal = principal_of(request)
-    subject = principal.subject
+    subject = principal_of(request).subject
     print_ = fingerprint(request.method, request.url.path, data.model_dump(mode="json"))
-    claim = services.keys.claim(subject, key, print_)
-    if isinstance(claim, Stored):
-        replayed = CommandResult.model_validate_json(claim.response)
-        return Response(replayed, status_code=claim.status, headers={REPLAYED: "true"})
-    try:
-        with capture() as recordings:
-            returned = action(subject)
-    except BaseException:
-        services.keys.release(subject, key, claim)
-        raise
-    target = returned if isinstance(returned, UUID) else aggregate_id
-    if target is None:
-        raise TypeError("a command names the record it changed or returns the one it made")
-    result = command_result(target, recordings, services.version(target))
-    services.keys.complete(subject, key, claim, status, result.model_dump_json())
+    stored = services.keys.find(subject, key, print_)
+    if stored is not None:
+        return replay(stored)
+    with capture() as captured:
+        pending = Pending(subject, key, print_, status, aggregate_id, captured)
+        try:
+            with in_append_transaction(pending):
+                returned = action(subject)
+        except Exception:
+            # A concurrent request with this key may have won: its append refused this one.
+            stored = services.keys.find(subject, key, print_)
+            if stored is not None:
+                return replay(stored)
+            raise
+    result = pending.result
+    if result is None:
+        raise RuntimeError("the command stored nothing")
+    if isinstance(returned, UUID) and returned != result.id:
+        raise RuntimeError(f"the command created {returned}, not the {result.id} it named")
     return Response(result, status_code=status)
+
+
+def replay(stored: Stored) -> Response[CommandResult]:
+    replayed = CommandResult.model_validate_json(stored.response)
+    return Response(replayed, status_code=stored.status, headers={REPLAYED: "true"})

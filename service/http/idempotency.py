@@ -1,13 +1,15 @@
 """Idempotency keys: a retried POST gets the first response and stores nothing more.
 
-Keys live in a table of the event store's database with a primary key on (subject, key):
-of concurrent requests with one key exactly one claims it (the insert that wins) and runs
-the command; the others wait briefly for its response, then get it (replayed) or a 409
-telling them to retry. The same key with another body is refused (422). Only successful
-responses are kept: a refused command stored nothing, so it may be sent again as it is.
-A claim whose holder died (no response after ``lease`` seconds) may be taken over; a
-command that did reach the store then is refused the second time by its expected version
-or its natural key, so it still stores one event.
+Keys live in a table of the event store's database with a primary key on (subject, key).
+The key, the request's fingerprint and the response are written by the command's own
+append, in the transaction that stores its events (:func:`audit.recorders.in_append_transaction`):
+a command's events and its key commit together or not at all, at the cost of no extra
+write. A request first looks its key up: the same key and body gets the stored response
+(replayed); the same key with another body is refused (422). Of concurrent requests with
+one key at most one append commits, because the second insert of the key is refused and
+takes its events with it; the loser then finds the winner's response and replays it.
+Only successful commands are kept: a refused command stored nothing, so it may be sent
+again as it is.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from audit.recorders import Append
+from service.http.api.results import CommandResult, RecordedEvent
 from service.http.db import ConnectionPool
 from service.http.problems import ApiProblem
+from service.http.recording import Captured
 
 TABLE = "http_idempotency"
 KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
@@ -34,19 +40,15 @@ def setup(pool: ConnectionPool) -> None:
             "claimed_at BIGINT NOT NULL, status INTEGER, response TEXT, "
             "PRIMARY KEY (subject, idem_key))"
         )
+        # Keys claimed but never answered (kept by an earlier version of the service while
+        # a command ran) would block their key for good: nothing was stored under them.
+        conn.execute(f"DELETE FROM {TABLE} WHERE status IS NULL")  # noqa: S608
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
     """What makes two requests "the same": method, path and the validated body."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Claim:
-    """This request holds the key (since ``claimed_at``) and runs the command."""
-
-    claimed_at: int
 
 
 @dataclass(frozen=True)
@@ -57,69 +59,91 @@ class Stored:
     response: str
 
 
+class Pending:
+    """A command about to run under a key: the hook that stores the key and the response
+    in the command's append (the response is built there, from the appended events)."""
+
+    def __init__(
+        self,
+        subject: str,
+        key: str,
+        print_: str,
+        status: int,
+        aggregate_id: UUID | None,
+        captured: Captured,
+    ) -> None:
+        self.subject, self.key, self.print_, self.status = subject, key, print_, status
+        self.aggregate_id = aggregate_id
+        self.captured = captured
+        self.result: CommandResult | None = None
+
+    def __call__(self, append: Append) -> None:
+        target = self.aggregate_id or self.captured.created
+        if target is None:
+            raise TypeError("a command names the record it changes or creates one")
+        if self.result is not None:
+            raise RuntimeError("one command, one save: this command appended twice")
+        events = [
+            RecordedEvent(
+                position=position,
+                aggregate_id=UUID(str(event.originator_id)),
+                version=event.originator_version,
+                type=event.topic,
+            )
+            for position, event in zip(append.positions, append.stored_events, strict=True)
+        ]
+        own = [e.version for e in events if e.aggregate_id == target]
+        version = max(own) if own else _current_version(append, target)
+        self.result = CommandResult(id=target, version=version, events=events)
+        mark = append.mark
+        append.cursor.execute(
+            f"INSERT INTO {append.prefix}{TABLE} "  # noqa: S608
+            "(subject, idem_key, fingerprint, claimed_at, status, response) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",
+            (
+                self.subject,
+                self.key,
+                self.print_,
+                time.time_ns(),
+                self.status,
+                self.result.model_dump_json(),
+            ),
+        )
+
+
+def _current_version(append: Append, aggregate_id: UUID) -> int:
+    """The version of a record the append did not change, read in its transaction."""
+    param: UUID | str = aggregate_id if append.mark == "%s" else str(aggregate_id)
+    append.cursor.execute(
+        f"SELECT MAX(originator_version) FROM {append.events_table} "  # noqa: S608
+        f"WHERE originator_id = {append.mark}",
+        (param,),
+    )
+    row = append.cursor.fetchall()[0]
+    value = next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return int(value or 0)
+
+
 class IdempotencyKeys:
-    def __init__(self, pool: ConnectionPool, *, wait: float = 2.0, lease: float = 60.0) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
-        self.wait = wait
-        self.lease_ns = int(lease * 1e9)
 
-    def claim(self, subject: str, key: str, print_: str) -> Claim | Stored:
-        deadline = time.monotonic() + self.wait
-        while True:
-            now = time.time_ns()
-            with self.pool.connection() as conn:
-                if conn.execute(
-                    f"INSERT INTO {TABLE} (subject, idem_key, fingerprint, claimed_at) "  # noqa: S608
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (subject, idem_key) DO NOTHING "
-                    "RETURNING claimed_at",
-                    (subject, key, print_, now),
-                ):
-                    return Claim(now)
-                rows = conn.execute(
-                    f"SELECT fingerprint, status, response, claimed_at FROM {TABLE} "  # noqa: S608
-                    "WHERE subject = ? AND idem_key = ?",
-                    (subject, key),
-                )
-                if not rows:
-                    continue  # released just now: try to claim it again
-                stored_print, status, response, claimed_at = rows[0]
-                if stored_print != print_:
-                    raise ApiProblem(
-                        422,
-                        "idempotency_key_reused",
-                        "this Idempotency-Key was used for another request; use a new key",
-                        field="Idempotency-Key",
-                    )
-                if status is not None:
-                    return Stored(int(status), str(response))
-                if now - int(claimed_at) > self.lease_ns and conn.execute(
-                    f"UPDATE {TABLE} SET claimed_at = ? WHERE subject = ? AND idem_key = ? "  # noqa: S608
-                    "AND claimed_at = ? AND status IS NULL RETURNING claimed_at",
-                    (now, subject, key, claimed_at),
-                ):
-                    return Claim(now)
-            if time.monotonic() >= deadline:
-                raise ApiProblem(
-                    409,
-                    "idempotency_key_in_progress",
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                    field="Idempotency-Key",
-                    headers={"Retry-After": "1"},
-                )
-            time.sleep(0.05)
-
-    def complete(self, subject: str, key: str, claim: Claim, status: int, response: str) -> None:
+    def find(self, subject: str, key: str, print_: str) -> Stored | None:
+        """The stored response for this key and body; 422 if the key was used for another."""
         with self.pool.connection() as conn:
-            conn.execute(
-                f"UPDATE {TABLE} SET status = ?, response = ? "  # noqa: S608
-                "WHERE subject = ? AND idem_key = ? AND claimed_at = ?",
-                (status, response, subject, key, claim.claimed_at),
+            rows = conn.execute(
+                f"SELECT fingerprint, status, response FROM {TABLE} "  # noqa: S608
+                "WHERE subject = ? AND idem_key = ?",
+                (subject, key),
             )
-
-    def release(self, subject: str, key: str, claim: Claim) -> None:
-        with self.pool.connection() as conn:
-            conn.execute(
-                f"DELETE FROM {TABLE} WHERE subject = ? AND idem_key = ? "  # noqa: S608
-                "AND claimed_at = ? AND status IS NULL",
-                (subject, key, claim.claimed_at),
+        if not rows:
+            return None
+        stored_print, status, response = rows[0]
+        if stored_print != print_:
+            raise ApiProblem(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request; use a new key",
+                field="Idempotency-Key",
             )
+        return Stored(int(status), str(response))

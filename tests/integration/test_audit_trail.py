@@ -12,6 +12,7 @@ from audit import log as audit_log
 from audit import merkle
 from audit.leaf import event_leaf_hash
 from audit.rows import event_rows, leaf_rows
+from audit.seal import SealCorrupted
 from domain.errors import AlreadyExists
 from projections.registry import open_store
 from projections.store import ReadModelStore
@@ -73,6 +74,24 @@ class TestSealing:
             given_platform(app, "Noord", recognised=False)
         # then
         assert audit_log.tree_size(store.conn) == size
+        assert len(list(event_rows(store.conn, app.events_table))) == size
+
+    def test_an_append_whose_seal_fails_is_refused_and_stores_nothing(
+        self, app: Buurtkas, store: ReadModelStore, database_url: str
+    ) -> None:
+        # given a store whose seal tables lost the right edge of the tree
+        given_platform(app, "Noord", recognised=False)
+        superuser = Superuser(database_url)
+        try:
+            superuser.disable_triggers()
+            superuser.run("DELETE FROM audit_nodes")
+        finally:
+            superuser.close()
+        size = len(list(event_rows(store.conn, app.events_table)))
+        # when the next append cannot be sealed
+        with pytest.raises(SealCorrupted, match="lack subtrees"):
+            given_platform(app, "Zuid", recognised=False)
+        # then its events were not stored either: no event goes unsealed
         assert len(list(event_rows(store.conn, app.events_table))) == size
 
     def test_concurrent_writers_grow_one_consistent_tree(

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from pydantic import Field
 
+from domain.bank import BankStatement
 from domain.values import BankLineKind, Direction
 from service.application import BankLine
 from service.http.api.fields import (
@@ -111,4 +112,5 @@ class BankController(Controller):
                 actor=actor,
                 expected_version=data.expected_version,
             ),
+            aggregate_id=BankStatement.id_for(platform_id, data.statement_ref.strip()),
         )
