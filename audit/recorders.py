@@ -8,6 +8,7 @@ seal tables and the append-only triggers.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,8 +22,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed
 
+from audit.merkle import Frontier
 from audit.seal import Cursor as SealCursor
-from audit.seal import SealStatements, seal
+from audit.seal import FrontierCache, SealStatements, seal
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,39 @@ def in_append_transaction(hook: AppendHook) -> Iterator[None]:
         _hooks.reset(token)
 
 
+class _Sealed(threading.local):
+    """The edge an append of this thread made, kept for the cache until it commits."""
+
+    edge: tuple[Frontier, bytes] | None = None
+
+
+class _CachedEdge:
+    """Recorders keep the tree's right edge between appends (see ``FrontierCache``)."""
+
+    def __init__(self) -> None:
+        self.frontier_cache = FrontierCache()
+        self._sealed = _Sealed()
+
+    def _seal(
+        self,
+        cursor: Any,
+        statements: SealStatements,
+        positions: Sequence[int],
+        stored_events: Sequence[StoredEvent],
+    ) -> None:
+        self._sealed.edge = seal(
+            cursor, statements, list(positions), stored_events, self.frontier_cache
+        )
+
+    def _committed(self) -> None:
+        edge, self._sealed.edge = self._sealed.edge, None
+        if edge is not None:
+            self.frontier_cache.put(*edge)
+
+    def _discard(self) -> None:
+        self._sealed.edge = None
+
+
 def _run_hooks(
     cursor: Any,
     statements: SealStatements,
@@ -71,10 +106,11 @@ def _run_hooks(
             hook(append)
 
 
-class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _CachedEdge):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.seal_statements = SealStatements("sqlite")
-        super().__init__(datastore, events_table_name)
+        SQLiteApplicationRecorder.__init__(self, datastore, events_table_name)
+        _CachedEdge.__init__(self)
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -87,23 +123,36 @@ class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions and stored_events:
-            seal(c, self.seal_statements, list(positions), stored_events)
+            self._seal(c, self.seal_statements, positions, stored_events)
             _run_hooks(c, self.seal_statements, self.events_table_name, positions, stored_events)
         return positions
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            positions = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self._discard()
+            raise
+        self._committed()
+        return positions
 
-class SealingPostgresApplicationRecorder(PostgresApplicationRecorder):
+
+class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _CachedEdge):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
-        super().__init__(datastore, events_table_name=events_table_name)
+        PostgresApplicationRecorder.__init__(self, datastore, events_table_name=events_table_name)
+        _CachedEdge.__init__(self)
         schema = datastore.schema
         self.qualified_events_table = f'"{schema}"."{events_table_name}"'
         self.seal_statements = SealStatements("postgres", prefix=f'"{schema}".')
-        events = f'"{schema}"."{events_table_name}"'
         for statement in self.seal_statements.create_tables():
             self.sql_create_statements.append(Composed([SQL(statement)]))
-        for statement in self.seal_statements.append_only_triggers(events, schema):
+        for statement in self.seal_statements.append_only_triggers(
+            self.qualified_events_table, schema
+        ):
             self.sql_create_statements.append(Composed([SQL(statement)]))
 
     def insert_events(
@@ -112,7 +161,12 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder):
         try:
             positions: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
         except _RefusedAppend as refused:
+            self._discard()
             raise refused.error from None
+        except BaseException:
+            self._discard()
+            raise
+        self._committed()
         return positions
 
     def _fetch_ids_after_insert_events(
@@ -121,7 +175,7 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions and stored_events:
             try:
-                seal(curs, self.seal_statements, list(positions), stored_events)
+                self._seal(curs, self.seal_statements, positions, stored_events)
                 _run_hooks(
                     curs,
                     self.seal_statements,

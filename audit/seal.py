@@ -9,6 +9,7 @@ three, and the events table, are append-only: triggers refuse UPDATE, DELETE and
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -139,23 +140,53 @@ class SealStatements:
         return ["DO $$ BEGIN " + " ".join(body) + " END $$"]
 
 
+class FrontierCache:
+    """The right edge of the tree as this process last committed it.
+
+    An append reads the last leaf under the store's write lock; when that is the leaf this
+    process committed last, the cached edge is used instead of reading the subtrees on it
+    again (one lookup fewer per append). Another writer's append changes the last leaf,
+    and the edge is read from the tables as before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frontier = Frontier()
+        self._last_leaf = b""
+
+    def get(self, size: int, last_leaf: bytes) -> Frontier | None:
+        with self._lock:
+            if self._frontier.size == size and self._last_leaf == last_leaf and size:
+                return self._frontier.copy()
+        return None
+
+    def put(self, frontier: Frontier, last_leaf: bytes) -> None:
+        """Remember an edge once its append committed (a later one is never replaced)."""
+        with self._lock:
+            if frontier.size > self._frontier.size:
+                self._frontier, self._last_leaf = frontier, last_leaf
+
+
 def seal(
     cursor: Cursor,
     statements: SealStatements,
     positions: Sequence[int],
     stored_events: Sequence[StoredEventLike],
-) -> None:
+    cache: FrontierCache | None = None,
+) -> tuple[Frontier, bytes]:
     """Append the leaves of events just inserted at ``positions``, and the subtrees they close.
 
     Runs inside the transaction that inserted the events, after the store's write lock was
     taken, so the tree grows in the store's order and commits or rolls back with them.
+    Returns the new right edge and last leaf hash, for ``cache`` once the append commits.
     """
     if len(positions) != len(stored_events):
         raise ValueError(f"{len(positions)} positions for {len(stored_events)} events")
-    frontier = _read_frontier(cursor, statements)
+    frontier = _read_frontier(cursor, statements, cache)
     recorded_at = now_micros()
     leaves: list[tuple[int, int, int, bytes]] = []
     nodes: list[tuple[int, int, bytes]] = []
+    digest = b""
     for position, event in sorted(zip(positions, stored_events, strict=True), key=_first):
         index = frontier.size
         digest = event_leaf_hash(
@@ -171,6 +202,7 @@ def seal(
     cursor.executemany(statements.insert_leaf, leaves)
     if nodes:
         cursor.executemany(statements.insert_node, nodes)
+    return frontier, digest
 
 
 def _values(row: Any) -> tuple[Any, ...]:
@@ -182,13 +214,18 @@ def _first(pair: tuple[int, StoredEventLike]) -> int:
     return pair[0]
 
 
-def _read_frontier(cursor: Cursor, statements: SealStatements) -> Frontier:
+def _read_frontier(
+    cursor: Cursor, statements: SealStatements, cache: FrontierCache | None = None
+) -> Frontier:
     cursor.execute(statements.last_leaf)
     rows = [_values(row) for row in cursor.fetchall()]
     if not rows:
         return Frontier()
     last_index, last_hash = rows[0][0], bytes(rows[0][1])
     size = last_index + 1
+    cached = cache.get(size, last_hash) if cache is not None else None
+    if cached is not None:
+        return cached
     keys = frontier_keys(size)
     found: dict[tuple[int, int], bytes] = {(0, last_index): last_hash}
     ends = [end for level, end in keys if level > 0]

@@ -11,6 +11,7 @@ as integer cents. ``clock`` is the latest business date seen for the platform.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -57,8 +58,14 @@ class RiskConfig:
     report_due_days: int = 90
 
     def digest(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return _digest(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(config: RiskConfig) -> str:
+    """The configuration's hash, stored with every finding (computed once per config)."""
+    canonical = json.dumps(asdict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -14,6 +14,11 @@ from service.logging import get_logger
 class Projector:
     """Polls the store and folds new events into every read model, batch by batch.
 
+    While commands arrive it folds what came in the last ``poll`` seconds as one batch,
+    rather than one batch per command: the read models then trail the store by about
+    ``poll`` seconds, and the cost per event stays that of a batch. Only a full batch
+    (a backlog) is followed at once by the next.
+
     Another projection process may run too: a batch it committed first is simply skipped
     (the runners' tracking positions make that safe).
     """
@@ -42,10 +47,10 @@ class Projector:
         try:
             all_runners = runners(self.app, store, self.batch_size, self.risk)
             while not self.stop.is_set():
-                folded = 0
+                backlog = False
                 for runner in all_runners:
                     try:
-                        folded += runner.step()
+                        backlog |= runner.step() >= self.batch_size
                     except ConcurrentUpdateError:
                         continue
                     except Exception as error:  # keep serving; readiness shows the lag
@@ -53,7 +58,7 @@ class Projector:
                             "http.projector_failed", projection=runner.name, error=str(error)
                         )
                         self.stop.wait(5)
-                if not folded:
+                if not backlog:
                     self.stop.wait(self.poll)
         finally:
             store.conn.close()

@@ -88,9 +88,13 @@ class TestSealing:
         finally:
             superuser.close()
         size = len(list(event_rows(store.conn, app.events_table)))
-        # when the next append cannot be sealed
-        with pytest.raises(SealCorrupted, match="lack subtrees"):
-            given_platform(app, "Zuid", recognised=False)
+        # when the next append (of a process that has not kept the edge) cannot be sealed
+        other = Buurtkas(env=persistence_env(database_url))
+        try:
+            with pytest.raises(SealCorrupted, match="lack subtrees"):
+                given_platform(other, "Zuid", recognised=False)
+        finally:
+            other.close()
         # then its events were not stored either: no event goes unsealed
         assert len(list(event_rows(store.conn, app.events_table))) == size
 
