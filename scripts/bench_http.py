@@ -64,7 +64,7 @@ def cli(url: str, *argv: str) -> str:
 
 
 @contextmanager
-def serving(url: str) -> Iterator[str]:
+def serving(url: str) -> Iterator[tuple[str, int]]:
     """``buurtkas serve`` on a free port; its base URL once ``/health/live`` answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -86,7 +86,7 @@ def serving(url: str) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -166,6 +166,13 @@ def command_rate(base: str, token: str, commands: int, clients: int, first: int)
     return commands / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bare_single_saves(env: dict[str, str], events: int, threads: int) -> float:
     """One minimal event per save, from ``threads`` threads: the bare store's command rate."""
     app = Bare(env={k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"})
@@ -240,18 +247,25 @@ def bench_http(
         cli(url, "project")
         official = cli(url, "token", "create", "--role", "official", "--subject", "bench:o")
         viewer = cli(url, "token", "create", "--role", "viewer", "--subject", "bench:v")
-        with serving(url) as base:
-            command_rates = [
-                command_rate(base, official, args.commands, args.clients, 90_000_000 + r * 100_000)
-                for r in range(args.repeat)
-            ]
+        with serving(url) as (base, pid):
+            command_rates, server_cpu = [], []
+            for r in range(args.repeat):
+                before = cpu_seconds(pid)
+                first = 90_000_000 + r * 100_000
+                command_rates.append(
+                    command_rate(base, official, args.commands, args.clients, first)
+                )
+                server_cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
             live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
             balance = open_loop(
                 base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
             )
-        bare_single = statistics.median(
-            bare_single_saves(env, args.commands, args.clients) for _ in range(args.repeat)
-        )
+        bare_rates, bare_cpu = [], []
+        for _ in range(args.repeat):
+            before = time.process_time()
+            bare_rates.append(bare_single_saves(env, args.commands, args.clients))
+            bare_cpu.append((time.process_time() - before) / args.commands * 1000)
+        bare_single = statistics.median(bare_rates)
         bare_batched = statistics.median(bare_save(env, 5000) for _ in range(args.repeat))
 
     cmd = statistics.median(command_rates)
@@ -268,6 +282,12 @@ def bench_http(
     print(
         f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f} "
         f"{cmd / bare_batched:7.2f}"
+    )
+    command_cpu, save_cpu = statistics.median(server_cpu), statistics.median(bare_cpu)
+    print(
+        f"{'server CPU per command, ms':58} {command_cpu:12.2f} {'':>7}\n"
+        f"{'bare saver CPU per save (same process), ms':58} {save_cpu:12.2f} "
+        f"{command_cpu / save_cpu:7.1f}x"
     )
     offered = f"at {args.rate:.0f}/s for {args.seconds:.0f} s"
     for label, values in (
