@@ -1,13 +1,15 @@
-"""Command-line commands of the HTTP service: ``token create`` and ``serve``."""
+"""Command-line commands of the HTTP service: ``token create|list|revoke``, ``keys prune``
+and ``serve``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
-from projections.db import connect
+from projections.db import Connection, connect
 from service.application import Buurtkas
-from service.http import tokens
+from service.http import idempotency, tokens
 from service.http.policy import Role
 from service.reports import find_platform
 from service.settings import Settings
@@ -26,6 +28,20 @@ def add_commands(sub: Any) -> None:
     create.add_argument(
         "--subject", help="recorded as the actor of every event it causes (default ROLE:ID)"
     )
+    listing = token_commands.add_parser("list", help="every token by id (never its secret)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per token")
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke a token by id (a running service stops accepting it within 10 s)"
+    )
+    revoke.add_argument("token_id", metavar="TOKEN_ID")
+    keys = sub.add_parser("keys", help="the HTTP service's idempotency keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    prune = keys_commands.add_parser(
+        "prune", help="forget the responses kept for old Idempotency-Keys"
+    )
+    prune.add_argument(
+        "--older-than-days", type=_days, default=30, help="keys older than this (30 days)"
+    )
     serve = sub.add_parser("serve", help="run the HTTP service against the configured database")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
@@ -37,11 +53,63 @@ def add_commands(sub: Any) -> None:
     )
 
 
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of days, not {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError("at least 1 day")
+    return days
+
+
 def cmd_token(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
-    platform = find_platform(app, args.platform) if args.platform else None
     conn = connect(app.store_env)
     try:
         tokens.setup(conn)
+        action = args.token_command
+        if action == "list":
+            return _list_tokens(conn, args.json)
+        if action == "revoke":
+            revoked_at = tokens.revoke(conn, args.token_id)
+            log.info("token.revoked", token_id=args.token_id, revoked_at=revoked_at)
+            print(f"token {args.token_id} revoked at {revoked_at}")
+            return 0
+    finally:
+        conn.close()
+    return _create_token(app, args, log)
+
+
+def _list_tokens(conn: Connection, as_json: bool) -> int:
+    for token in tokens.listing(conn):
+        if as_json:
+            print(json.dumps(token))
+        else:
+            state = f"revoked {token['revoked_at']}" if token["revoked_at"] else "active"
+            platform = f" platform {token['platform_id']}" if token["platform_id"] else ""
+            print(
+                f"{token['token_id']}  {token['role']:9} {token['subject']}{platform}  "
+                f"made {token['created_at']}  {state}"
+            )
+    return 0
+
+
+def cmd_keys(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    conn = connect(app.store_env)
+    try:
+        idempotency.setup_table(conn)
+        pruned = idempotency.prune(conn, args.older_than_days)
+    finally:
+        conn.close()
+    log.info("keys.pruned", keys=pruned, older_than_days=args.older_than_days)
+    print(f"forgot {pruned} idempotency keys older than {args.older_than_days} days")
+    return 0
+
+
+def _create_token(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
+    platform = find_platform(app, args.platform) if args.platform else None
+    conn = connect(app.store_env)
+    try:
         token, principal = tokens.issue(
             conn,
             Role(args.role),
@@ -72,4 +140,4 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, log: Any) -> int:
     return 0
 
 
-COMMANDS = {"token": cmd_token}
+COMMANDS = {"token": cmd_token, "keys": cmd_keys}

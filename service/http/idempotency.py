@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from audit.recorders import Append
+from projections.db import Connection
 from service.http.api.results import CommandResult, RecordedEvent
 from service.http.db import ConnectionPool
 from service.http.problems import ApiProblem
@@ -34,15 +35,19 @@ KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 
 def setup(pool: ConnectionPool) -> None:
     with pool.connection() as conn:
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-            "subject TEXT NOT NULL, idem_key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-            "claimed_at BIGINT NOT NULL, status INTEGER, response TEXT, "
-            "PRIMARY KEY (subject, idem_key))"
-        )
+        setup_table(conn)
         # Keys claimed but never answered (kept by an earlier version of the service while
         # a command ran) would block their key for good: nothing was stored under them.
         conn.execute(f"DELETE FROM {TABLE} WHERE status IS NULL")  # noqa: S608
+
+
+def setup_table(conn: Connection) -> None:
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+        "subject TEXT NOT NULL, idem_key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+        "claimed_at BIGINT NOT NULL, status INTEGER, response TEXT, "
+        "PRIMARY KEY (subject, idem_key))"
+    )
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -147,3 +152,15 @@ class IdempotencyKeys:
                 field="Idempotency-Key",
             )
         return Stored(int(status), str(response))
+
+
+def prune(conn: Connection, older_than_days: int) -> int:
+    """Forget the responses kept for keys older than ``older_than_days`` days; returns how
+    many. A retry after that is run again, and refused by its expected version or its
+    record's natural key if its first run had stored anything."""
+    cutoff = time.time_ns() - older_than_days * 86_400 * 10**9
+    rows = conn.execute(
+        f"DELETE FROM {TABLE} WHERE claimed_at < ? RETURNING 1",  # noqa: S608
+        (cutoff,),
+    )
+    return len(rows)

@@ -84,3 +84,33 @@ def lookup(conn: Connection, token: str) -> Principal | None:
     return Principal(
         str(token_id), str(subject), Role(role), UUID(platform_id) if platform_id else None
     )
+
+
+def listing(conn: Connection) -> list[dict[str, str | None]]:
+    """Every token by id, oldest first (then by subject): whom it speaks for and whether
+    it was revoked (never its hash)."""
+    rows = conn.execute(
+        f"SELECT token_id, subject, role, platform_id, created_at, revoked_at FROM {TABLE} "  # noqa: S608
+        "ORDER BY created_at, subject, token_id"
+    )
+    names = ("token_id", "subject", "role", "platform_id", "created_at", "revoked_at")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def revoke(conn: Connection, token_id: str) -> str:
+    """Revoke a token by its id; returns when it was revoked (earlier, if it already was)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with conn.transaction():
+        rows = conn.execute(
+            f"SELECT revoked_at FROM {TABLE} WHERE token_id = ?",  # noqa: S608
+            (token_id,),
+        )
+        if not rows:
+            raise TokenError(f"TOKEN_ID: no token with id {token_id!r} (see `buurtkas token list`)")
+        if rows[0][0] is not None:
+            return str(rows[0][0])
+        conn.execute(
+            f"UPDATE {TABLE} SET revoked_at = ? WHERE token_id = ?",  # noqa: S608
+            (now, token_id),
+        )
+    return now

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from litestar import Litestar
 
 from projections.db import connect
 from service.cli import main
+from service.http import idempotency
 from service.storage import persistence_env
 
 
@@ -105,3 +108,83 @@ class TestServeCommand:
         assert code == 0
         assert isinstance(started["app"], Litestar)
         assert (started["host"], started["port"], started["access_log"]) == ("0.0.0.0", 9123, False)
+
+
+class TestTokenListAndRevoke:
+    def test_tokens_are_listed_by_id_and_revoked_by_id_never_shown_in_clear(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given two tokens
+        assert main(["token", "create", "--role", "auditor", "--subject", "auditor:eva"]) == 0
+        assert main(["token", "create", "--role", "viewer", "--subject", "viewer:piet"]) == 0
+        secrets = capsys.readouterr().out.split()
+        # when
+        assert main(["token", "list", "--json"]) == 0
+        listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        eva = next(t for t in listed if t["subject"] == "auditor:eva")
+        assert main(["token", "revoke", eva["token_id"]]) == 0
+        revoked = capsys.readouterr().out
+        assert main(["token", "list"]) == 0
+        table = capsys.readouterr().out
+        # then
+        assert [(t["subject"], t["role"], t["revoked_at"]) for t in listed] == [
+            ("auditor:eva", "auditor", None),
+            ("viewer:piet", "viewer", None),
+        ]
+        assert f"token {eva['token_id']} revoked at" in revoked
+        eva_line, piet_line = table.splitlines()
+        assert "auditor:eva" in eva_line
+        assert "revoked" in eva_line
+        assert "active" in piet_line
+        for secret in secrets:
+            assert secret not in table
+            assert hashlib.sha256(secret.encode()).hexdigest() not in table
+
+    def test_revoking_an_unknown_token_is_refused_naming_the_argument(
+        self, sqlite_cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        code = main(["token", "revoke", "0123456789ab"])
+        # then
+        assert code == 2
+        assert "TOKEN_ID: no token with id '0123456789ab'" in capsys.readouterr().err
+
+
+class TestKeysPrune:
+    def test_old_idempotency_keys_are_forgotten_and_recent_ones_kept(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given a key stored 40 days ago and one stored now
+        conn = connect(persistence_env(cli_env))
+        try:
+            idempotency.setup_table(conn)
+            day = 86_400 * 10**9
+            for key, age in (("old", 40 * day), ("new", 0)):
+                conn.execute(
+                    f"INSERT INTO {idempotency.TABLE} (subject, idem_key, fingerprint, "
+                    "claimed_at, status, response) VALUES (?, ?, ?, ?, ?, ?)",
+                    ("official:test", key, "print", time.time_ns() - age, 201, "{}"),
+                )
+        finally:
+            conn.close()
+        # when
+        code = main(["keys", "prune", "--older-than-days", "30"])
+        # then
+        assert code == 0
+        assert "forgot 1 idempotency keys older than 30 days" in capsys.readouterr().out
+        conn = connect(persistence_env(cli_env))
+        try:
+            kept = conn.execute(f"SELECT idem_key FROM {idempotency.TABLE}")
+        finally:
+            conn.close()
+        assert kept == [("new",)]
+
+    def test_a_prune_of_less_than_a_day_is_refused_naming_the_option(
+        self, sqlite_cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # when
+        with pytest.raises(SystemExit) as exit_:
+            main(["keys", "prune", "--older-than-days", "0"])
+        # then
+        assert exit_.value.code == 2
+        assert "--older-than-days: at least 1 day" in capsys.readouterr().err
