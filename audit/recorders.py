@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -36,7 +37,6 @@ class Append:
     cursor: SealCursor
     mark: str
     prefix: str
-    events_table: str
     positions: Sequence[int]
     stored_events: Sequence[StoredEvent]
 
@@ -63,54 +63,46 @@ class _Sealed(threading.local):
     edge: tuple[Frontier, bytes] | None = None
 
 
-class _CachedEdge:
-    """Recorders keep the tree's right edge between appends (see ``FrontierCache``)."""
+class _Sealing:
+    """What both recorders add to the library's append: the seal and the hooks inside its
+    transaction, and the tree's right edge kept between appends (``FrontierCache``)."""
+
+    seal_statements: SealStatements
 
     def __init__(self) -> None:
         self.frontier_cache = FrontierCache()
         self._sealed = _Sealed()
 
-    def _seal(
-        self,
-        cursor: Any,
-        statements: SealStatements,
-        positions: Sequence[int],
-        stored_events: Sequence[StoredEvent],
-    ) -> None:
-        self._sealed.edge = seal(
-            cursor, statements, list(positions), stored_events, self.frontier_cache
-        )
+    def _seal(self, cursor: Any, positions: Sequence[int], events: Sequence[StoredEvent]) -> None:
+        statements = self.seal_statements
+        self._sealed.edge = seal(cursor, statements, list(positions), events, self.frontier_cache)
+        hooks = _hooks.get()
+        if hooks:
+            append = Append(cursor, statements.mark, statements.prefix, positions, events)
+            for hook in hooks:
+                hook(append)
 
-    def _committed(self) -> None:
+    def _append(self, insert: Callable[[], Sequence[int] | None]) -> Sequence[int] | None:
+        """Run the library's append; keep its edge only once it has committed."""
+        try:
+            positions = insert()
+        except _RefusedAppend as refused:
+            self._sealed.edge = None
+            raise refused.error from None
+        except BaseException:
+            self._sealed.edge = None
+            raise
         edge, self._sealed.edge = self._sealed.edge, None
         if edge is not None:
             self.frontier_cache.put(*edge)
-
-    def _discard(self) -> None:
-        self._sealed.edge = None
+        return positions
 
 
-def _run_hooks(
-    cursor: Any,
-    statements: SealStatements,
-    events_table: str,
-    positions: Sequence[int],
-    stored_events: Sequence[StoredEvent],
-) -> None:
-    hooks = _hooks.get()
-    if hooks:
-        append = Append(
-            cursor, statements.mark, statements.prefix, events_table, positions, stored_events
-        )
-        for hook in hooks:
-            hook(append)
-
-
-class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _CachedEdge):
+class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.seal_statements = SealStatements("sqlite")
         SQLiteApplicationRecorder.__init__(self, datastore, events_table_name)
-        _CachedEdge.__init__(self)
+        _Sealing.__init__(self)
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -123,51 +115,33 @@ class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _CachedEdge):
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions and stored_events:
-            self._seal(c, self.seal_statements, positions, stored_events)
-            _run_hooks(c, self.seal_statements, self.events_table_name, positions, stored_events)
+            self._seal(c, positions, stored_events)
         return positions
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        try:
-            positions = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self._discard()
-            raise
-        self._committed()
-        return positions
+        return self._append(partial(super().insert_events, stored_events, **kwargs))
 
 
-class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _CachedEdge):
+class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         PostgresApplicationRecorder.__init__(self, datastore, events_table_name=events_table_name)
-        _CachedEdge.__init__(self)
+        _Sealing.__init__(self)
         schema = datastore.schema
-        self.qualified_events_table = f'"{schema}"."{events_table_name}"'
         self.seal_statements = SealStatements("postgres", prefix=f'"{schema}".')
         for statement in self.seal_statements.create_tables():
             self.sql_create_statements.append(Composed([SQL(statement)]))
-        for statement in self.seal_statements.append_only_triggers(
-            self.qualified_events_table, schema
-        ):
+        events = f'"{schema}"."{events_table_name}"'
+        for statement in self.seal_statements.append_only_triggers(events, schema):
             self.sql_create_statements.append(Composed([SQL(statement)]))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        try:
-            positions: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-        except _RefusedAppend as refused:
-            self._discard()
-            raise refused.error from None
-        except BaseException:
-            self._discard()
-            raise
-        self._committed()
-        return positions
+        return self._append(partial(super().insert_events, stored_events, **kwargs))
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -175,14 +149,7 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _CachedEdg
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions and stored_events:
             try:
-                self._seal(curs, self.seal_statements, positions, stored_events)
-                _run_hooks(
-                    curs,
-                    self.seal_statements,
-                    self.qualified_events_table,
-                    positions,
-                    stored_events,
-                )
+                self._seal(curs, positions, stored_events)
             except Exception as error:
                 raise _RefusedAppend(error) from error
         return positions
@@ -194,7 +161,7 @@ class _RefusedAppend(BaseException):
     The library catches ``Exception`` inside its transaction block (to re-raise it after
     the pipeline closes), so an error raised there would let the transaction commit: the
     events without their seals. This is not an ``Exception``: it leaves the block, the
-    transaction rolls back, and :meth:`insert_events` raises the original error."""
+    transaction rolls back, and ``_append`` raises the original error."""
 
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))

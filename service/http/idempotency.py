@@ -98,8 +98,9 @@ class Pending:
             for position, event in zip(append.positions, append.stored_events, strict=True)
         ]
         own = [e.version for e in events if e.aggregate_id == target]
-        version = max(own) if own else _current_version(append, target)
-        self.result = CommandResult(id=target, version=version, events=events)
+        if not own:
+            raise TypeError(f"the command names {target}, which its append did not change")
+        self.result = CommandResult(id=target, version=max(own), events=events)
         mark = append.mark
         append.cursor.execute(
             f"INSERT INTO {append.prefix}{TABLE} "  # noqa: S608
@@ -114,19 +115,6 @@ class Pending:
                 self.result.model_dump_json(),
             ),
         )
-
-
-def _current_version(append: Append, aggregate_id: UUID) -> int:
-    """The version of a record the append did not change, read in its transaction."""
-    param: UUID | str = aggregate_id if append.mark == "%s" else str(aggregate_id)
-    append.cursor.execute(
-        f"SELECT MAX(originator_version) FROM {append.events_table} "  # noqa: S608
-        f"WHERE originator_id = {append.mark}",
-        (param,),
-    )
-    row = append.cursor.fetchall()[0]
-    value = next(iter(row.values())) if isinstance(row, dict) else row[0]
-    return int(value or 0)
 
 
 class IdempotencyKeys:

@@ -49,11 +49,6 @@ class RecordingBuurtkas(Buurtkas):
         return recordings
 
 
-def captured_now() -> Captured | None:
-    """What is being captured in this context, if anything."""
-    return _captured.get()
-
-
 @contextmanager
 def capture() -> Iterator[Captured]:
     """Collect the recordings of every save made in this context."""
