@@ -37,6 +37,7 @@ PAGE = 5000
 BLOCK_LEVEL = 12
 MAX_LISTED = 20
 PARALLEL_FROM = 200_000
+RANGES_PER_WORKER = 8
 
 Stack = list[tuple[int, bytes]]
 
@@ -401,10 +402,12 @@ def _stack_with(frontier: merkle.Frontier, leaves: list[bytes]) -> Stack:
 
 
 def plan_ranges(size: int, workers: int, min_level: int = BLOCK_LEVEL) -> list[tuple[int, int]]:
-    """Cut ``size`` leaves into complete subtrees of ``2**m`` leaves, about two per worker."""
+    """Cut ``size`` leaves into complete subtrees of ``2**m`` leaves, about eight per worker
+    (so that workers finish close together), one range when there is one worker."""
     if size == 0:
         return []
-    level = max(min_level, (max(1, size // (2 * workers))).bit_length() - 1)
+    share = size if workers == 1 else size // (RANGES_PER_WORKER * workers)
+    level = max(min_level, (max(1, share)).bit_length() - 1)
     step = 1 << level
     return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
 
