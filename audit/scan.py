@@ -19,7 +19,7 @@ import multiprocessing
 import operator
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -443,7 +443,11 @@ def scan(
             futures = [
                 pool.submit(check_range, connect, events_table, lo, hi, sizes) for lo, hi in ranges
             ]
-            results = [future.result() for future in futures]
+            done = _check_from_the_end(db, events_table, ranges, sizes, futures)
+            results = [
+                done[lo] if lo in done else future.result()
+                for (lo, _), future in zip(ranges, futures, strict=True)
+            ]
     else:
         results = [_check_range(db, events_table, lo, hi, sizes) for lo, hi in ranges]
     _compose(report, results, trusted)
@@ -451,6 +455,23 @@ def scan(
         _events_without_leaves(db, events_table, report)
     check_stored_subtrees(db, report, report.good)
     return report
+
+
+def _check_from_the_end(
+    db: Database,
+    events_table: str,
+    ranges: list[tuple[int, int]],
+    sizes: Sequence[int],
+    futures: list[Future[RangeResult]],
+) -> dict[int, RangeResult]:
+    """This process checks ranges too, from the last one back, while the workers start and
+    work from the first: each range it takes is one no worker has begun."""
+    done: dict[int, RangeResult] = {}
+    for (lo, hi), future in zip(reversed(ranges), reversed(futures), strict=True):
+        if not future.cancel():
+            break
+        done[lo] = _check_range(db, events_table, lo, hi, sizes)
+    return done
 
 
 def _module_of(function: Callable[..., Any]) -> list[str]:
