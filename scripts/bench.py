@@ -4,7 +4,7 @@
     scripts/bench.py generate [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py projections [--events N] [--postgres-url URL]
     scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
-    scripts/bench.py http [--commands N] [--clients C] [--rate R] [--postgres-url URL]
+    scripts/bench.py http [--commands N] [--clients C] [--rate R] [--workers W] [--postgres-url URL]
 
 ``projections``: each read model rebuilt in a fresh process, next to the ceiling: reading
 and decoding the same events with nothing else done, through the runners' EventSource,

@@ -1,7 +1,9 @@
 """``scripts/bench.py http``: the HTTP service on PostgreSQL against its baselines.
 
 A fresh schema gets the demo history and its read models; ``buurtkas serve`` (uvicorn,
-with its projector thread, as deployed) runs in a subprocess. In the same run are measured
+with its projector thread, as deployed) runs in a subprocess, first as one process, then
+with ``--workers W`` (default 2: the serving process runs the projector, W workers serve
+requests). In the same run are measured
 
 - commands per second: platform registrations (one event each) sent by C concurrent
   clients, each a thread with its own connection, each request with its own
@@ -14,6 +16,7 @@ with its projector thread, as deployed) runs in a subprocess. In the same run ar
   the queue (no coordinated omission).
 
 Medians of R runs for the rates; the latencies are p50 and p99 of one run per route.
+Server CPU counts the serving process and all its workers.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,14 +68,14 @@ def cli(url: str, *argv: str) -> str:
 
 
 @contextmanager
-def serving(url: str) -> Iterator[tuple[str, int]]:
+def serving(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
     """``buurtkas serve`` on a free port; its base URL once ``/health/live`` answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=cli_env(url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -167,10 +171,25 @@ def command_rate(base: str, token: str, commands: int, clients: int, first: int)
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used (Linux ``/proc``)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time a process and its live descendants have used (``/proc``)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    tree, grown = {pid}, True
+    while grown:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(ticks.get(member, 0) for member in tree) / os.sysconf("SC_CLK_TCK")
 
 
 def bare_single_saves(env: dict[str, str], events: int, threads: int) -> float:
@@ -247,19 +266,20 @@ def bench_http(
         cli(url, "project")
         official = cli(url, "token", "create", "--role", "official", "--subject", "bench:o")
         viewer = cli(url, "token", "create", "--role", "viewer", "--subject", "bench:v")
-        with serving(url) as (base, pid):
-            command_rates, server_cpu = [], []
-            for r in range(args.repeat):
-                before = cpu_seconds(pid)
-                first = 90_000_000 + r * 100_000
-                command_rates.append(
-                    command_rate(base, official, args.commands, args.clients, first)
+        served: dict[int, Served] = {}
+        for n, workers in enumerate(sorted({1, args.workers})):
+            with serving(url, workers) as (base, pid):
+                rates, cpu = [], []
+                for r in range(args.repeat):
+                    before = cpu_seconds(pid)
+                    first = 90_000_000 + n * 1_000_000 + r * 100_000
+                    rates.append(command_rate(base, official, args.commands, args.clients, first))
+                    cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
+                live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
+                balance = open_loop(
+                    base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
                 )
-                server_cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
-            live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
-            balance = open_loop(
-                base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
-            )
+            served[workers] = Served(rates, cpu, live, balance)
         bare_rates, bare_cpu = [], []
         for _ in range(args.repeat):
             before = time.process_time()
@@ -268,34 +288,43 @@ def bench_http(
         bare_single = statistics.median(bare_rates)
         bare_batched = statistics.median(bare_save(env, 5000) for _ in range(args.repeat))
 
-    cmd = statistics.median(command_rates)
+    bare_cpu_ms = statistics.median(bare_cpu)
     print(
         f"HTTP service on PostgreSQL (demo loaded, projector running), {args.clients} clients; "
         f"rates: median of {args.repeat} runs of {args.commands}"
     )
     print(f"{'figure':58} {'value':>12} {'ratio':>7}")
-    print(f"{'POST /platforms (1 event each), commands/s':58} {cmd:12,.0f} {'':>7}")
-    print(
-        f"{'bare save, 1 event per save, same threads, ev/s':58} {bare_single:12,.0f} "
-        f"{cmd / bare_single:7.2f}"
-    )
-    print(
-        f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f} "
-        f"{cmd / bare_batched:7.2f}"
-    )
-    command_cpu, save_cpu = statistics.median(server_cpu), statistics.median(bare_cpu)
-    print(
-        f"{'server CPU per command, ms':58} {command_cpu:12.2f} {'':>7}\n"
-        f"{'bare saver CPU per save (same process), ms':58} {save_cpu:12.2f} "
-        f"{command_cpu / save_cpu:7.1f}x"
-    )
+    print(f"{'bare save, 1 event per save, same threads, ev/s':58} {bare_single:12,.0f}")
+    print(f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f}")
+    print(f"{'bare saver CPU per save (same process), ms':58} {bare_cpu_ms:12.2f}")
     offered = f"at {args.rate:.0f}/s for {args.seconds:.0f} s"
-    for label, values in (
-        (f"GET platform balance {offered}", balance),
-        (f"GET /health/live {offered}", live),
-    ):
-        print(f"{label + ', p50 ms':58} {pct(values, 0.50):12.1f}")
-        print(f"{label + ', p99 ms':58} {pct(values, 0.99):12.1f}")
+    for workers, figures in served.items():
+        cmd = statistics.median(figures.rates)
+        command_cpu = statistics.median(figures.cpu)
+        name = f"{workers} server process{'es' if workers > 1 else ''}"
+        print(
+            f"{name + ': POST /platforms (1 event each), commands/s':58} {cmd:12,.0f} "
+            f"{cmd / bare_single:7.2f}"
+        )
+        print(
+            f"{name + ': server CPU per command, ms':58} {command_cpu:12.2f} "
+            f"{command_cpu / bare_cpu_ms:6.1f}x"
+        )
+        for label, values in (
+            (f"GET platform balance {offered}", figures.balance),
+            (f"GET /health/live {offered}", figures.live),
+        ):
+            print(f"{name + ': ' + label + ', p50 ms':58} {pct(values, 0.50):12.1f}")
+            print(f"{name + ': ' + label + ', p99 ms':58} {pct(values, 0.99):12.1f}")
+
+
+@dataclass
+class Served:
+    rates: list[float]
+    cpu: list[float]
+    """Server CPU per command (ms): the serving process and its workers together."""
+    live: list[float]
+    balance: list[float]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default_url: str) -> None:
@@ -305,4 +334,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default
     http.add_argument("--repeat", type=int, default=3)
     http.add_argument("--rate", type=float, default=200.0, help="offered GETs per second (200)")
     http.add_argument("--seconds", type=float, default=10.0, help="of each GET run (10)")
+    http.add_argument(
+        "--workers", type=int, default=2, help="also serve with this many processes (2)"
+    )
     http.add_argument("--postgres-url", default=default_url)

@@ -130,3 +130,17 @@ def create_app(
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )
+
+
+def create_worker_app() -> Litestar:
+    """One of several server processes (``buurtkas serve --workers N``), built in the worker.
+
+    Settings come from the environment, as in the process that started the workers, which
+    already made the tables and runs the projector: workers only serve requests.
+    """
+    from service.logging import configure_logging
+    from service.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings, follow_projections=False)

@@ -51,6 +51,23 @@ def add_commands(sub: Any) -> None:
         help="do not keep the read models current in this process (run `buurtkas project "
         "--follow` elsewhere)",
     )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes (1); with more, this process makes the tables and runs the "
+        "projector, and the workers serve requests",
+    )
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers: {text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"--workers: must be from 1 to {MAX_WORKERS}")
+    return value
 
 
 def _days(text: str) -> int:
@@ -133,11 +150,35 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, log: Any) -> int:
     import uvicorn
 
     from service.http.app import create_app
+    from service.http.context import open_services
 
-    app = create_app(settings, follow_projections=not args.no_projector)
-    log.info("http.starting", host=args.host, port=args.port, projector=not args.no_projector)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    projector = not args.no_projector
+    log.info(
+        "http.starting", host=args.host, port=args.port, projector=projector, workers=args.workers
+    )
+    if args.workers == 1:
+        app = create_app(settings, follow_projections=projector)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+        return 0
+    # Several processes: this one makes the tables once (workers starting together would
+    # race to create them) and keeps the read models current; uvicorn starts the workers,
+    # each of which builds its own app from the environment.
+    services = open_services(settings, follow_projections=projector, max_ready_lag=1000)
+    try:
+        uvicorn.run(
+            "service.http.app:create_worker_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        services.close()
     return 0
 
+
+MAX_WORKERS = 64
 
 COMMANDS = {"token": cmd_token, "keys": cmd_keys}

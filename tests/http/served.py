@@ -89,16 +89,21 @@ def wait_until_live(process: subprocess.Popen[bytes], base_url: str) -> None:
 
 
 @contextmanager
-def served(database_url: str, roles: tuple[str, ...] = ("official",)) -> Iterator[Served]:
-    """The service on ``database_url``, one token per role (subject ``ROLE:served``)."""
+def served(
+    database_url: str,
+    roles: tuple[str, ...] = ("official",),
+    *,
+    workers: int = 1,
+    projector: bool = False,
+) -> Iterator[Served]:
+    """The service on ``database_url``, one token per role (subject ``ROLE:served``), served
+    by ``workers`` processes, keeping the read models current only when ``projector``."""
     tokens = {role: create_token(database_url, role, f"{role}:served") for role in roles}
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-projector"],
-        env=buurtkas_env(database_url),
-        stdout=subprocess.DEVNULL,
-    )
+    command = [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers)] + ([] if projector else ["--no-projector"])
+    process = subprocess.Popen(command, env=buurtkas_env(database_url), stdout=subprocess.DEVNULL)
     try:
         wait_until_live(process, base_url)
         with httpx.Client(base_url=base_url, timeout=30.0) as client:

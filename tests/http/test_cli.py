@@ -109,6 +109,45 @@ class TestServeCommand:
         assert isinstance(started["app"], Litestar)
         assert (started["host"], started["port"], started["access_log"]) == ("0.0.0.0", 9123, False)
 
+    def test_serve_with_workers_makes_the_tables_once_and_leaves_the_app_to_each_worker(
+        self, sqlite_cli_env: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given
+        started: dict[str, Any] = {}
+
+        def fake_run(app: Any, **options: Any) -> None:
+            started.update(app=app, **options)
+            # the serving process made the service's tables before any worker starts
+            started["tables"] = {row[0] for row in stored_tables(sqlite_cli_env)}
+
+        monkeypatch.setattr("uvicorn.run", fake_run)
+        # when
+        code = main(["serve", "--port", "9124", "--workers", "3", "--no-projector"])
+        # then
+        assert code == 0
+        assert started["app"] == "service.http.app:create_worker_app"
+        assert (started["factory"], started["workers"], started["port"]) == (True, 3, 9124)
+        assert {"http_tokens", "http_idempotency"} <= started["tables"]
+
+    @pytest.mark.parametrize("workers", ["0", "65", "two"])
+    def test_a_worker_count_out_of_range_is_refused_naming_the_option(
+        self, sqlite_cli_env: str, capsys: pytest.CaptureFixture[str], workers: str
+    ) -> None:
+        # when
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", "--workers", workers])
+        # then
+        assert exit_.value.code == 2
+        assert "--workers:" in capsys.readouterr().err
+
+
+def stored_tables(database_url: str) -> list[tuple[Any, ...]]:
+    conn = connect(persistence_env(database_url))
+    try:
+        return conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    finally:
+        conn.close()
+
 
 class TestTokenListAndRevoke:
     def test_tokens_are_listed_by_id_and_revoked_by_id_never_shown_in_clear(

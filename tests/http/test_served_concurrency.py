@@ -1,7 +1,8 @@
 """Real concurrency: 20 clients at once against ``buurtkas serve`` on PostgreSQL.
 
-The server runs in its own process (uvicorn) over a fresh schema; each client is a thread
-with its own HTTP connection, and all of them are released at the same moment.
+The server runs in its own process (uvicorn) over a fresh schema, and again as two worker
+processes; each client is a thread with its own HTTP connection, and all of them are
+released at the same moment.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ pytestmark = pytest.mark.postgres
 CLIENTS = 20
 
 
-@pytest.fixture
-def server(postgres_schema_url: str) -> Iterator[Served]:
-    with served(postgres_schema_url) as running:
+@pytest.fixture(params=[1, 2], ids=["one process", "two worker processes"])
+def server(postgres_schema_url: str, request: pytest.FixtureRequest) -> Iterator[Served]:
+    with served(postgres_schema_url, workers=request.param) as running:
         yield running
 
 
