@@ -5,13 +5,16 @@ The leaves are cut into ranges that are complete subtrees (``2**m`` leaves each,
 one partial). Each range is read in pages as leaves joined to their events, in tree order:
 each event's leaf hash is recomputed from its stored bytes, and the range's subtree is
 rebuilt from its leaves. Ranges are independent, so they are checked in parallel worker
-processes when a ``connect`` function is given; the parent composes the ranges' subtrees
-into the tree's root at every checkpoint's size, and finds the events without a leaf.
-Memory does not grow with the log.
+processes when a ``connect`` function is given (the parent takes ranges from the end while
+the workers start); the parent composes the ranges' subtrees into the tree's root at every
+checkpoint's size, and looks for events without a leaf unless the scan proved there are
+none. A page without any finding is checked in bulk; only a page with one is walked row by
+row to name it. Memory does not grow with the log.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import importlib
@@ -188,7 +191,8 @@ def _head_with_topic(length: int) -> Callable[..., bytes]:
     return struct.Struct(f">B{HEAD_FIXED.format[1:]}I{length}sI").pack
 
 
-def _small_sha256() -> Callable[[bytes], Any]:
+@functools.cache
+def small_sha256() -> Callable[[bytes], Any]:
     """SHA-256 for the 65-byte inner nodes: CPython's own implementation costs about a fifth
     less per call than OpenSSL's there (``hashlib`` picks OpenSSL, whose per-call set-up
     dominates such short inputs). The result is the same SHA-256; ``hashlib`` if absent."""
@@ -200,12 +204,9 @@ def _small_sha256() -> Callable[[bytes], Any]:
     return hashlib.sha256
 
 
-_node_sha256 = _small_sha256()
-
-
 def _reduce(block: list[bytes]) -> bytes:
     """The root of a complete block of leaf hashes (a power of two of them)."""
-    sha = _node_sha256
+    sha = small_sha256()
     level = block
     while len(level) > 1:
         pairs = iter(level)
