@@ -136,11 +136,12 @@ def create_worker_app() -> Litestar:
     """One of several server processes (``buurtkas serve --workers N``), built in the worker.
 
     Settings come from the environment, as in the process that started the workers, which
-    already made the tables and runs the projector: workers only serve requests.
+    already made the tables and runs the projector: workers only serve requests. They never
+    create tables: workers starting together would race on PostgreSQL's catalogue.
     """
     from service.logging import configure_logging
     from service.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings().model_copy(update={"create_tables": False})
     configure_logging(settings)
     return create_app(settings, follow_projections=False)

@@ -129,6 +129,20 @@ class TestServeCommand:
         assert (started["factory"], started["workers"], started["port"]) == (True, 3, 9124)
         assert {"http_tokens", "http_idempotency"} <= started["tables"]
 
+    def test_a_worker_builds_its_app_from_the_environment_and_never_creates_tables(
+        self, sqlite_cli_env: str
+    ) -> None:
+        # given the environment a worker inherits (BUURTKAS_DATABASE_URL set by the fixture)
+        from service.http.app import create_worker_app
+
+        # when a worker builds its app
+        app = create_worker_app()
+        # then it serves the configured database, leaves tables to the starting process
+        # (workers creating them together would race on PostgreSQL) and runs no projector
+        settings = app.state.settings
+        assert (settings.database_url, settings.create_tables) == (sqlite_cli_env, False)
+        assert app.state.follow_projections is False
+
     @pytest.mark.parametrize("workers", ["0", "65", "two"])
     def test_a_worker_count_out_of_range_is_refused_naming_the_option(
         self, sqlite_cli_env: str, capsys: pytest.CaptureFixture[str], workers: str
