@@ -2,7 +2,10 @@
 
 The same ``events`` and ``seed`` give the same events (ids, amounts, business dates);
 only the recorded times differ. Platform number 0 is busy: it takes about one event in
-a hundred, so that replaying one platform inside a large store can be measured.
+a hundred, so that replaying one platform inside a large store can be measured. Each
+platform lives through grants (award, a request before each tranche, its payment, a
+spending report on the previous tranche), expenses through their steps, bank lines,
+transfers and membership changes.
 Events are saved in batches of at most ``batch_size`` (500 by default): on PostgreSQL
 one very large save stalls inside psycopg's pipeline mode.
 """
@@ -210,11 +213,27 @@ class Generator:
         if not unpaid:
             return False
         tranche = unpaid[0]
+        day = self.today()
+        # The platform accounts for the tranche before (its spending report) and asks for
+        # the next one; the district then pays it.
+        last = max(grant.paid, default=None)
+        if last is not None and last not in grant.reported:
+            paid = next(t.amount.cents for t in grant.tranches if t.number == last)
+            spent = min(paid, max(0, paid - max(0, sp.funds_cents)))
+            grant.submit_report(
+                tranche=last,
+                spent=Money(spent),
+                summary=f"Besteding tranche {last}",
+                occurred_on=day,
+                actor=sp.treasurer,
+            )
+        if tranche.number not in grant.requested:
+            grant.request_tranche(number=tranche.number, occurred_on=day, actor=sp.treasurer)
         grant.pay_tranche(
             platform=sp.platform,
             number=tranche.number,
             amount=tranche.amount,
-            occurred_on=self.today(),
+            occurred_on=day,
             actor=ACTOR,
         )
         sp.funds_cents += tranche.amount.cents
