@@ -403,8 +403,9 @@ def _stack_with(frontier: merkle.Frontier, leaves: list[bytes]) -> Stack:
 
 
 def plan_ranges(size: int, workers: int, min_level: int = BLOCK_LEVEL) -> list[tuple[int, int]]:
-    """Cut ``size`` leaves into complete subtrees of ``2**m`` leaves, about eight per worker
-    (so that workers finish close together), one range when there is one worker."""
+    """Cut ``size`` leaves into complete subtrees of ``2**m`` leaves (the last one may be
+    partial): about eight per worker, so that workers finish close together; with one
+    worker, the largest such subtree and the rest after it."""
     if size == 0:
         return []
     share = size if workers == 1 else size // (RANGES_PER_WORKER * workers)

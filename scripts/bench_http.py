@@ -272,7 +272,8 @@ def bench_http(
                 rates, cpu = [], []
                 for r in range(args.repeat):
                     before = cpu_seconds(pid)
-                    first = 90_000_000 + n * 1_000_000 + r * 100_000
+                    # distinct eight-digit KvK numbers for every run (--repeat <= 40)
+                    first = 90_000_000 + n * 4_000_000 + r * 100_000
                     rates.append(command_rate(base, official, args.commands, args.clients, first))
                     cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
                 live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
@@ -331,7 +332,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default
     http = sub.add_parser("http", help="the HTTP service on PostgreSQL against its baselines")
     http.add_argument("--commands", type=int, default=400, help="commands per run (400)")
     http.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
-    http.add_argument("--repeat", type=int, default=3)
+    http.add_argument(
+        "--repeat", type=int, default=3, choices=range(1, 41), metavar="R", help="runs (3)"
+    )
     http.add_argument("--rate", type=float, default=200.0, help="offered GETs per second (200)")
     http.add_argument("--seconds", type=float, default=10.0, help="of each GET run (10)")
     http.add_argument(
