@@ -16,7 +16,8 @@ requests). In the same run are measured
   the queue (no coordinated omission).
 
 Medians of R runs for the rates; the latencies are p50 and p99 of one run per route.
-Server CPU counts the serving process and all its workers.
+Server CPU counts the serving process and all its workers. Before measuring, the benchmark
+waits until every worker runs and the read models trail by nothing.
 """
 
 from __future__ import annotations
@@ -170,26 +171,52 @@ def command_rate(base: str, token: str, commands: int, clients: int, first: int)
     return commands / (time.perf_counter() - started)
 
 
+def settle(base: str, token: str, workers: int, pid: int, timeout: float = 120.0) -> None:
+    """Wait until the server runs all its workers and its read models trail by nothing."""
+    deadline = time.monotonic() + timeout
+    children = workers if workers > 1 else 0
+    http = Client(base, {"Authorization": f"Bearer {token}"})
+    try:
+        while time.monotonic() < deadline:
+            status, body = http.request("GET", "/health/ready")
+            lag = max((p["lag"] for p in json.loads(body).get("projections", [])), default=1)
+            if status == 200 and lag == 0 and len(descendants(pid)) >= children:
+                return
+            time.sleep(0.2)
+    finally:
+        http.close()
+    raise RuntimeError(f"the server did not settle in {timeout:.0f} s")
+
+
+def descendants(pid: int) -> set[int]:
+    """The live processes started, directly or not, by ``pid`` (Linux ``/proc``)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree: set[int] = set()
+    grown = {pid}
+    while grown:
+        grown = {child for child, parent in parents.items() if parent in grown} - tree
+        tree |= grown
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process and its live descendants have used (``/proc``)."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    total = 0
+    for member in {pid} | descendants(pid):
         try:
-            with open(f"/proc/{entry}/stat") as stat:
+            with open(f"/proc/{member}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the process ended meanwhile
-        parents[int(entry)] = int(fields[1])
-        ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    tree, grown = {pid}, True
-    while grown:
-        more = {child for child, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grown = bool(more)
-    return sum(ticks.get(member, 0) for member in tree) / os.sysconf("SC_CLK_TCK")
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def bare_single_saves(env: dict[str, str], events: int, threads: int) -> float:
@@ -269,11 +296,13 @@ def bench_http(
         served: dict[int, Served] = {}
         for n, workers in enumerate(sorted({1, args.workers})):
             with serving(url, workers) as (base, pid):
+                # every worker up, and the read models caught up with earlier runs
+                settle(base, viewer, workers, pid)
                 rates, cpu = [], []
                 for r in range(args.repeat):
                     before = cpu_seconds(pid)
                     # distinct eight-digit KvK numbers for every run (--repeat <= 40)
-                    first = 90_000_000 + n * 4_000_000 + r * 100_000
+                    first = 90_000_000 + n * 4_000_000 + (r + 1) * 100_000
                     rates.append(command_rate(base, official, args.commands, args.clients, first))
                     cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
                 live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
