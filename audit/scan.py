@@ -567,7 +567,7 @@ def _compare_checkpoints(
         elif checkpoint.tree_size in roots:
             root, through = roots[checkpoint.tree_size]
             ok = checkpoint.root_hash == root
-        elif checkpoint.tree_size > size:
+        elif checkpoint.tree_size > size and aligned:
             report.found.add(
                 "checkpoints",
                 "log_shorter_than_checkpoint",
@@ -577,7 +577,9 @@ def _compare_checkpoints(
             )
             continue
         else:
-            continue  # the leaf indices have gaps (reported): the tree cannot be compared
+            # the leaf indices have gaps (reported): the tree cannot be compared past them,
+            # and the log is not shorter for it
+            continue
         if ok:
             good = (checkpoint, through)
             continue

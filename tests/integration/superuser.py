@@ -97,6 +97,10 @@ class Superuser:
         rows = self.run(f"SELECT MAX({self.position}) FROM {self.events}")
         return int(rows[0][0])
 
+    def move_leaf(self, position: int, to_index: int) -> None:
+        """Give the leaf of ``position`` another leaf index, leaving a gap where it was."""
+        self.run("UPDATE audit_leaves SET leaf_index = ? WHERE position = ?", (to_index, position))
+
     def truncate_tail(self, count: int) -> int:
         """Delete the last ``count`` events with their leaves and subtrees; returns the new size."""
         size = int(self.run("SELECT COUNT(*) FROM audit_leaves")[0][0]) - count

@@ -184,6 +184,19 @@ class TestTamperingIsDetected:
         assert (findings[0]["kind"], findings[0]["position"]) == ("event_differs", 700)
         assert bundle_verifies(signed_store, tmp_path) == 1
 
+    def test_a_leaf_moved_out_of_its_place_is_named_as_a_gap_not_as_a_shorter_log(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # when: the leaf of position 600 is given an index outside the tree
+        superuser.move_leaf(600, -1)
+        # then the gap is named where the tree resumes, and the log, as long as it was
+        # signed, is not said to have lost its tail
+        findings = store_findings(check(signed_store))
+        kinds = [f["kind"] for f in findings]
+        assert ("leaf_index_gap", 601) in [(f["kind"], f["position"]) for f in findings]
+        assert "log_shorter_than_checkpoint" not in kinds
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
     def test_a_truncated_tail_is_caught_by_the_signed_checkpoint(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
     ) -> None:
