@@ -80,6 +80,7 @@ def serving(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
         env=cli_env(url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: a kill takes the workers too
     )
     try:
         deadline = time.monotonic() + 60
@@ -97,7 +98,7 @@ def serving(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

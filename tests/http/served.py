@@ -103,7 +103,10 @@ def served(
     base_url = f"http://127.0.0.1:{port}"
     command = [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers)] + ([] if projector else ["--no-projector"])
-    process = subprocess.Popen(command, env=buurtkas_env(database_url), stdout=subprocess.DEVNULL)
+    # its own process group, so that a server that will not stop goes with its workers
+    process = subprocess.Popen(
+        command, env=buurtkas_env(database_url), stdout=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         wait_until_live(process, base_url)
         with httpx.Client(base_url=base_url, timeout=30.0) as client:
@@ -113,5 +116,5 @@ def served(
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()

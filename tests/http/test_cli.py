@@ -34,14 +34,19 @@ def sqlite_cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return environment(monkeypatch, f"sqlite:///{tmp_path}/buurtkas.db")
 
 
-def stored_tokens(database_url: str) -> list[tuple[Any, ...]]:
+def rows(database_url: str, statement: str) -> list[tuple[Any, ...]]:
     conn = connect(persistence_env(database_url))
     try:
-        return conn.execute(
-            "SELECT token_hash, subject, role, platform_id FROM http_tokens ORDER BY subject"
-        )
+        return conn.execute(statement)
     finally:
         conn.close()
+
+
+def stored_tokens(database_url: str) -> list[tuple[Any, ...]]:
+    return rows(
+        database_url,
+        "SELECT token_hash, subject, role, platform_id FROM http_tokens ORDER BY subject",
+    )
 
 
 class TestTokenCommand:
@@ -118,7 +123,9 @@ class TestServeCommand:
         def fake_run(app: Any, **options: Any) -> None:
             started.update(app=app, **options)
             # the serving process made the service's tables before any worker starts
-            started["tables"] = {row[0] for row in stored_tables(sqlite_cli_env)}
+            started["tables"] = {
+                row[0] for row in rows(sqlite_cli_env, "SELECT name FROM sqlite_master")
+            }
 
         monkeypatch.setattr("uvicorn.run", fake_run)
         # when
@@ -153,14 +160,6 @@ class TestServeCommand:
         # then
         assert exit_.value.code == 2
         assert "--workers:" in capsys.readouterr().err
-
-
-def stored_tables(database_url: str) -> list[tuple[Any, ...]]:
-    conn = connect(persistence_env(database_url))
-    try:
-        return conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    finally:
-        conn.close()
 
 
 class TestTokenListAndRevoke:
