@@ -110,6 +110,9 @@ def generate_key_pair() -> tuple[bytes, bytes]:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
+    if "-----BEGIN" in str(path):
+        # A key pasted where its file's path belongs: refused without repeating it.
+        raise KeyFileError("the path of the key file was expected, not the key itself")
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as error:

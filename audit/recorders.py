@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Composed, Identifier
 
 from audit.merkle import Frontier
 from audit.seal import Cursor as SealCursor
@@ -73,9 +72,17 @@ class _Sealing:
         self.frontier_cache = FrontierCache()
         self._sealed = _Sealed()
 
-    def _seal(self, cursor: Any, positions: Sequence[int], events: Sequence[StoredEvent]) -> None:
+    def _seal(
+        self,
+        cursor: Any,
+        positions: Sequence[int],
+        events: Sequence[StoredEvent],
+        last_leaf: Sequence[Any] | None = None,
+    ) -> None:
         statements = self.seal_statements
-        self._sealed.edge = seal(cursor, statements, list(positions), events, self.frontier_cache)
+        self._sealed.edge = seal(
+            cursor, statements, list(positions), events, self.frontier_cache, last_leaf
+        )
         hooks = _hooks.get()
         if hooks:
             append = Append(cursor, statements.mark, statements.prefix, positions, events)
@@ -86,9 +93,6 @@ class _Sealing:
         """Run the library's append; keep its edge only once it has committed."""
         try:
             positions = insert()
-        except _RefusedAppend as refused:
-            self._sealed.edge = None
-            raise refused.error from None
         except BaseException:
             self._sealed.edge = None
             raise
@@ -137,32 +141,65 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         events = f'"{schema}"."{events_table_name}"'
         for statement in self.seal_statements.append_only_triggers(events, schema):
             self.sql_create_statements.append(Composed([SQL(statement)]))
+        # The store's write lock and the notification of listeners, as the library takes
+        # and sends them, and the tree's last leaf read under that lock: one simple query
+        # (no parameters: one round trip), its text made with the first connection.
+        self._prologue_parts = [
+            *self.lock_table_statements,
+            SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+            SQL(self.seal_statements.last_leaf),
+        ]
+        self._prologue = ""
+        self._table = f'"{schema}"."{events_table_name}"'
+        self._inserts: dict[int, str] = {}
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        return self._append(partial(super().insert_events, stored_events, **kwargs))
+        return self._append(partial(self._insert_and_seal, stored_events))
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if positions and stored_events:
-            try:
-                self._seal(curs, positions, stored_events)
-            except Exception as error:
-                raise _RefusedAppend(error) from error
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_and_seal(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """The library's append (lock, notify, insert), then the seal and the hooks, in one
+        transaction of few round trips.
+
+        The library sends its append in psycopg's pipeline mode, whose bookkeeping costs
+        more client CPU than the round trips it saves for an append of a few statements.
+        Here the lock and the notification go as one simple query, the events as one
+        ``INSERT ... RETURNING``, and the seal as one statement. An error anywhere rolls
+        the whole transaction back; the library's errors are raised as it raises them.
+        """
+        if not stored_events:
+            return None
+        values = [
+            value
+            for e in stored_events
+            for value in (e.originator_id, e.originator_version, e.topic, e.state)
+        ]
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            if not self._prologue:
+                self._prologue = SQL("; ").join(self._prologue_parts).as_string(conn)
+            curs.execute(self._prologue)
+            while curs.nextset():
+                pass
+            last_leaf = curs.fetchall()
+            curs.execute(self._insert_statement(len(stored_events)), values)
+            positions = [row["notification_id"] for row in curs.fetchall()]
+            self._seal(curs, positions, stored_events, last_leaf)
         return positions
 
-
-class _RefusedAppend(BaseException):
-    """Carries an error of the sealing or of a hook out of the library's append.
-
-    The library catches ``Exception`` inside its transaction block (to re-raise it after
-    the pipeline closes), so an error raised there would let the transaction commit: the
-    events without their seals. This is not an ``Exception``: it leaves the block, the
-    transaction rolls back, and ``_append`` raises the original error."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
+    def _insert_statement(self, events: int) -> str:
+        """``INSERT ... VALUES ... RETURNING notification_id`` for so many events (kept)."""
+        statement = self._inserts.get(events)
+        if statement is None:
+            statement = self._inserts[events] = (
+                f"INSERT INTO {self._table} "  # noqa: S608
+                "(originator_id, originator_version, topic, state) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * events)
+                + " RETURNING notification_id"
+            )
+        return statement

@@ -77,6 +77,41 @@ class SealStatements:
         self.insert_node = (
             f"INSERT INTO {self.nodes} (end_leaf, level, hash) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
         )
+        self._writes: dict[tuple[int, int], str] = {}
+
+    def write(
+        self,
+        cursor: Cursor,
+        leaves: Sequence[tuple[int, int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> None:
+        """Insert an append's leaves and the subtrees they complete.
+
+        On PostgreSQL in one statement (one round trip), its text kept per number of rows.
+        """
+        if self.dialect != "postgres":
+            cursor.executemany(self.insert_leaf, leaves)
+            if nodes:
+                cursor.executemany(self.insert_node, nodes)
+            return
+        shape = (len(leaves), len(nodes))
+        statement = self._writes.get(shape)
+        if statement is None:
+            statement = self._writes[shape] = self._leaves_and_nodes(*shape)
+        cursor.execute(statement, [value for row in (*leaves, *nodes) for value in row])
+
+    def _leaves_and_nodes(self, leaves: int, nodes: int) -> str:
+        insert_leaves = (
+            f"INSERT INTO {self.leaves} (leaf_index, position, recorded_at, hash) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, %s, %s)"] * leaves)
+        )
+        if not nodes:
+            return insert_leaves
+        insert_nodes = (
+            f"INSERT INTO {self.nodes} (end_leaf, level, hash) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, %s)"] * nodes)
+        )
+        return f"WITH sealed AS ({insert_leaves}) {insert_nodes}"
 
     def create_tables(self) -> list[str]:
         integer, blob = ("bigint", "bytea") if self.dialect == "postgres" else ("INTEGER", "BLOB")
@@ -173,16 +208,19 @@ def seal(
     positions: Sequence[int],
     stored_events: Sequence[StoredEventLike],
     cache: FrontierCache | None = None,
+    last_leaf: Sequence[Any] | None = None,
 ) -> tuple[Frontier, bytes]:
     """Append the leaves of events just inserted at ``positions``, and the subtrees they close.
 
     Runs inside the transaction that inserted the events, after the store's write lock was
     taken, so the tree grows in the store's order and commits or rolls back with them.
-    Returns the new right edge and last leaf hash, for ``cache`` once the append commits.
+    ``last_leaf`` is the result of ``statements.last_leaf`` when the caller already ran it
+    under the lock (it is run here otherwise). Returns the new right edge and last leaf
+    hash, for ``cache`` once the append commits.
     """
     if len(positions) != len(stored_events):
         raise ValueError(f"{len(positions)} positions for {len(stored_events)} events")
-    frontier = _read_frontier(cursor, statements, cache)
+    frontier = _read_frontier(cursor, statements, cache, last_leaf)
     recorded_at = now_micros()
     leaves: list[tuple[int, int, int, bytes]] = []
     nodes: list[tuple[int, int, bytes]] = []
@@ -199,9 +237,7 @@ def seal(
         )
         leaves.append((index, position, recorded_at, digest))
         nodes.extend((end, level, h) for level, end, h in frontier.append(digest))
-    cursor.executemany(statements.insert_leaf, leaves)
-    if nodes:
-        cursor.executemany(statements.insert_node, nodes)
+    statements.write(cursor, leaves, nodes)
     return frontier, digest
 
 
@@ -215,10 +251,15 @@ def _first(pair: tuple[int, StoredEventLike]) -> int:
 
 
 def _read_frontier(
-    cursor: Cursor, statements: SealStatements, cache: FrontierCache | None = None
+    cursor: Cursor,
+    statements: SealStatements,
+    cache: FrontierCache | None = None,
+    last_leaf: Sequence[Any] | None = None,
 ) -> Frontier:
-    cursor.execute(statements.last_leaf)
-    rows = [_values(row) for row in cursor.fetchall()]
+    if last_leaf is None:
+        cursor.execute(statements.last_leaf)
+        last_leaf = cursor.fetchall()
+    rows = [_values(row) for row in last_leaf]
     if not rows:
         return Frontier()
     last_index, last_hash = rows[0][0], bytes(rows[0][1])

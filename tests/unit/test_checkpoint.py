@@ -89,3 +89,16 @@ def test_a_file_that_is_not_an_ed25519_key_is_refused_with_its_path(tmp_path: Pa
         load_private_key(tmp_path / "bad.pem")
     with pytest.raises(KeyFileError, match=r"bad\.pem"):
         load_public_key(tmp_path / "bad.pem")
+
+
+def test_a_private_key_given_where_its_path_belongs_is_refused_without_repeating_it() -> None:
+    # given: the key's text in place of the path of its file
+    private_pem, _ = generate_key_pair()
+    pasted = private_pem.decode()
+    # when
+    with pytest.raises(KeyFileError) as refused:
+        load_private_key(Path(pasted))
+    # then: the message says what was expected and holds no line of the key
+    assert "path of the key file" in str(refused.value)
+    for line in pasted.splitlines():
+        assert line not in str(refused.value)
