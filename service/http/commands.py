@@ -1,10 +1,12 @@
 """Running a command: idempotency key, one application method, the events it stored.
 
 A handler parses the body, checks the token's reach and hands ``run`` one call of the
-application service. ``run`` looks the Idempotency-Key up, makes the call with the token's
-subject as the actor, and answers with the record's new version and the stored events,
-which the append itself stores under the key; a retry with the same key and body gets
-that same answer and stores nothing.
+application service. ``run`` makes the call with the token's subject as the actor, and
+answers with the record's new version and the stored events, which the append itself
+stores under the key. A retry with the same key and body gets that same answer and
+stores nothing: its append is refused by the key's row (or the command itself is
+refused, its change having been made), and only then is the key looked up. A first
+request therefore costs no lookup.
 """
 
 from __future__ import annotations
@@ -60,16 +62,15 @@ def run(
     status = request.route_handler.status_code
     subject = principal_of(request).subject
     print_ = fingerprint(request.method, request.url.path, data.model_dump(mode="json"))
-    stored = services.keys.find(subject, key, print_)
-    if stored is not None:
-        return replay(stored)
     with capture() as captured:
         pending = Pending(subject, key, print_, status, aggregate_id, captured)
         try:
             with in_append_transaction(pending):
                 returned = action(subject)
         except Exception:
-            # A concurrent request with this key may have won: its append refused this one.
+            # The key may have been used: by this request's first try, or by a concurrent
+            # request that won. Its stored row refused this append (or the command was
+            # refused, having been carried out already), so the first answer is replayed.
             stored = services.keys.find(subject, key, print_)
             if stored is not None:
                 return replay(stored)

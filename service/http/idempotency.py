@@ -4,10 +4,12 @@ Keys live in a table of the event store's database with a primary key on (subjec
 The key, the request's fingerprint and the response are written by the command's own
 append, in the transaction that stores its events (:func:`audit.recorders.in_append_transaction`):
 a command's events and its key commit together or not at all, at the cost of no extra
-write. A request first looks its key up: the same key and body gets the stored response
-(replayed); the same key with another body is refused (422). Of concurrent requests with
-one key at most one append commits, because the second insert of the key is refused and
-takes its events with it; the loser then finds the winner's response and replays it.
+write. A key already used refuses the append of a retry (or the command itself is refused,
+its change having been made); only then is the key looked up: the same key and body gets
+the stored response (replayed); the same key with another body is refused (422). Of
+concurrent requests with one key at most one append commits, because the second insert of
+the key is refused and takes its events with it; the loser then finds the winner's
+response and replays it.
 Only successful commands are kept: a refused command stored nothing, so it may be sent
 again as it is.
 """

@@ -124,6 +124,31 @@ class TestIdempotencyKeys:
         assert ok(refused, 422)["rule"] == "platform_not_recognised"
         assert ok(retried, 201)["id"] == str(Grant.id_for("G-RETRY"))
 
+    def test_a_retry_that_would_store_a_new_record_is_refused_by_its_key_and_replayed(
+        self, api: Api
+    ) -> None:
+        # given: an expense whose id the service makes up, so that running the same
+        # command again would store a second expense
+        platform_id = recognised(api)
+        tess = api.token(Role.TREASURER, platform_id, subject="treasurer:tess@testbuurt")
+        body = {
+            "platform_id": str(platform_id),
+            "payee_name": "Drukkerij De Letter",
+            "amount": "120.00",
+            "category": "communicatie",
+            "payment_method": "bank",
+            "occurred_on": "2020-02-01",
+        }
+        first = api.post("/expenses", body, who=tess, key="expense-1")
+        events = api.events()
+        # when
+        again = api.post("/expenses", body, who=tess, key="expense-1")
+        # then: the first answer, and no second expense
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert api.events() == events
+
     def test_keys_belong_to_the_tokens_subject(self, sqlite_api: Api) -> None:
         api = sqlite_api
         # given
