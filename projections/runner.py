@@ -147,16 +147,6 @@ class Runner:
         finally:
             committer.close()
 
-    def follow(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        """Keep folding new events; a rebuild swapping the generation is picked up."""
-        while not stop.is_set():
-            try:
-                processed = self.step()
-            except ConcurrentUpdateError:
-                processed = 0  # another runner moved on, or a rebuild swapped: start again
-            if not processed:
-                stop.wait(poll_interval)
-
     def rebuild(self) -> int:
         """Fold every event into a new generation, then swap it in; return events folded."""
         active = self.store.ensure(self.name)
@@ -168,3 +158,32 @@ class Runner:
         total = self.catch_up(generation)
         self.store.swap(self.name, generation)
         return total
+
+
+def follow_together(
+    all_runners: list[Runner],
+    stop: threading.Event,
+    failed: Callable[[Runner, Exception], None],
+    *,
+    poll: float = 0.25,
+) -> None:
+    """Fold new events into every read model in turn until ``stop`` is set.
+
+    One thread and the runners' one connection: the models are folded one after another,
+    each a batch at a time, then the store is polled again after ``poll`` seconds unless
+    a batch was full (a backlog). A batch another process committed first is skipped; an
+    error is handed to ``failed`` and that model is tried again on a later round, after a
+    pause (readiness shows the lag meanwhile).
+    """
+    while not stop.is_set():
+        backlog = False
+        for runner in all_runners:
+            try:
+                backlog |= runner.step() >= runner.batch_size
+            except ConcurrentUpdateError:
+                continue
+            except Exception as error:
+                failed(runner, error)
+                stop.wait(5)
+        if not backlog:
+            stop.wait(poll)

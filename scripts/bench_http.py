@@ -1,9 +1,14 @@
 """``scripts/bench.py http``: the HTTP service on PostgreSQL against its baselines.
 
-A fresh schema gets the demo history and its read models; ``buurtkas serve`` (uvicorn,
-with its projector thread, as deployed) runs in a subprocess, first as one process, then
-with ``--workers W`` (default 2: the serving process runs the projector, W workers serve
-requests). In the same run are measured
+A fresh schema gets the demo history and its read models; ``buurtkas serve`` (uvicorn)
+runs in a subprocess, in three layouts, one after the other:
+
+- one process, with its projector thread (``make run``'s layout);
+- one process with ``--no-projector``, and ``buurtkas project --follow`` as a process of
+  its own beside it;
+- ``--workers W`` (default 2): the serving process runs the projector, W workers serve.
+
+In the same run are measured
 
 - commands per second: platform registrations (one event each) sent by C concurrent
   clients, each a thread with its own connection, each request with its own
@@ -16,8 +21,10 @@ requests). In the same run are measured
   the queue (no coordinated omission).
 
 Medians of R runs for the rates; the latencies are p50 and p99 of one run per route.
-Server CPU counts the serving process and all its workers. Before measuring, the benchmark
-waits until every worker runs and the read models trail by nothing.
+Server CPU counts the serving process and all its workers; a projector process is counted
+apart. Before every run the benchmark waits until every worker runs and the read models
+trail by nothing; after it, it reports how far they trailed when the last command was
+answered and how long they took to catch up.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,38 +75,68 @@ def cli(url: str, *argv: str) -> str:
     return done.stdout.strip()
 
 
-@contextmanager
-def serving(url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """``buurtkas serve`` on a free port; its base URL once ``/health/live`` answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [BUURTKAS, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+@dataclass(frozen=True)
+class Layout:
+    """How the service runs: server processes, and where the projector runs."""
+
+    workers: int = 1
+    projector_process: bool = False
+
+    @property
+    def name(self) -> str:
+        name = f"{self.workers} server process{'es' if self.workers > 1 else ''}"
+        return name + (" + projector process" if self.projector_process else "")
+
+
+def start(url: str, *argv: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [BUURTKAS, *argv],
         env=cli_env(url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: a kill takes the workers too
     )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
     try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def serving(url: str, layout: Layout) -> Iterator[tuple[str, list[int]]]:
+    """``buurtkas serve`` on a free port (and ``buurtkas project --follow`` beside it when
+    the layout says so); the base URL once ``/health/live`` answers, and the pids whose
+    process trees serve: the server first, then the projector."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve += ["--workers", str(layout.workers)]
+    if layout.projector_process:
+        serve.append("--no-projector")
+    processes = [start(url, *serve)]
+    try:
+        if layout.projector_process:
+            processes.append(start(url, "project", "--follow"))
         deadline = time.monotonic() + 60
         while True:
-            if process.poll() is not None or time.monotonic() > deadline:
+            if processes[0].poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("buurtkas serve did not start")
             try:
                 if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield base, process.pid
+        yield base, [process.pid for process in processes]
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        for process in processes:
+            stop(process)
 
 
 def registration(number: int) -> dict[str, str]:
@@ -172,18 +209,25 @@ def command_rate(base: str, token: str, commands: int, clients: int, first: int)
     return commands / (time.perf_counter() - started)
 
 
-def settle(base: str, token: str, workers: int, pid: int, timeout: float = 120.0) -> None:
-    """Wait until the server runs all its workers and its read models trail by nothing."""
-    deadline = time.monotonic() + timeout
+def lag(http: Client) -> tuple[int, int]:
+    """``/health/ready``'s status and the largest read-model lag it reports."""
+    status, body = http.request("GET", "/health/ready")
+    lags = [p["lag"] for p in json.loads(body).get("projections", [])]
+    return status, max(lags, default=1)
+
+
+def settle(base: str, token: str, workers: int, pid: int, timeout: float = 120.0) -> float:
+    """Wait until the server runs all its workers and its read models trail by nothing;
+    returns the seconds waited."""
+    started = time.monotonic()
     children = workers if workers > 1 else 0
     http = Client(base, {"Authorization": f"Bearer {token}"})
     try:
-        while time.monotonic() < deadline:
-            status, body = http.request("GET", "/health/ready")
-            lag = max((p["lag"] for p in json.loads(body).get("projections", [])), default=1)
-            if status == 200 and lag == 0 and len(descendants(pid)) >= children:
-                return
-            time.sleep(0.2)
+        while time.monotonic() < started + timeout:
+            status, behind = lag(http)
+            if status == 200 and behind == 0 and len(descendants(pid)) >= children:
+                return time.monotonic() - started
+            time.sleep(0.05)
     finally:
         http.close()
     raise RuntimeError(f"the server did not settle in {timeout:.0f} s")
@@ -294,23 +338,39 @@ def bench_http(
         cli(url, "project")
         official = cli(url, "token", "create", "--role", "official", "--subject", "bench:o")
         viewer = cli(url, "token", "create", "--role", "viewer", "--subject", "bench:v")
-        served: dict[int, Served] = {}
-        for n, workers in enumerate(sorted({1, args.workers})):
-            with serving(url, workers) as (base, pid):
-                # every worker up, and the read models caught up with earlier runs
-                settle(base, viewer, workers, pid)
-                rates, cpu = [], []
+        served: dict[Layout, Served] = {}
+        layouts = [Layout(1), Layout(1, projector_process=True)]
+        if args.workers > 1:
+            layouts.append(Layout(args.workers))
+        for n, layout in enumerate(layouts):
+            with serving(url, layout) as (base, pids):
+                figures = Served()
+                probe = Client(base, {"Authorization": f"Bearer {viewer}"})
                 for r in range(args.repeat):
-                    before = cpu_seconds(pid)
-                    # distinct eight-digit KvK numbers for every run (--repeat <= 40)
-                    first = 90_000_000 + n * 4_000_000 + (r + 1) * 100_000
-                    rates.append(command_rate(base, official, args.commands, args.clients, first))
-                    cpu.append((cpu_seconds(pid) - before) / args.commands * 1000)
-                live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
-                balance = open_loop(
+                    # every worker up, and the read models caught up with earlier runs
+                    settle(base, viewer, layout.workers, pids[0])
+                    cpu_before = [cpu_seconds(pid) for pid in pids]
+                    # distinct eight-digit KvK numbers for every run (--repeat <= 30)
+                    first = 90_000_000 + n * 3_000_000 + (r + 1) * 70_000
+                    figures.rates.append(
+                        command_rate(base, official, args.commands, args.clients, first)
+                    )
+                    figures.lag.append(lag(probe)[1])
+                    figures.catch_up.append(settle(base, viewer, layout.workers, pids[0]))
+                    # CPU counted once caught up: the projector's share of these commands too
+                    cpu_after = [cpu_seconds(pid) for pid in pids]
+                    spent = [
+                        (a - b) / args.commands * 1000
+                        for a, b in zip(cpu_after, cpu_before, strict=True)
+                    ]
+                    figures.cpu.append(spent[0])
+                    figures.projector_cpu.append(sum(spent[1:]))
+                probe.close()
+                figures.live = open_loop(base, "/health/live", viewer, args.rate, args.seconds)
+                figures.balance = open_loop(
                     base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
                 )
-            served[workers] = Served(rates, cpu, live, balance)
+            served[layout] = figures
         bare_rates, bare_cpu = [], []
         for _ in range(args.repeat):
             before = time.process_time()
@@ -329,10 +389,10 @@ def bench_http(
     print(f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f}")
     print(f"{'bare saver CPU per save (same process), ms':58} {bare_cpu_ms:12.2f}")
     offered = f"at {args.rate:.0f}/s for {args.seconds:.0f} s"
-    for workers, figures in served.items():
+    for layout, figures in served.items():
         cmd = statistics.median(figures.rates)
         command_cpu = statistics.median(figures.cpu)
-        name = f"{workers} server process{'es' if workers > 1 else ''}"
+        name = layout.name
         print(
             f"{name + ': POST /platforms (1 event each), commands/s':58} {cmd:12,.0f} "
             f"{cmd / bare_single:7.2f}"
@@ -340,6 +400,16 @@ def bench_http(
         print(
             f"{name + ': server CPU per command, ms':58} {command_cpu:12.2f} "
             f"{command_cpu / bare_cpu_ms:6.1f}x"
+        )
+        if layout.projector_process:
+            projector_cpu = statistics.median(figures.projector_cpu)
+            print(f"{name + ': projector CPU per command, ms':58} {projector_cpu:12.2f}")
+        print(
+            f"{name + ': read-model lag at the end of a run, events':58} "
+            f"{statistics.median(figures.lag):12,.0f}"
+        )
+        print(
+            f"{name + ': then caught up within, s':58} {statistics.median(figures.catch_up):12.2f}"
         )
         for label, values in (
             (f"GET platform balance {offered}", figures.balance),
@@ -351,11 +421,17 @@ def bench_http(
 
 @dataclass
 class Served:
-    rates: list[float]
-    cpu: list[float]
+    rates: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     """Server CPU per command (ms): the serving process and its workers together."""
-    live: list[float]
-    balance: list[float]
+    projector_cpu: list[float] = field(default_factory=list)
+    """CPU per command (ms) of the projector process, when it runs on its own."""
+    lag: list[int] = field(default_factory=list)
+    """The read models' lag (events) when a run's last command was answered."""
+    catch_up: list[float] = field(default_factory=list)
+    """Seconds from then until the lag was 0 again."""
+    live: list[float] = field(default_factory=list)
+    balance: list[float] = field(default_factory=list)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default_url: str) -> None:
@@ -363,7 +439,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], default
     http.add_argument("--commands", type=int, default=400, help="commands per run (400)")
     http.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     http.add_argument(
-        "--repeat", type=int, default=3, choices=range(1, 41), metavar="R", help="runs (3)"
+        "--repeat", type=int, default=3, choices=range(1, 31), metavar="R", help="runs (3)"
     )
     http.add_argument("--rate", type=float, default=200.0, help="offered GETs per second (200)")
     http.add_argument("--seconds", type=float, default=10.0, help="of each GET run (10)")

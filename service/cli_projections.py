@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import threading
 import time
 from datetime import date
@@ -12,7 +13,7 @@ from typing import Any
 from domain.risk import RiskConfig
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
-from projections.runner import Runner
+from projections.runner import Runner, follow_together
 from service.application import Buurtkas
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
@@ -71,19 +72,29 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         )
     print_status(all_runners)
     if args.follow:
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=r.follow, args=(stop,), daemon=True)
-            for r in runners(app, store, args.batch_size, risk())
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            while all(t.is_alive() for t in threads):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            stop.set()
+        follow(all_runners, log)
     return 0
+
+
+def follow(all_runners: list[Runner], log: Any) -> None:
+    """Keep the read models current until SIGINT or SIGTERM, on the runners' connection
+    (in this thread, which made it); the fold in progress ends before the process does."""
+    stop = threading.Event()
+
+    def failed(runner: Runner, error: Exception) -> None:
+        log.error("projection.follow_failed", projection=runner.name, error=str(error))
+
+    handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    log.info("projection.following", projections=[r.name for r in all_runners])
+    try:
+        follow_together(all_runners, stop, failed)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    log.info("projection.stopped_following")
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def cmd_projections(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:

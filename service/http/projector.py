@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.risk import RiskConfig
 from projections.registry import open_store, runners
-from projections.store import ConcurrentUpdateError
+from projections.runner import Runner, follow_together
 from service.logging import get_logger
 
 
@@ -46,19 +46,10 @@ class Projector:
         store = open_store(self.app.store_env)
         try:
             all_runners = runners(self.app, store, self.batch_size, self.risk)
-            while not self.stop.is_set():
-                backlog = False
-                for runner in all_runners:
-                    try:
-                        backlog |= runner.step() >= self.batch_size
-                    except ConcurrentUpdateError:
-                        continue
-                    except Exception as error:  # keep serving; readiness shows the lag
-                        self.log.error(
-                            "http.projector_failed", projection=runner.name, error=str(error)
-                        )
-                        self.stop.wait(5)
-                if not backlog:
-                    self.stop.wait(self.poll)
+            follow_together(all_runners, self.stop, self._failed, poll=self.poll)
         finally:
             store.conn.close()
+
+    def _failed(self, runner: Runner, error: Exception) -> None:
+        # keep serving; readiness shows the lag
+        self.log.error("http.projector_failed", projection=runner.name, error=str(error))
