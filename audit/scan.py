@@ -21,12 +21,15 @@ import importlib
 import multiprocessing
 import operator
 import struct
+import threading
+import timeit
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, cast
+from multiprocessing.context import BaseContext
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -193,15 +196,30 @@ def _head_with_topic(length: int) -> Callable[..., bytes]:
 
 @functools.cache
 def small_sha256() -> Callable[[bytes], Any]:
-    """SHA-256 for the 65-byte inner nodes: CPython's own implementation costs about a fifth
-    less per call than OpenSSL's there (``hashlib`` picks OpenSSL, whose per-call set-up
-    dominates such short inputs). The result is the same SHA-256; ``hashlib`` if absent."""
+    """SHA-256 for the 65-byte inner nodes: whichever of OpenSSL's (``hashlib``) and
+    CPython's own implementation costs less per call on this machine, timed once.
+
+    On inputs this short the set-up of each call dominates, and which is cheaper depends
+    on the processor: CPython's cost about a fifth less on one without SHA instructions,
+    OpenSSL's about a fifth less on one with them. Both compute the same SHA-256."""
+    node = bytes(65)
+
+    def cost(sha: Callable[[bytes], Any]) -> float:
+        return min(timeit.repeat(lambda: sha(node).digest(), number=2_000, repeat=3))
+
+    return min(sha256_implementations(), key=cost)
+
+
+def sha256_implementations() -> list[Callable[[bytes], Any]]:
+    """``hashlib``'s SHA-256 (OpenSSL), and CPython's own where this Python has it."""
+    found: list[Callable[[bytes], Any]] = [hashlib.sha256]
     for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11
         try:
-            return cast(Callable[[bytes], Any], importlib.import_module(name).sha256)
+            found.append(importlib.import_module(name).sha256)
+            break
         except (ImportError, AttributeError):
             continue
-    return hashlib.sha256
+    return found
 
 
 def _reduce(block: list[bytes]) -> bytes:
@@ -423,11 +441,13 @@ def scan(
     workers: int = 1,
     parallel_from: int = PARALLEL_FROM,
     min_level: int = BLOCK_LEVEL,
+    start_method: str | None = None,
 ) -> ScanReport:
     """Check every event, leaf and checkpoint; report what differs, naming positions.
 
     With ``connect`` (a picklable function opening a new connection to the same store) and
-    ``workers`` > 1, stores of at least ``parallel_from`` leaves are checked in parallel.
+    ``workers`` > 1, stores of at least ``parallel_from`` leaves are checked in parallel,
+    by workers started by ``start_method`` ("fork" or "forkserver"; chosen here if None).
     Ranges hold at least ``2**min_level`` leaves.
     """
     report = ScanReport(checkpoints=len(checkpoints))
@@ -437,10 +457,7 @@ def scan(
     sizes = sorted({c.tree_size for c in trusted if 0 < c.tree_size <= size})
     ranges = plan_ranges(size, workers, min_level)
     if connect is not None and workers > 1 and size >= parallel_from:
-        # A fork server: workers start from a clean process (no inherited connections) with
-        # the scan already imported, so starting them costs little.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["audit.scan", *_module_of(connect)])
+        context = _start_method(connect, start_method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [
                 pool.submit(check_range, connect, events_table, lo, hi, sizes) for lo, hi in ranges
@@ -474,6 +491,21 @@ def _check_from_the_end(
             break
         done[lo] = _check_range(db, events_table, lo, hi, sizes)
     return done
+
+
+def _start_method(connect: Callable[[], Database], method: str | None = None) -> BaseContext:
+    """How workers start: forked, when this process runs no other thread (they start at
+    once, the scan already imported; they open connections of their own and never touch
+    the inherited ones). Otherwise from a fork server, since forking a process whose
+    other threads may hold locks is unsafe: a clean process with the scan imported, which
+    takes a few tenths of a second to start."""
+    if method is None and threading.active_count() == 1:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    if method == "fork":
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["audit.scan", *_module_of(connect)])
+    return context
 
 
 def _module_of(function: Callable[..., Any]) -> list[str]:

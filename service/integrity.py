@@ -75,11 +75,11 @@ def verify(
     read_models: bool = True,
     on_check: Callable[[CheckResult], None] | None = None,
     workers: int | None = None,
-    scan_options: Mapping[str, int] | None = None,
+    scan_options: Mapping[str, Any] | None = None,
 ) -> IntegrityReport:
     """Run every check; ``trusted_checkpoints`` are kept outside the database (files).
 
-    ``scan_options`` tune the store scan (``parallel_from``, ``min_level``).
+    ``scan_options`` tune the store scan (``parallel_from``, ``min_level``, ``start_method``).
     """
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     store = open_store(app.store_env)
@@ -117,7 +117,7 @@ def check_store(
     public_key: Ed25519PublicKey | None,
     trusted_checkpoints: Sequence[Checkpoint],
     workers: int = 1,
-    scan_options: Mapping[str, int] | None = None,
+    scan_options: Mapping[str, Any] | None = None,
 ) -> CheckResult:
     stored = audit_log.checkpoints(store.conn)
     known = {(c.tree_size, c.signed_at, c.signature) for c in stored}

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -34,17 +35,20 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class SignedStore:
     url: str
-    scan_options: dict[str, int]
+    scan_options: dict[str, Any]
     key: Ed25519PrivateKey
     first_checkpoint_size: int
     first_checkpoint_last_position: int
     head: int
 
 
-SCANS = {
+SCANS: dict[str, dict[str, Any]] = {
     "one process": {"parallel_from": 10**9},
-    # Ranges of 64 leaves checked by two worker processes, their subtrees composed.
-    "parallel ranges": {"parallel_from": 0, "min_level": 6},
+    # Ranges of 64 leaves checked by two worker processes, their subtrees composed; the
+    # workers started by a fork server, or forked (as when the checking process runs no
+    # other thread).
+    "parallel ranges": {"parallel_from": 0, "min_level": 6, "start_method": "forkserver"},
+    "parallel ranges, forked": {"parallel_from": 0, "min_level": 6, "start_method": "fork"},
 }
 
 
