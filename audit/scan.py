@@ -462,7 +462,7 @@ def scan(
             futures = [
                 pool.submit(check_range, connect, events_table, lo, hi, sizes) for lo, hi in ranges
             ]
-            done = _check_from_the_end(db, events_table, ranges, sizes, futures)
+            done = _check_from_the_end(connect, events_table, ranges, sizes, futures)
             results = [
                 done[lo] if lo in done else future.result()
                 for (lo, _), future in zip(ranges, futures, strict=True)
@@ -477,19 +477,21 @@ def scan(
 
 
 def _check_from_the_end(
-    db: Database,
+    connect: Callable[[], Database],
     events_table: str,
     ranges: list[tuple[int, int]],
     sizes: Sequence[int],
     futures: list[Future[RangeResult]],
 ) -> dict[int, RangeResult]:
     """This process checks ranges too, from the last one back, while the workers start and
-    work from the first: each range it takes is one no worker has begun."""
+    work from the first: each range it takes is one no worker has begun. It reads them as
+    the workers do, on a connection of its own whose thread fetches the next page while
+    this one hashes."""
     done: dict[int, RangeResult] = {}
     for (lo, hi), future in zip(reversed(ranges), reversed(futures), strict=True):
         if not future.cancel():
             break
-        done[lo] = _check_range(db, events_table, lo, hi, sizes)
+        done[lo] = check_range(connect, events_table, lo, hi, sizes)
     return done
 
 
