@@ -307,6 +307,7 @@ def main() -> None:
         action="store_true",
         help="leave out buurtkas project and the whole buurtkas verify",
     )
+    check.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     check.add_argument(
         "--postgres-url",
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
@@ -323,7 +324,7 @@ def main() -> None:
     elif args.benchmark == "verify":
         from bench_verify import bench_verify
 
-        targets: list[tuple[str, Store]] = [("SQLite", sqlite_store)]
+        targets: list[tuple[str, Store]] = [] if args.no_sqlite else [("SQLite", sqlite_store)]
         if args.postgres_url:
             targets.append(("PostgreSQL", lambda: postgres_store(args.postgres_url)))
         bench_verify(args, targets, env_url)
