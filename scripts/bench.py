@@ -5,6 +5,11 @@
     scripts/bench.py projections [--events N] [--postgres-url URL]
     scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py http [--commands N] [--clients C] [--rate R] [--workers W] [--postgres-url URL]
+    scripts/bench.py save [--saves N] [--repeat R] [--postgres-url URL]
+
+``save``: CPU and time per save of one minimal event on PostgreSQL, from one thread: the
+sealing recorder buurtkas stores with (events, leaves, subtrees) next to the library's own
+recorder, alternately on the same database. Medians of R runs of N saves.
 
 ``projections``: each read model rebuilt in a fresh process, next to the ceiling: reading
 and decoding the same events with nothing else done, through the runners' EventSource,
@@ -268,6 +273,41 @@ def replay_busy(app: Buurtkas, env: dict[str, str], repeat: int = 5) -> None:
     store.conn.close()
 
 
+def per_save(app: Application[UUID], saves: int) -> tuple[float, float]:
+    """CPU and wall milliseconds per save of one minimal event (after 50 unmeasured)."""
+    for _ in range(50):
+        app.save(Counter())
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(saves):
+        app.save(Counter())
+    return (
+        (time.process_time() - cpu) / saves * 1000,
+        (time.perf_counter() - wall) / saves * 1000,
+    )
+
+
+def bench_save(args: argparse.Namespace) -> None:
+    with postgres_store(args.postgres_url) as env:
+        apps: dict[str, Application[UUID]] = {
+            "library recorder (unsealed)": Bare(
+                env={k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"}
+            ),
+            "sealing recorder": Buurtkas(env=env),
+        }
+        figures: dict[str, list[tuple[float, float]]] = {name: [] for name in apps}
+        for _ in range(args.repeat):
+            for name, app in apps.items():
+                figures[name].append(per_save(app, args.saves))
+        for app in apps.values():
+            app.close()
+    print(f"PostgreSQL, one event per save, one thread; medians of {args.repeat} x {args.saves}")
+    print(f"{'recorder':30} {'CPU ms/save':>12} {'wall ms/save':>13}")
+    for name, runs in figures.items():
+        cpu = statistics.median(run[0] for run in runs)
+        wall = statistics.median(run[1] for run in runs)
+        print(f"{name:30} {cpu:12.3f} {wall:13.3f}")
+
+
 def env_url(env: dict[str, str]) -> str:
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         return f"sqlite:///{env['SQLITE_DBNAME']}"
@@ -313,6 +353,13 @@ def main() -> None:
         default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
         help="empty string to skip PostgreSQL",
     )
+    save = sub.add_parser("save", help="sealed save against the library's, per save")
+    save.add_argument("--saves", type=int, default=1000)
+    save.add_argument("--repeat", type=int, default=3)
+    save.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+    )
     from bench_http import add_parser as add_http_parser
 
     add_http_parser(sub, os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
@@ -328,6 +375,8 @@ def main() -> None:
         if args.postgres_url:
             targets.append(("PostgreSQL", lambda: postgres_store(args.postgres_url)))
         bench_verify(args, targets, env_url)
+    elif args.benchmark == "save":
+        bench_save(args)
     elif args.benchmark == "generate":
         bench_generate(args)
     elif args.benchmark == "projections":
