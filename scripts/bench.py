@@ -318,6 +318,14 @@ def env_url(env: dict[str, str]) -> str:
     )
 
 
+def postgres_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="empty string to skip PostgreSQL (where the benchmark has SQLite too)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -326,18 +334,10 @@ def main() -> None:
     gen = sub.add_parser("generate", help="buurtkas generate against the bare save rate")
     gen.add_argument("--events", type=int, default=20_000)
     gen.add_argument("--repeat", type=int, default=3)
-    gen.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-        help="empty string to skip PostgreSQL",
-    )
+    postgres_url_option(gen)
     proj = sub.add_parser("projections", help="rebuild every read model against the read ceiling")
     proj.add_argument("--events", type=int, default=1_000_000)
-    proj.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-        help="empty string to skip PostgreSQL",
-    )
+    postgres_url_option(proj)
     check = sub.add_parser("verify", help="the integrity check's store scan against a raw read")
     check.add_argument("--events", type=int, default=1_000_000)
     check.add_argument("--repeat", type=int, default=3)
@@ -348,18 +348,11 @@ def main() -> None:
         help="leave out buurtkas project and the whole buurtkas verify",
     )
     check.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
-    check.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-        help="empty string to skip PostgreSQL",
-    )
+    postgres_url_option(check)
     save = sub.add_parser("save", help="sealed save against the library's, per save")
     save.add_argument("--saves", type=int, default=1000)
     save.add_argument("--repeat", type=int, default=3)
-    save.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
-    )
+    postgres_url_option(save)
     from bench_http import add_parser as add_http_parser
 
     add_http_parser(sub, os.environ.get("BUURTKAS_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
