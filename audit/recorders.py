@@ -23,8 +23,8 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
 
 from audit.merkle import Frontier
+from audit.seal import ROWS_PER_STATEMENT, FrontierCache, SealStatements, seal
 from audit.seal import Cursor as SealCursor
-from audit.seal import FrontierCache, SealStatements, seal
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,6 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         """
         if not stored_events:
             return None
-        values = [
-            value
-            for e in stored_events
-            for value in (e.originator_id, e.originator_version, e.topic, e.state)
-        ]
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -187,8 +182,16 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
             while curs.nextset():
                 pass
             last_leaf = curs.fetchall()
-            curs.execute(self._insert_statement(len(stored_events)), values)
-            positions = [row["notification_id"] for row in curs.fetchall()]
+            positions: list[int] = []
+            for at in range(0, len(stored_events), ROWS_PER_STATEMENT):
+                chunk = stored_events[at : at + ROWS_PER_STATEMENT]
+                values = [
+                    value
+                    for e in chunk
+                    for value in (e.originator_id, e.originator_version, e.topic, e.state)
+                ]
+                curs.execute(self._insert_statement(len(chunk)), values)
+                positions += [row["notification_id"] for row in curs.fetchall()]
             self._seal(curs, positions, stored_events, last_leaf)
         return positions
 

@@ -21,6 +21,8 @@ from audit.merkle import Frontier, frontier_keys
 LEAVES = "audit_leaves"
 NODES = "audit_nodes"
 CHECKPOINTS = "audit_checkpoints"
+ROWS_PER_STATEMENT = 1000
+"""Rows in one PostgreSQL insert of an append (at most 4,000 parameters)."""
 
 
 class Cursor(Protocol):
@@ -94,6 +96,21 @@ class SealStatements:
             if nodes:
                 cursor.executemany(self.insert_node, nodes)
             return
+        if len(leaves) + len(nodes) <= ROWS_PER_STATEMENT:
+            self._write_rows(cursor, leaves, nodes)
+            return
+        # A large append in several statements: PostgreSQL takes at most 65,535 parameters.
+        for at in range(0, len(leaves), ROWS_PER_STATEMENT):
+            self._write_rows(cursor, leaves[at : at + ROWS_PER_STATEMENT], [])
+        for at in range(0, len(nodes), ROWS_PER_STATEMENT):
+            self._write_rows(cursor, [], nodes[at : at + ROWS_PER_STATEMENT])
+
+    def _write_rows(
+        self,
+        cursor: Cursor,
+        leaves: Sequence[tuple[int, int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> None:
         shape = (len(leaves), len(nodes))
         statement = self._writes.get(shape)
         if statement is None:
@@ -105,12 +122,14 @@ class SealStatements:
             f"INSERT INTO {self.leaves} (leaf_index, position, recorded_at, hash) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s, %s, %s)"] * leaves)
         )
-        if not nodes:
-            return insert_leaves
         insert_nodes = (
             f"INSERT INTO {self.nodes} (end_leaf, level, hash) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s, %s)"] * nodes)
         )
+        if not nodes:
+            return insert_leaves
+        if not leaves:
+            return insert_nodes
         return f"WITH sealed AS ({insert_leaves}) {insert_nodes}"
 
     def create_tables(self) -> list[str]:

@@ -9,9 +9,10 @@ stored one, so two runners (or a crash and a restart) never count an event twice
 from __future__ import annotations
 
 import itertools
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from projections.base import Projection
 from projections.committer import Committer
@@ -160,9 +161,41 @@ class Runner:
         return total
 
 
+class Stop(Protocol):
+    """What ends ``follow_together``: a ``threading.Event`` or a ``SignalStop``."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool: ...
+
+
+class SignalStop:
+    """A stop that a signal handler may set: a plain flag, no lock.
+
+    ``threading.Event.set`` takes a lock that ``Event.wait`` holds for a moment, so a
+    handler calling it on the thread that waits could deadlock. This one is set and
+    read without a lock, and waits in short sleeps."""
+
+    def __init__(self, step: float = 0.05) -> None:
+        self.flag = False
+        self.step = step
+
+    def set(self) -> None:
+        self.flag = True
+
+    def is_set(self) -> bool:
+        return self.flag
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.flag and time.monotonic() < deadline:
+            time.sleep(min(self.step, max(0.0, deadline - time.monotonic())))
+        return self.flag
+
+
 def follow_together(
     all_runners: list[Runner],
-    stop: threading.Event,
+    stop: Stop,
     failed: Callable[[Runner, Exception], None],
     *,
     poll: float = 0.25,

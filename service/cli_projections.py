@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import threading
 import time
 from datetime import date
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from domain.risk import RiskConfig
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
-from projections.runner import Runner, follow_together
+from projections.runner import Runner, SignalStop, follow_together
 from service.application import Buurtkas
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
@@ -79,7 +78,7 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
 def follow(all_runners: list[Runner], log: Any) -> None:
     """Keep the read models current until SIGINT or SIGTERM, on the runners' connection
     (in this thread, which made it); the fold in progress ends before the process does."""
-    stop = threading.Event()
+    stop = SignalStop()
 
     def failed(runner: Runner, error: Exception) -> None:
         log.error("projection.follow_failed", projection=runner.name, error=str(error))

@@ -83,12 +83,14 @@ class Pending:
         self.aggregate_id = aggregate_id
         self.captured = captured
         self.result: CommandResult | None = None
+        self._written: object = None
 
     def __call__(self, append: Append) -> None:
         target = self.aggregate_id or self.captured.created
         if target is None:
             raise TypeError("a command names the record it changes or creates one")
-        if self.result is not None:
+        if self.result is not None and append.stored_events is not self._written:
+            # (the same events again are the store retrying an append that failed)
             raise RuntimeError("one command, one save: this command appended twice")
         events = [
             RecordedEvent(
@@ -102,7 +104,7 @@ class Pending:
         own = [e.version for e in events if e.aggregate_id == target]
         if not own:
             raise TypeError(f"the command names {target}, which its append did not change")
-        self.result = CommandResult(id=target, version=max(own), events=events)
+        result = CommandResult(id=target, version=max(own), events=events)
         mark = append.mark
         append.cursor.execute(
             f"INSERT INTO {append.prefix}{TABLE} "  # noqa: S608
@@ -114,9 +116,10 @@ class Pending:
                 self.print_,
                 time.time_ns(),
                 self.status,
-                self.result.model_dump_json(),
+                result.model_dump_json(),
             ),
         )
+        self.result, self._written = result, append.stored_events
 
 
 class IdempotencyKeys:

@@ -6,18 +6,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from audit.recorders import Append, in_append_transaction
 from domain.grant import Grant
 from domain.money import Money
 from service.http import idempotency
 from service.http.policy import Role
-from service.http.recording import capture
+from service.http.recording import Captured, capture
 from tests.http.conftest import Api
 from tests.http.givens import ASSESSMENT, budget, grant, ok, recognised, registered
 
+RECORD = UUID("00000000-0000-4000-8000-000000000001")
 BUDGET = {"district": "Zuidoost", "year": 2020, "amount": "250000.00", "occurred_on": "2020-01-02"}
 
 
@@ -267,3 +270,51 @@ class TestExpectedVersion:
         # then
         problem = ok(response, 422)
         assert (problem["field"], problem["rule"]) == ("expected_version", "required")
+
+
+class _Cursor:
+    def __init__(self) -> None:
+        self.inserted: list[tuple[Any, ...]] = []
+
+    def execute(self, statement: Any, params: Any = ()) -> None:
+        self.inserted.append(tuple(params))
+
+    def executemany(self, statement: Any, params: Any) -> None:
+        raise AssertionError("not used")
+
+    def fetchall(self) -> Any:
+        return []
+
+
+def _append(cursor: _Cursor, events: list[StoredEvent], first: int) -> Append:
+    positions = list(range(first, first + len(events)))
+    return Append(cursor, "?", "", positions, events)
+
+
+class TestTheKeysRowInTheAppend:
+    def _pending(self) -> idempotency.Pending:
+        return idempotency.Pending("official:x", "k", "print", 201, RECORD, Captured())
+
+    def test_an_append_the_store_retries_writes_the_key_again_with_the_new_positions(
+        self,
+    ) -> None:
+        # given the key written by an append whose transaction was then lost
+        pending, cursor = self._pending(), _Cursor()
+        events = [StoredEvent(RECORD, 1, "buurtkas:x", b"{}")]
+        pending(_append(cursor, events, first=10))
+        # when the store retries the same append (same events, new positions)
+        pending(_append(cursor, events, first=11))
+        # then the key is written again, and the answer names the retried positions
+        assert len(cursor.inserted) == 2
+        assert pending.result is not None
+        assert [e.position for e in pending.result.events] == [11]
+
+    def test_a_second_append_of_other_events_in_one_command_is_refused(self) -> None:
+        # given one append under the key
+        pending, cursor = self._pending(), _Cursor()
+        pending(_append(cursor, [StoredEvent(RECORD, 1, "buurtkas:x", b"{}")], first=10))
+        # when the command appends other events again
+        with pytest.raises(RuntimeError, match="appended twice"):
+            pending(_append(cursor, [StoredEvent(RECORD, 2, "buurtkas:x", b"{}")], first=11))
+        # then nothing more was written
+        assert len(cursor.inserted) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from uuid import uuid4
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import StoredEvent
 
 from audit import log as audit_log
 from audit import merkle
@@ -64,6 +66,34 @@ class TestSealing:
             frontier.append(leaf)
             if size in (1, 2, 3, 64, 100, 255, 256, 257, len(hashes)):
                 assert audit_log.root(store.conn, size) == frontier.root(), size
+
+    def test_an_append_larger_than_one_statement_is_stored_and_sealed_whole(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given 2,500 events in one append (more rows than one insert statement takes)
+        events = [
+            StoredEvent(uuid4(), 1, "tests:Bulk.Appended", f'{{"n":{n}}}'.encode())
+            for n in range(2_500)
+        ]
+        # when
+        positions = app.recorder.insert_events(events)
+        # then every one is stored, in order, with a leaf of its exact bytes
+        stored = list(event_rows(store.conn, app.events_table))
+        leaves = list(leaf_rows(store.conn))
+        assert positions == [row[0] for row in stored]
+        assert len(stored) == len(leaves) == 2_500
+        assert [leaf[1] for leaf in leaves] == [row[0] for row in stored]
+        for (position, aggregate_id, version, topic, state), leaf in zip(
+            stored, leaves, strict=True
+        ):
+            assert event_leaf_hash(position, aggregate_id, version, topic, state, leaf[2]) == bytes(
+                leaf[3]
+            )
+        # and the stored subtrees give the tree's root
+        frontier = merkle.Frontier()
+        for leaf in leaves:
+            frontier.append(bytes(leaf[3]))
+        assert audit_log.root(store.conn, 2_500) == frontier.root()
 
     def test_a_refused_save_seals_nothing(self, app: Buurtkas, store: ReadModelStore) -> None:
         # given

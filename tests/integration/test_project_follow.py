@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from tests.http.served import BUURTKAS, buurtkas_env
 
@@ -28,33 +29,38 @@ def lags(database_url: str) -> dict[str, int]:
     return {row["projection"]: row["lag"] for row in rows}
 
 
+def wait_for_log(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
+    """Wait until the process's log holds ``text``; fail if it ends or SETTLE_SECONDS pass."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no {text} in the log: {log.read_text()}"
+        time.sleep(0.1)
+
+
 def test_a_following_projector_folds_events_appended_while_it_runs_and_stops_cleanly(
-    database_url: str,
+    database_url: str, tmp_path: Path
 ) -> None:
     # given a store with the demo history, and a projector following it
     run(database_url, "demo")
-    follower = subprocess.Popen(
-        [BUURTKAS, "project", "--follow", "--batch-size", "50"],
-        env={**buurtkas_env(database_url), "BUURTKAS_LOG_LEVEL": "info"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "follower.log"
+    with log.open("wb") as sink:
+        follower = subprocess.Popen(
+            [BUURTKAS, "project", "--follow", "--batch-size", "50"],
+            env={**buurtkas_env(database_url), "BUURTKAS_LOG_LEVEL": "info"},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     try:
         # (it has made its tables and caught up: two processes making tables at once race)
-        assert follower.stderr is not None
-        for line in follower.stderr:
-            if '"projection.following"' in line:
-                break
-        else:
-            raise AssertionError("the projector stopped before following")
+        wait_for_log(follower, log, '"projection.following"')
         # when more events are appended while it runs (several batches of every model)
         run(database_url, "generate", "--events", "300")
         # then every read model catches up with them, and the projector is still running
         deadline = time.monotonic() + SETTLE_SECONDS
         behind = lags(database_url)
         while any(behind.values()):
-            assert follower.poll() is None, follower.communicate()[1]
+            assert follower.poll() is None, log.read_text()
             assert time.monotonic() < deadline, behind
             time.sleep(0.2)
             behind = lags(database_url)
@@ -63,6 +69,7 @@ def test_a_following_projector_folds_events_appended_while_it_runs_and_stops_cle
     finally:
         # and asked to stop, it finishes its fold and exits with success
         follower.send_signal(signal.SIGTERM)
-        _, errors = follower.communicate(timeout=30)
-    assert follower.returncode == 0, errors
-    assert "Traceback" not in errors, errors
+        follower.wait(timeout=30)
+    assert follower.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+    assert '"projection.stopped_following"' in log.read_text()
