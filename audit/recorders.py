@@ -1,9 +1,11 @@
 """Application recorders that seal every appended event in the append's transaction.
 
 They extend the eventsourcing library's recorders for SQLite and PostgreSQL: the events
-are inserted exactly as before, then their leaves and completed subtrees are written by
-:func:`audit.seal.seal` before the transaction commits. ``create_table`` also creates the
-seal tables and the append-only triggers.
+are inserted into the library's tables under its write lock (on SQLite by the library's
+own append; on PostgreSQL by this module, in fewer round trips than the library's
+pipeline), then their leaves and completed subtrees are written by :func:`audit.seal.seal`
+before the transaction commits. ``create_table`` also creates the seal tables and the
+append-only triggers.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class _Sealing:
                 hook(append)
 
     def _append(self, insert: Callable[[], Sequence[int] | None]) -> Sequence[int] | None:
-        """Run the library's append; keep its edge only once it has committed."""
+        """Run the append; keep the tree's new edge only once it has committed."""
         try:
             positions = insert()
         except BaseException:
