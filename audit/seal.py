@@ -9,11 +9,14 @@ three, and the events table, are append-only: triggers refuse UPDATE, DELETE and
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
+
+import psycopg.errors
 
 from audit.leaf import event_leaf_hash
 from audit.merkle import Frontier, frontier_keys
@@ -256,7 +259,17 @@ def seal(
         )
         leaves.append((index, position, recorded_at, digest))
         nodes.extend((end, level, h) for level, end, h in frontier.append(digest))
-    statements.write(cursor, leaves, nodes)
+    try:
+        statements.write(cursor, leaves, nodes)
+    except (sqlite3.IntegrityError, psycopg.errors.IntegrityError) as error:
+        # Only the application writes seal rows, under the store's write lock, at the
+        # tree's end: a row already there was written by someone who bypassed it.
+        first = leaves[0]
+        raise SealCorrupted(
+            f"the seal tables already hold a leaf or subtree that sealing position "
+            f"{first[1]} as leaf {first[0]} would write; they were written outside "
+            f"buurtkas ({type(error).__name__})"
+        ) from error
     return frontier, digest
 
 
@@ -301,4 +314,6 @@ def _read_frontier(
 
 
 class SealCorrupted(RuntimeError):
-    """The seal tables do not hold the right edge of the tree: appending would hide it."""
+    """The seal tables do not hold the right edge of the tree, or already hold rows an
+    append would write: sealing would hide or overwrite it. The append is refused whole
+    (nothing is stored); ``buurtkas verify`` names what differs."""

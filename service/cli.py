@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from audit.seal import SealCorrupted
 from domain.errors import DomainError
 from domain.money import Money
 from projections.registry import UnknownProjection
@@ -165,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
+    except SealCorrupted as error:
+        log.critical("audit.seal_refused", error=str(error))
+        print(f"error: nothing was stored: {error}; run buurtkas verify", file=sys.stderr)
+        return 1
     except (
         DomainError,
         GenerateError,

@@ -26,6 +26,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, Field
 
+from audit.seal import SealCorrupted
 from domain.errors import (
     AlreadyExists,
     ConcurrentUpdate,
@@ -290,7 +291,24 @@ def on_internal_error(
     return respond(problem(request, status, _RULE_OF_STATUS[status], detail))
 
 
+def on_corrupt_trail(
+    request: Request[Any, Any, Any], error: SealCorrupted
+) -> Response[dict[str, Any]]:
+    # Not a conflict to retry: the seal tables were written outside buurtkas, and every
+    # change is refused until someone who can read the report of buurtkas verify acts.
+    get_logger("buurtkas.http").critical(
+        "audit.seal_refused", request_id=request_id_of(request), error=str(error)
+    )
+    detail = (
+        "this change cannot be sealed into the audit trail, whose seal tables were changed "
+        "outside buurtkas; nothing was stored. It was logged with this request id; "
+        "buurtkas verify names what differs"
+    )
+    return respond(problem(request, 500, "audit_trail_corrupted", detail))
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    SealCorrupted: on_corrupt_trail,
     DomainError: on_domain_error,
     ApiProblem: on_api_problem,
     HTTPException: on_http_exception,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from service.http.problems import MEDIA_TYPE
 from tests.http.conftest import Api
 from tests.http.givens import budget, grant, ok, recognised
+from tests.integration.superuser import Superuser
 
 BUDGET = {"district": "Zuidoost", "year": 2020, "amount": "250000.00", "occurred_on": "2020-01-02"}
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "rule", "request_id"}
@@ -246,3 +248,34 @@ class TestServerErrors:
         assert logged[0]["request_id"] == response.headers["X-Request-ID"]
         assert "RuntimeError" in logged[0]["exception"]
         assert retried.status_code == 500  # the key was released, not kept
+
+    def test_a_change_the_audit_trail_cannot_seal_is_a_500_naming_the_trail_and_stores_nothing(
+        self, api: Api, database_url: str
+    ) -> None:
+        # given a tree of an odd number of leaves, and the subtree the next leaf will
+        # complete already written, past the service
+        superuser = Superuser(database_url)
+        try:
+            if int(superuser.run("SELECT COUNT(*) FROM audit_leaves")[0][0]) % 2 == 0:
+                event = StoredEvent(uuid4(), 1, "tests:Bulk.Appended", b"{}")
+                api.services.app.recorder.insert_events([event])
+            size = int(superuser.run("SELECT COUNT(*) FROM audit_leaves")[0][0])
+            superuser.run(
+                "INSERT INTO audit_nodes (end_leaf, level, hash) VALUES (?, ?, ?)",
+                (size, 1, bytes(32)),
+            )
+        finally:
+            superuser.close()
+        stored = api.events()
+        # when
+        response = api.post("/budgets", BUDGET, key="cannot-seal")
+        retried = api.post("/budgets", BUDGET, key="cannot-seal")
+        # then: not a 409 a client would retry, and nothing was stored
+        problem = ok(response, 500)
+        assert problem["rule"] == "audit_trail_corrupted"
+        assert "buurtkas verify" in problem["detail"]
+        assert ok(retried, 500)["rule"] == "audit_trail_corrupted"
+        assert api.events() == stored
+        logged = [line for line in api.logs() if line["event"] == "audit.seal_refused"]
+        assert logged[0]["request_id"] == response.headers["X-Request-ID"]
+        assert logged[0]["level"] == "critical"

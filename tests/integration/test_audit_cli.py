@@ -249,3 +249,28 @@ class TestNightlyScript:
         reports = sorted((tmp_path / "audit" / "reports").glob("*.json"))
         report = json.loads(reports[-1].read_text())
         assert report["checks"][0]["details"][0]["kind"] == "log_shorter_than_checkpoint"
+
+    def test_a_command_the_trail_cannot_seal_exits_1_saying_nothing_was_stored(
+        self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given the subtree the next leaf would complete, written past buurtkas
+        superuser = Superuser(database_url)
+        try:
+            size = int(superuser.run("SELECT COUNT(*) FROM audit_leaves")[0][0])
+            if size % 2 == 0:  # one event more: the next leaf then completes a pair
+                assert main(["generate", "--events", "21", "--seed", "5"]) == 0
+                size = int(superuser.run("SELECT COUNT(*) FROM audit_leaves")[0][0])
+            assert size % 2 == 1
+            superuser.run(
+                "INSERT INTO audit_nodes (end_leaf, level, hash) VALUES (?, ?, ?)",
+                (size, 1, bytes(32)),
+            )
+            capsys.readouterr()
+            # when
+            code = main(["generate", "--events", "20", "--seed", "6"])
+            # then
+            assert code == 1
+            assert "nothing was stored" in capsys.readouterr().err
+            assert int(superuser.run("SELECT COUNT(*) FROM audit_leaves")[0][0]) == size
+        finally:
+            superuser.close()

@@ -128,6 +128,38 @@ class TestSealing:
         # then its events were not stored either: no event goes unsealed
         assert len(list(event_rows(store.conn, app.events_table))) == size
 
+    def test_an_append_whose_leaf_was_forged_ahead_of_it_is_refused_as_corrupt_not_as_a_conflict(
+        self, app: Buurtkas, store: ReadModelStore, database_url: str
+    ) -> None:
+        # given a tree of an even number of leaves (so that one more leaf needs no new
+        # subtree from the store) and a leaf slipped in, past the application, for the
+        # position the next event will be stored at
+        given_platform(app, "Noord", recognised=False)
+        if audit_log.tree_size(store.conn) % 2:
+            app.recorder.insert_events([StoredEvent(uuid4(), 1, "tests:Bulk.Appended", b"{}")])
+        size = audit_log.tree_size(store.conn)
+        next_position = max(row[0] for row in event_rows(store.conn, app.events_table)) + 1
+        superuser = Superuser(database_url)
+        try:
+            superuser.run(
+                "INSERT INTO audit_leaves (leaf_index, position, recorded_at, hash) "
+                "VALUES (?, ?, ?, ?)",
+                (size, next_position, 0, bytes(32)),
+            )
+        finally:
+            superuser.close()
+        # when the next command is saved (by a process that has not kept the tree's edge)
+        other = Buurtkas(env=persistence_env(database_url))
+        try:
+            with pytest.raises(SealCorrupted, match=f"position {next_position}"):
+                given_platform(other, "Zuid", recognised=False)
+        finally:
+            other.close()
+        # then it is refused as a corrupt trail (not a concurrent update, which a client
+        # would retry forever) and nothing of it was stored
+        assert max(row[0] for row in event_rows(store.conn, app.events_table)) < next_position
+        assert audit_log.tree_size(store.conn) == size + 1
+
     def test_concurrent_writers_grow_one_consistent_tree(
         self, app: Buurtkas, store: ReadModelStore, database_url: str
     ) -> None:
