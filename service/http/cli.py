@@ -165,17 +165,39 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, log: Any) -> int:
     # each of which builds its own app from the environment.
     services = open_services(settings, follow_projections=projector, max_ready_lag=1000)
     try:
-        uvicorn.run(
-            "service.http.app:create_worker_app",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            log_config=None,
-            access_log=False,
-        )
+        return _supervise_workers(args, log)
     finally:
         services.close()
+
+
+WORKER_APP = "service.http.app:create_worker_app"
+
+
+def _supervise_workers(args: argparse.Namespace, log: Any) -> int:
+    """Run uvicorn's supervisor of ``args.workers`` worker processes until it stops.
+
+    uvicorn's own ``run`` returns quietly when it stops because a worker failed to start
+    (it would fail the same way on every restart); here that ends the command with
+    uvicorn's exit status for a failed start, so a process manager sees it."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        WORKER_APP,
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+    )
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+    if failed:
+        log.error("http.worker_failed_to_start", workers=failed, exit_status=STARTUP_FAILURE)
+        return STARTUP_FAILURE
     return 0
 
 

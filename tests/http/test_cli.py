@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,13 @@ from projections.db import connect
 from service.cli import main
 from service.http import idempotency
 from service.storage import persistence_env
+from tests.http.served import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port_number() -> str:
+    return str(free_port())
 
 
 def environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
@@ -120,21 +129,58 @@ class TestServeCommand:
         # given
         started: dict[str, Any] = {}
 
-        def fake_run(app: Any, **options: Any) -> None:
-            started.update(app=app, **options)
-            # the serving process made the service's tables before any worker starts
-            started["tables"] = {
-                row[0] for row in rows(sqlite_cli_env, "SELECT name FROM sqlite_master")
-            }
+        class FakeSupervisor:
+            def __init__(self, config: Any, sockets: list[Any]) -> None:
+                started.update(config=config)
+                self.processes: list[Any] = []
+                for sock in sockets:
+                    sock.close()
 
-        monkeypatch.setattr("uvicorn.run", fake_run)
+            def run(self) -> None:
+                # the serving process made the service's tables before any worker starts
+                started["tables"] = {
+                    row[0] for row in rows(sqlite_cli_env, "SELECT name FROM sqlite_master")
+                }
+
+        monkeypatch.setattr("uvicorn.supervisors.Multiprocess", FakeSupervisor)
         # when
-        code = main(["serve", "--port", "9124", "--workers", "3", "--no-projector"])
+        code = main(["serve", "--port", free_port_number(), "--workers", "3", "--no-projector"])
         # then
         assert code == 0
-        assert started["app"] == "service.http.app:create_worker_app"
-        assert (started["factory"], started["workers"], started["port"]) == (True, 3, 9124)
+        config = started["config"]
+        assert config.app == "service.http.app:create_worker_app"
+        assert (config.factory, config.workers) == (True, 3)
         assert {"http_tokens", "http_idempotency"} <= started["tables"]
+
+    def test_serve_exits_with_a_failed_start_status_when_its_workers_cannot_start(
+        self, sqlite_cli_env: str, tmp_path: Path
+    ) -> None:
+        # given workers whose app cannot start (its start-up hook fails), under the real
+        # uvicorn supervisor, which stops once a worker fails to start
+        log = tmp_path / "serve.log"
+        driver = (
+            "import sys\n"
+            "import service.http.cli as serving\n"
+            "serving.WORKER_APP = 'tests.http.failing_worker:create_app'\n"
+            "from service.cli import main\n"
+            f"sys.exit(main(['serve', '--workers', '2', '--port', '{free_port_number()}', "
+            "'--no-projector']))\n"
+        )
+        # when
+        with log.open("w") as out:
+            done = subprocess.run(
+                [sys.executable, "-c", driver],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+                check=False,
+            )
+        # then the command says so in its exit status and its log, instead of exiting 0
+        lines = log.read_text().splitlines()
+        assert done.returncode == 3, lines[-20:]
+        failed = [json.loads(line) for line in lines if "http.worker_failed_to_start" in line]
+        assert [line["exit_status"] for line in failed] == [3]
 
     def test_a_worker_builds_its_app_from_the_environment_and_never_creates_tables(
         self, sqlite_cli_env: str
