@@ -10,6 +10,7 @@ append-only triggers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,14 +19,25 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg import ClientCursor
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from audit.merkle import Frontier
-from audit.seal import ROWS_PER_STATEMENT, FrontierCache, SealStatements, seal
+from audit.seal import (
+    LEAVES,
+    NODES,
+    ROWS_PER_STATEMENT,
+    FrontierCache,
+    SealStatements,
+    plan_seal,
+    seal,
+    seal_refused,
+)
 from audit.seal import Cursor as SealCursor
 
 
@@ -85,8 +97,14 @@ class _Sealing:
         self._sealed.edge = seal(
             cursor, statements, list(positions), events, self.frontier_cache, last_leaf
         )
+        self._run_hooks(cursor, positions, events)
+
+    def _run_hooks(
+        self, cursor: SealCursor, positions: Sequence[int], events: Sequence[StoredEvent]
+    ) -> None:
         hooks = _hooks.get()
         if hooks:
+            statements = self.seal_statements
             append = Append(cursor, statements.mark, statements.prefix, positions, events)
             for hook in hooks:
                 hook(append)
@@ -143,15 +161,18 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         events = f'"{schema}"."{events_table_name}"'
         for statement in self.seal_statements.append_only_triggers(events, schema):
             self.sql_create_statements.append(Composed([SQL(statement)]))
-        # The store's write lock and the notification of listeners, as the library takes
-        # and sends them, and the tree's last leaf read under that lock: one simple query
-        # (no parameters: one round trip), its text made with the first connection.
+        # The append's first round trip, one simple query (no parameters) made with the
+        # first connection: the transaction, the store's write lock and the notification
+        # of listeners as the library takes and sends them, the tree's last leaf, and the
+        # positions of the events (the sequence the library's inserts draw from, drawn
+        # under the lock as an insert would draw them).
         self._prologue_parts = [
+            SQL("BEGIN"),
             *self.lock_table_statements,
             SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
             SQL(self.seal_statements.last_leaf),
         ]
-        self._prologue = ""
+        self._prologue_texts: tuple[str, str] | None = None
         self._table = f'"{schema}"."{events_table_name}"'
         self._inserts: dict[int, str] = {}
 
@@ -163,48 +184,108 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_and_seal(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """The library's append (lock, notify, insert), then the seal and the hooks, in one
-        transaction of few round trips.
+        transaction of two round trips.
 
-        The library sends its append in psycopg's pipeline mode, whose bookkeeping costs
-        more client CPU than the round trips it saves for an append of a few statements.
-        Here the lock and the notification go as one simple query, the events as one
-        ``INSERT ... RETURNING``, and the seal as one statement. An error anywhere rolls
-        the whole transaction back; the library's errors are raised as it raises them.
+        The table stays locked from the first round trip to the commit, while every other
+        append of the store waits for it, so that time is kept short: the first trip takes
+        the lock and reads what the seal needs (the tree's last leaf, the events'
+        positions); the second inserts the events, the seal's rows and the hooks' rows and
+        commits, as one simple query with its values bound here. (The library sends its
+        append in psycopg's pipeline mode, whose bookkeeping costs more client CPU than it
+        saves for an append of a few statements.) On any error the transaction is rolled
+        back; the library's errors are raised as it raises them, and a seal row refused by
+        the seal tables' keys as ``SealCorrupted``.
         """
         if not stored_events:
             return None
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            if not self._prologue:
-                self._prologue = SQL("; ").join(self._prologue_parts).as_string(conn)
-            curs.execute(self._prologue)
-            while curs.nextset():
-                pass
-            last_leaf = curs.fetchall()
-            positions: list[int] = []
-            for at in range(0, len(stored_events), ROWS_PER_STATEMENT):
-                chunk = stored_events[at : at + ROWS_PER_STATEMENT]
-                values = [
-                    value
-                    for e in chunk
-                    for value in (e.originator_id, e.originator_version, e.topic, e.state)
-                ]
-                curs.execute(self._insert_statement(len(chunk)), values)
-                positions += [row["notification_id"] for row in curs.fetchall()]
-            self._seal(curs, positions, stored_events, last_leaf)
+        with self.datastore.get_connection() as conn:
+            try:
+                return self._two_trips(conn, stored_events)
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+                raise
+
+    def _two_trips(self, conn: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+        with conn.cursor() as curs:
+            curs.execute(self._prologue_text(conn, len(stored_events)))
+            results = []
+            while True:
+                if curs.description is not None:
+                    results.append(curs.fetchall())
+                if not curs.nextset():
+                    break
+            last_leaf, drawn = results[-2], results[-1]
+            positions = [int(row["nextval"]) for row in drawn]
+            plan = plan_seal(
+                curs, self.seal_statements, positions, stored_events, self.frontier_cache, last_leaf
+            )
+        batch = _Batch(ClientCursor(conn))
+        for at in range(0, len(stored_events), ROWS_PER_STATEMENT):
+            chunk = stored_events[at : at + ROWS_PER_STATEMENT]
+            values = [
+                value
+                for position, e in zip(positions[at:], chunk, strict=False)
+                for value in (position, e.originator_id, e.originator_version, e.topic, e.state)
+            ]
+            batch.execute(self._insert_statement(len(chunk)), values)
+        for statement, params in self.seal_statements.statements(plan.leaves, plan.nodes):
+            batch.execute(statement, params)
+        self._run_hooks(batch, positions, stored_events)
+        try:
+            conn.execute(batch.text() + "; COMMIT")
+        except psycopg.errors.IntegrityError as error:
+            if error.diag.table_name in (LEAVES, NODES):
+                raise seal_refused(plan, error) from error
+            raise
+        self._sealed.edge = (plan.frontier, plan.last_leaf)
         return positions
 
+    def _prologue_text(self, conn: Any, events: int) -> str:
+        texts = self._prologue_texts
+        if texts is None:  # made once; threads that race here make the same texts
+            sequence = conn.execute(
+                "SELECT pg_get_serial_sequence(%s, 'notification_id')", (self._table,)
+            ).fetchone()["pg_get_serial_sequence"]
+            texts = self._prologue_texts = (
+                SQL("; ").join(self._prologue_parts).as_string(conn),
+                SQL("SELECT nextval({0}::regclass) FROM generate_series(1, ")
+                .format(Literal(sequence))
+                .as_string(conn),
+            )
+        prologue, positions = texts
+        return f"{prologue}; {positions}{int(events)})"
+
     def _insert_statement(self, events: int) -> str:
-        """``INSERT ... VALUES ... RETURNING notification_id`` for so many events (kept)."""
+        """``INSERT ... VALUES ...`` of so many events at the positions drawn (kept)."""
         statement = self._inserts.get(events)
         if statement is None:
             statement = self._inserts[events] = (
                 f"INSERT INTO {self._table} "  # noqa: S608
-                "(originator_id, originator_version, topic, state) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * events)
-                + " RETURNING notification_id"
+                "(notification_id, originator_id, originator_version, topic, state) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s)"] * events)
             )
         return statement
+
+
+class _Batch:
+    """Statements sent together later, as one simple query: what the hooks of a
+    PostgreSQL append write goes with the append's last round trip (hooks there write;
+    they cannot read what they wrote)."""
+
+    def __init__(self, binder: ClientCursor[Any]) -> None:
+        self.binder = binder
+        self.parts: list[str] = []
+
+    def execute(self, statement: Any, params: Any = ()) -> None:
+        self.parts.append(self.binder.mogrify(statement, params))
+
+    def executemany(self, statement: Any, params: Any) -> None:
+        for row in params:
+            self.execute(statement, row)
+
+    def fetchall(self) -> Any:
+        raise TypeError("statements of a PostgreSQL append's hooks return no rows")
+
+    def text(self) -> str:
+        return "; ".join(self.parts)

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -99,26 +100,39 @@ class SealStatements:
             if nodes:
                 cursor.executemany(self.insert_node, nodes)
             return
-        if len(leaves) + len(nodes) <= ROWS_PER_STATEMENT:
-            self._write_rows(cursor, leaves, nodes)
-            return
-        # A large append in several statements: PostgreSQL takes at most 65,535 parameters.
-        for at in range(0, len(leaves), ROWS_PER_STATEMENT):
-            self._write_rows(cursor, leaves[at : at + ROWS_PER_STATEMENT], [])
-        for at in range(0, len(nodes), ROWS_PER_STATEMENT):
-            self._write_rows(cursor, [], nodes[at : at + ROWS_PER_STATEMENT])
+        for statement, params in self.statements(leaves, nodes):
+            cursor.execute(statement, params)
 
-    def _write_rows(
+    def statements(
         self,
-        cursor: Cursor,
         leaves: Sequence[tuple[int, int, int, bytes]],
         nodes: Sequence[tuple[int, int, bytes]],
-    ) -> None:
+    ) -> list[tuple[str, list[Any]]]:
+        """PostgreSQL: the statements (with their parameters) that insert these rows: one,
+        unless the rows are more than one statement takes."""
+        if len(leaves) + len(nodes) <= ROWS_PER_STATEMENT:
+            return [self._rows_statement(leaves, nodes)]
+        # A large append in several statements: PostgreSQL takes at most 65,535 parameters.
+        found = [
+            self._rows_statement(leaves[at : at + ROWS_PER_STATEMENT], [])
+            for at in range(0, len(leaves), ROWS_PER_STATEMENT)
+        ]
+        found += [
+            self._rows_statement([], nodes[at : at + ROWS_PER_STATEMENT])
+            for at in range(0, len(nodes), ROWS_PER_STATEMENT)
+        ]
+        return found
+
+    def _rows_statement(
+        self,
+        leaves: Sequence[tuple[int, int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]],
+    ) -> tuple[str, list[Any]]:
         shape = (len(leaves), len(nodes))
         statement = self._writes.get(shape)
         if statement is None:
             statement = self._writes[shape] = self._leaves_and_nodes(*shape)
-        cursor.execute(statement, [value for row in (*leaves, *nodes) for value in row])
+        return statement, [value for row in (*leaves, *nodes) for value in row]
 
     def _leaves_and_nodes(self, leaves: int, nodes: int) -> str:
         insert_leaves = (
@@ -224,6 +238,22 @@ class FrontierCache:
                 self._frontier, self._last_leaf = frontier, last_leaf
 
 
+Leaf = tuple[int, int, int, bytes]
+"""A leaf row: leaf index, position, when it was sealed (µs), leaf hash."""
+Node = tuple[int, int, bytes]
+"""A subtree row: its last leaf index, its level, its hash."""
+
+
+@dataclass(frozen=True)
+class SealPlan:
+    """The rows that seal an append, and the tree's right edge once they are written."""
+
+    frontier: Frontier
+    last_leaf: bytes
+    leaves: list[Leaf]
+    nodes: list[Node]
+
+
 def seal(
     cursor: Cursor,
     statements: SealStatements,
@@ -240,12 +270,30 @@ def seal(
     under the lock (it is run here otherwise). Returns the new right edge and last leaf
     hash, for ``cache`` once the append commits.
     """
+    plan = plan_seal(cursor, statements, positions, stored_events, cache, last_leaf)
+    try:
+        statements.write(cursor, plan.leaves, plan.nodes)
+    except (sqlite3.IntegrityError, psycopg.errors.IntegrityError) as error:
+        raise seal_refused(plan, error) from error
+    return plan.frontier, plan.last_leaf
+
+
+def plan_seal(
+    cursor: Cursor,
+    statements: SealStatements,
+    positions: Sequence[int],
+    stored_events: Sequence[StoredEventLike],
+    cache: FrontierCache | None = None,
+    last_leaf: Sequence[Any] | None = None,
+) -> SealPlan:
+    """The rows ``seal`` writes, for a caller that sends them itself (under the same lock,
+    in the same transaction). Reads the tree's right edge unless ``cache`` holds it."""
     if len(positions) != len(stored_events):
         raise ValueError(f"{len(positions)} positions for {len(stored_events)} events")
     frontier = _read_frontier(cursor, statements, cache, last_leaf)
     recorded_at = now_micros()
-    leaves: list[tuple[int, int, int, bytes]] = []
-    nodes: list[tuple[int, int, bytes]] = []
+    leaves: list[Leaf] = []
+    nodes: list[Node] = []
     digest = b""
     for position, event in sorted(zip(positions, stored_events, strict=True), key=_first):
         index = frontier.size
@@ -259,18 +307,19 @@ def seal(
         )
         leaves.append((index, position, recorded_at, digest))
         nodes.extend((end, level, h) for level, end, h in frontier.append(digest))
-    try:
-        statements.write(cursor, leaves, nodes)
-    except (sqlite3.IntegrityError, psycopg.errors.IntegrityError) as error:
-        # Only the application writes seal rows, under the store's write lock, at the
-        # tree's end: a row already there was written by someone who bypassed it.
-        first = leaves[0]
-        raise SealCorrupted(
-            f"the seal tables already hold a leaf or subtree that sealing position "
-            f"{first[1]} as leaf {first[0]} would write; they were written outside "
-            f"buurtkas ({type(error).__name__})"
-        ) from error
-    return frontier, digest
+    return SealPlan(frontier, digest, leaves, nodes)
+
+
+def seal_refused(plan: SealPlan, error: Exception) -> SealCorrupted:
+    """A seal row refused by the tables' keys: only the application writes seal rows, under
+    the store's write lock, at the tree's end, so a row already there was written by
+    someone who bypassed it."""
+    index, position = plan.leaves[0][0], plan.leaves[0][1]
+    return SealCorrupted(
+        f"the seal tables already hold a leaf or subtree that sealing position {position} "
+        f"as leaf {index} would write; they were written outside buurtkas "
+        f"({type(error).__name__})"
+    )
 
 
 def _values(row: Any) -> tuple[Any, ...]:
