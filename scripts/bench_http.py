@@ -6,7 +6,8 @@ runs in a subprocess, in three layouts, one after the other:
 - one process, with its projector thread (``make run``'s layout);
 - one process with ``--no-projector``, and ``buurtkas project --follow`` as a process of
   its own beside it;
-- ``--workers W`` (default 2): the serving process runs the projector, W workers serve.
+- ``--workers W`` (default 2): the serving process runs the projector, W workers serve;
+- ``--workers W`` with ``--no-projector``, and ``buurtkas project --follow`` beside it.
 
 In the same run are measured
 
@@ -373,7 +374,7 @@ def bench_http(
         served: dict[Layout, Served] = {}
         layouts = [Layout(1), Layout(1, projector_process=True)]
         if args.workers > 1:
-            layouts.append(Layout(args.workers))
+            layouts += [Layout(args.workers), Layout(args.workers, projector_process=True)]
         for n, layout in enumerate(layouts):
             with serving(url, layout) as (base, pids):
                 figures = Served()
@@ -383,7 +384,7 @@ def bench_http(
                     settle(base, viewer, layout.workers, pids[0])
                     cpu_before = [cpu_seconds(pid) for pid in pids]
                     # distinct eight-digit KvK numbers for every run (--repeat <= 30)
-                    first = 90_000_000 + n * 3_000_000 + (r + 1) * 70_000
+                    first = 90_000_000 + n * 2_400_000 + (r + 1) * 70_000
                     figures.rates.append(
                         command_rate(base, official, args.commands, args.clients, first)
                     )
