@@ -81,7 +81,17 @@ class Finding:
     config: str = ""
 
     def as_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "rule": self.rule,
+            "strength": self.strength,
+            "severity": self.severity,
+            "value": self.value,
+            "threshold": self.threshold,
+            "unit": self.unit,
+            "positions": list(self.positions),
+            "detail": self.detail,
+            "config": self.config,
+        }
 
 
 @dataclass

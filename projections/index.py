@@ -80,8 +80,8 @@ class PlatformIndex(Projection):
         chunks = []
         for platform in platforms:
             head = rows.get("head", platform)
-            if head is not None:
-                chunks.append(("positions", f"{platform}:{head['count'] // CHUNK:06d}"))
+            count = 0 if head is None else head["count"]  # a new platform's first chunk too
+            chunks.append(("positions", f"{platform}:{count // CHUNK:06d}"))
         rows.preload(chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:

@@ -41,6 +41,10 @@ class Rows(Protocol):
         """Every row of ``kind`` belonging to ``platform``, by key."""
         ...
 
+    def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
+        """``items`` of each of ``platforms``, read together."""
+        ...
+
     def keys(self, kind: str) -> list[str]:
         """The keys of every row of ``kind``."""
         ...
@@ -82,9 +86,14 @@ class MemoryRows:
         self.rows.pop((kind, key), None)
 
     def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
-        return sorted(
-            (key, doc) for (k, key), (p, doc) in self.rows.items() if k == kind and p == platform
-        )
+        return self.items_of(kind, [platform])[platform]
+
+    def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
+        found: dict[str, list[tuple[str, Doc]]] = {p: [] for p in platforms}
+        for (k, key), (p, doc) in self.rows.items():
+            if k == kind and p in found:
+                found[p].append((key, doc))
+        return {p: sorted(rows) for p, rows in found.items()}
 
     def keys(self, kind: str) -> list[str]:
         return sorted(key for (k, key) in self.rows if k == kind)
@@ -164,22 +173,22 @@ class BatchRows:
         self.writes[k] = None
 
     def items(self, kind: str, platform: str) -> list[tuple[str, Doc]]:
-        found = {
-            key: doc
-            for _, key, _, doc in self.store.select(
-                self.projection, self.generation, kind, platform
-            )
-        }
+        return self.items_of(kind, [platform])[platform]
+
+    def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
+        """One query for all ``platforms`` (in chunks), with this batch's writes laid over."""
+        found: dict[str, dict[str, Doc]] = {p: {} for p in platforms}
+        selected = self.store.select_platforms(self.projection, self.generation, kind, list(found))
+        for _, key, platform, doc in selected:
+            found[str(platform)][key] = doc
         for (k, key), write in self.writes.items():
             if k != kind:
                 continue
-            if write is None:
-                found.pop(key, None)
-            elif write[0] == platform:
-                found[key] = write[1]
-            else:
-                found.pop(key, None)
-        return sorted(found.items())
+            for docs in found.values():  # a written row leaves the platform it was under
+                docs.pop(key, None)
+            if write is not None and write[0] in found:
+                found[write[0]][key] = write[1]
+        return {p: sorted(docs.items()) for p, docs in found.items()}
 
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted: dict[str, list[str]] = {}

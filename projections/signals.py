@@ -463,7 +463,10 @@ class Signals(Projection):
 
     # Findings ---------------------------------------------------------------------
 
-    def facts(self, rows: Rows, platform: str) -> Facts | None:
+    def facts(
+        self, rows: Rows, platform: str, log: list[tuple[str, Doc]] | None = None
+    ) -> Facts | None:
+        """The platform's facts; ``log`` is its ``facts`` rows when the caller read them."""
         docs = self._docs(rows, platform)
         if docs is None:
             return None
@@ -471,7 +474,7 @@ class Signals(Projection):
         inflows: dict[str, tuple[date, int, int]] = {}
         outflows: dict[str, Outflow] = {}
         expenses: dict[str, Doc] = {}
-        for _, chunk in rows.items("facts", platform):
+        for _, chunk in rows.items("facts", platform) if log is None else log:
             for fact in chunk["facts"]:
                 tag = fact[0]
                 if tag in CHANGES:
@@ -523,8 +526,10 @@ class Signals(Projection):
 
     def finish(self, rows: Rows) -> None:
         self._batch(rows).dirty.clear()
-        for dirty in rows.keys("dirty"):
-            facts = self.facts(rows, dirty)
+        marked = rows.keys("dirty")
+        logs = rows.items_of("facts", marked)  # one read for every platform, not one each
+        for dirty in marked:
+            facts = self.facts(rows, dirty, logs[dirty])
             if facts is not None:
                 meta = rows.get("meta", dirty) or {}
                 rows.put("findings", dirty, self.findings(meta.get("name", ""), facts), dirty)

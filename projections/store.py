@@ -149,6 +149,22 @@ class ReadModelStore:
                 found[key] = decode(doc)
         return found
 
+    def select_platforms(
+        self, projection: str, generation: int, kind: str, platforms: list[str]
+    ) -> Iterator[tuple[str, str, str | None, Doc]]:
+        """The rows of ``kind`` of each of ``platforms`` (one query per 500 platforms)."""
+        table = table_name(projection, generation)
+        for start in range(0, len(platforms), 500):
+            chunk = platforms[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.conn.execute(
+                f"SELECT kind, key, platform, doc FROM {table} "
+                f"WHERE kind = ? AND platform IN ({marks}) ORDER BY platform, kind, key",
+                [kind, *chunk],
+            )
+            for kind_, key, platform_, doc in rows:
+                yield kind_, key, platform_, decode(doc)
+
     def select(
         self,
         projection: str,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.risk import (
     Facts,
@@ -356,3 +359,25 @@ def test_a_report_submitted_before_the_request_keeps_the_request_quiet(
     found = governance_decay(given, CONFIG)
     # then
     assert bool(found) is fires
+
+
+@given(
+    st.builds(
+        Finding,
+        rule=st.text(max_size=20),
+        strength=st.sampled_from(["strong", "medium", "weak"]),
+        severity=st.sampled_from(["high", "medium", "low"]),
+        value=st.integers() | st.floats(allow_nan=False),
+        threshold=st.integers() | st.floats(allow_nan=False),
+        unit=st.text(max_size=10),
+        positions=st.lists(st.integers(min_value=1)),
+        detail=st.text(max_size=40),
+        config=st.text(max_size=20),
+    )
+)
+def test_a_finding_is_stored_as_every_field_it_has_and_no_more(finding: Finding) -> None:
+    # when
+    doc = finding.as_doc()
+    # then: the stored document is the dataclass's own fields, its list a copy
+    assert doc == dataclasses.asdict(finding)
+    assert doc["positions"] is not finding.positions
