@@ -95,6 +95,32 @@ class TestSealing:
             frontier.append(bytes(leaf[3]))
         assert audit_log.root(store.conn, 2_500) == frontier.root()
 
+    def test_an_event_of_quotes_percent_signs_and_backslashes_is_stored_and_sealed_byte_for_byte(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given states and topics holding what a statement's text must escape (on
+        # PostgreSQL the append's values are bound into the text of one query)
+        states = [
+            b'{"a":"it\'s 100% %s %(x)s"}',
+            b'{"b":"back\\\\slash \\" quote; COMMIT; --"}',
+            '{"c":"\u00e9\u20ac\U0001f600 $$ $1"}'.encode(),
+            bytes(range(1, 256)),
+        ]
+        events = [StoredEvent(uuid4(), 1, "tests:Odd.Appended'%s", s) for s in states]
+        # when
+        positions = app.recorder.insert_events(events)
+        # then every byte came back, with a leaf of exactly those bytes
+        assert positions is not None
+        stored = {row[0]: row for row in event_rows(store.conn, app.events_table)}
+        leaves = {leaf[1]: leaf for leaf in leaf_rows(store.conn)}
+        for position, event in zip(positions, events, strict=True):
+            _, aggregate_id, version, topic, state = stored[position]
+            assert (topic, state) == (event.topic, event.state)
+            leaf = leaves[position]
+            assert event_leaf_hash(position, aggregate_id, version, topic, state, leaf[2]) == bytes(
+                leaf[3]
+            )
+
     def test_a_refused_save_seals_nothing(self, app: Buurtkas, store: ReadModelStore) -> None:
         # given
         given_platform(app, "Noord", recognised=False)
