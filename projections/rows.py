@@ -178,16 +178,20 @@ class BatchRows:
     def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
         """One query for all ``platforms`` (in chunks), with this batch's writes laid over."""
         found: dict[str, dict[str, Doc]] = {p: {} for p in platforms}
+        owner: dict[str, str] = {}
         selected = self.store.select_platforms(self.projection, self.generation, kind, list(found))
         for _, key, platform, doc in selected:
             found[str(platform)][key] = doc
+            owner[key] = str(platform)
         for (k, key), write in self.writes.items():
             if k != kind:
                 continue
-            for docs in found.values():  # a written row leaves the platform it was under
-                docs.pop(key, None)
+            was = owner.pop(key, None)  # a written row leaves the platform it was under
+            if was is not None:
+                del found[was][key]
             if write is not None and write[0] in found:
                 found[write[0]][key] = write[1]
+                owner[key] = write[0]
         return {p: sorted(docs.items()) for p, docs in found.items()}
 
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:

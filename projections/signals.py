@@ -27,7 +27,7 @@ after every batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -526,14 +526,14 @@ class Signals(Projection):
 
     def finish(self, rows: Rows) -> None:
         self._batch(rows).dirty.clear()
-        marked = rows.keys("dirty")
-        logs = rows.items_of("facts", marked)  # one read for every platform, not one each
-        for dirty in marked:
-            facts = self.facts(rows, dirty, logs[dirty])
-            if facts is not None:
-                meta = rows.get("meta", dirty) or {}
-                rows.put("findings", dirty, self.findings(meta.get("name", ""), facts), dirty)
-            rows.delete("dirty", dirty)
+        for group in _groups(rows, rows.keys("dirty")):
+            logs = rows.items_of("facts", group)  # one read for the group, not one each
+            for dirty in group:
+                facts = self.facts(rows, dirty, logs[dirty])
+                if facts is not None:
+                    meta = rows.get("meta", dirty) or {}
+                    rows.put("findings", dirty, self.findings(meta.get("name", ""), facts), dirty)
+                rows.delete("dirty", dirty)
 
     def findings(self, name: str, facts: Facts) -> Doc:
         found = evaluate(facts, self.config)
@@ -551,6 +551,27 @@ CHANGES: dict[str, Callable[[list[Any]], Doc]] = {
     "receipt": lambda f: {"receipt": f[3]},
 }
 """How each kind of logged expense change changes the expense."""
+
+
+FINISH_FACTS = 5_000
+"""Facts read together when platforms are evaluated again: few reads, and memory bounded
+by this or by the largest platform's facts, whichever is more."""
+
+
+def _groups(rows: Rows, platforms: list[str]) -> Iterator[list[str]]:
+    """``platforms`` in groups of up to ``FINISH_FACTS`` logged facts (by their heads)."""
+    group: list[str] = []
+    facts = 0
+    for platform in platforms:
+        head = rows.get("head", platform)
+        count = 0 if head is None else int(head["facts"])
+        if group and facts + count > FINISH_FACTS:
+            yield group
+            group, facts = [], 0
+        group.append(platform)
+        facts += count
+    if group:
+        yield group
 
 
 def chunk_key(platform: str, count: int) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from projections import signals as signals_module
 from projections.balances import budget_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
@@ -60,6 +61,31 @@ class TestReadModels:
         # then
         for name in FACTORIES:
             assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_signals_evaluated_in_small_groups_of_platforms_equal_a_pure_fold(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given platforms evaluated again a few logged facts at a time
+        monkeypatch.setattr(signals_module, "FINISH_FACTS", 40)
+        grouped: list[list[str]] = []
+        groups = signals_module._groups
+
+        def recorded(rows: Any, platforms: list[str]) -> Iterator[list[str]]:
+            for group in groups(rows, platforms):
+                grouped.append(group)
+                yield group
+
+        monkeypatch.setattr(signals_module, "_groups", recorded)
+        load_demo(app)
+        generate(app, 2000, seed=12)
+        signals = runner(app, store, "signals", batch_size=300)
+        # when
+        signals.catch_up()
+        generate(app, 300, seed=13)
+        signals.catch_up()
+        # then the platforms were read in several groups, and the rows are the same
+        assert len(grouped) > 2
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
     def test_new_events_are_folded_incrementally(
         self, app: Buurtkas, store: ReadModelStore
