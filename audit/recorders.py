@@ -225,7 +225,7 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
             chunk = stored_events[at : at + ROWS_PER_STATEMENT]
             values = [
                 value
-                for position, e in zip(positions[at:], chunk, strict=False)
+                for position, e in zip(positions[at : at + ROWS_PER_STATEMENT], chunk, strict=True)
                 for value in (position, e.originator_id, e.originator_version, e.topic, e.state)
             ]
             batch.execute(self._insert_statement(len(chunk)), values)

@@ -25,6 +25,12 @@ from audit.merkle import Frontier, frontier_keys
 LEAVES = "audit_leaves"
 NODES = "audit_nodes"
 CHECKPOINTS = "audit_checkpoints"
+Leaf = tuple[int, int, int, bytes]
+"""A leaf row: leaf index, position, when it was sealed (µs), leaf hash."""
+Node = tuple[int, int, bytes]
+"""A subtree row: its last leaf index, its level, its hash."""
+
+
 ROWS_PER_STATEMENT = 1000
 """Rows in one PostgreSQL insert of an append (at most 4,000 parameters)."""
 
@@ -88,25 +94,19 @@ class SealStatements:
     def write(
         self,
         cursor: Cursor,
-        leaves: Sequence[tuple[int, int, int, bytes]],
-        nodes: Sequence[tuple[int, int, bytes]],
+        leaves: Sequence[Leaf],
+        nodes: Sequence[Node],
     ) -> None:
-        """Insert an append's leaves and the subtrees they complete.
-
-        On PostgreSQL in one statement (one round trip), its text kept per number of rows.
-        """
-        if self.dialect != "postgres":
-            cursor.executemany(self.insert_leaf, leaves)
-            if nodes:
-                cursor.executemany(self.insert_node, nodes)
-            return
-        for statement, params in self.statements(leaves, nodes):
-            cursor.execute(statement, params)
+        """Insert an append's leaves and the subtrees they complete (the SQLite append; a
+        PostgreSQL append sends ``statements`` in its own round trip)."""
+        cursor.executemany(self.insert_leaf, leaves)
+        if nodes:
+            cursor.executemany(self.insert_node, nodes)
 
     def statements(
         self,
-        leaves: Sequence[tuple[int, int, int, bytes]],
-        nodes: Sequence[tuple[int, int, bytes]],
+        leaves: Sequence[Leaf],
+        nodes: Sequence[Node],
     ) -> list[tuple[str, list[Any]]]:
         """PostgreSQL: the statements (with their parameters) that insert these rows: one,
         unless the rows are more than one statement takes."""
@@ -125,8 +125,8 @@ class SealStatements:
 
     def _rows_statement(
         self,
-        leaves: Sequence[tuple[int, int, int, bytes]],
-        nodes: Sequence[tuple[int, int, bytes]],
+        leaves: Sequence[Leaf],
+        nodes: Sequence[Node],
     ) -> tuple[str, list[Any]]:
         shape = (len(leaves), len(nodes))
         statement = self._writes.get(shape)
@@ -236,12 +236,6 @@ class FrontierCache:
         with self._lock:
             if frontier.size > self._frontier.size:
                 self._frontier, self._last_leaf = frontier, last_leaf
-
-
-Leaf = tuple[int, int, int, bytes]
-"""A leaf row: leaf index, position, when it was sealed (µs), leaf hash."""
-Node = tuple[int, int, bytes]
-"""A subtree row: its last leaf index, its level, its hash."""
 
 
 @dataclass(frozen=True)
