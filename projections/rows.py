@@ -197,8 +197,8 @@ class BatchRows:
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted: dict[str, list[str]] = {}
         for kind, key in keys:
-            if (kind, key) not in self.cache:
-                wanted.setdefault(kind, []).append(key)
+            if (kind, key) not in self.cache and (kind, key) not in self.writes:
+                wanted.setdefault(kind, []).append(key)  # (a written row is newer)
         for kind, names in wanted.items():
             unique = sorted(set(names))
             found = self.store.get_many(self.projection, self.generation, kind, unique)

@@ -526,7 +526,9 @@ class Signals(Projection):
 
     def finish(self, rows: Rows) -> None:
         self._batch(rows).dirty.clear()
-        for group in _groups(rows, rows.keys("dirty")):
+        marked = rows.keys("dirty")
+        rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
+        for group in _groups(rows, marked):
             logs = rows.items_of("facts", group)  # one read for the group, not one each
             for dirty in group:
                 facts = self.facts(rows, dirty, logs[dirty])

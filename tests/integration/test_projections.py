@@ -383,6 +383,21 @@ class TestCorrectionsInReadModels:
         assert facts is not None
         assert [cents for _, cents, _ in facts.inflows] == [125_000_00]
 
+    def test_a_row_written_in_a_batch_is_not_replaced_by_a_preload_of_the_stored_one(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a stored row, and a batch that wrote it anew without keeping it at hand
+        generation = store.ensure("signals")
+        first = BatchRows(store, "signals", generation)
+        first.put("head", "p", {"facts": 1}, "p")
+        store.commit_batch("signals", generation, 0, 0, first.writes, require_active=False)
+        rows = BatchRows(store, "signals", generation)
+        rows.put("head", "p", {"facts": 2}, "p", keep=False)
+        # when the batch preloads the row and reads it
+        rows.preload([("head", "p")])
+        # then it reads what it wrote, not the stored row
+        assert rows.get("head", "p") == {"facts": 2}
+
     def test_a_correction_dated_before_its_event_is_left_out_of_an_earlier_replay(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
