@@ -166,6 +166,42 @@ def reused(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return decode_once
 
 
+COLLECT_EVERY = 200_000
+"""Events folded between full collections while a long catch-up keeps the collector paused."""
+
+
+class PausedCollector:
+    """The cyclic garbage collector paused across a long catch-up (a rebuild, a backlog),
+    with a full collection every ``every`` events folded.
+
+    Pausing it batch by batch is not enough: each time it runs again it scans what is
+    still alive from the batch (its events, the rows kept between batches), and again
+    as those objects age, which costs a long catch-up about a fifth of its time. Folding
+    makes no reference cycles; the full collection every ``every`` events bounds what
+    anything else leaves behind. A no-op where the collector is already paused.
+    """
+
+    def __init__(self, every: int = COLLECT_EVERY) -> None:
+        self.every = every
+        self.owned = False
+        self.since = 0
+
+    def __enter__(self) -> PausedCollector:
+        self.owned = gc.isenabled()
+        gc.disable()
+        return self
+
+    def folded(self, events: int) -> None:
+        self.since += events
+        if self.owned and self.since >= self.every:
+            gc.collect()
+            self.since = 0
+
+    def __exit__(self, *exc: object) -> None:
+        if self.owned:
+            gc.enable()
+
+
 class EventSource:
     """What runners and replays need of the event store: positions and decoded events."""
 

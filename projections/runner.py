@@ -16,7 +16,7 @@ from typing import Protocol
 
 from projections.base import Projection
 from projections.committer import Committer
-from projections.events import EventSource, collector_paused
+from projections.events import EventSource, PausedCollector, collector_paused
 from projections.rows import BatchRows
 from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
 
@@ -131,15 +131,19 @@ class Runner:
         background while the next one is read."""
         if self.store.reconnect is None:
             total = 0
-            while processed := self.step(generation):
-                total += processed
+            with PausedCollector() as collector:
+                while processed := self.step(generation):
+                    total += processed
+                    collector.folded(processed)
             return total
         committer = Committer(self.store)
         try:
             total = 0
-            while processed := self._step(generation, committer):
-                total += processed
-            committer.wait()
+            with PausedCollector() as collector:
+                while processed := self._step(generation, committer):
+                    total += processed
+                    collector.folded(processed)
+                committer.wait()
             return total
         except BaseException:
             self.cache.clear()

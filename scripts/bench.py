@@ -148,19 +148,21 @@ def ceiling(app: Buurtkas, batch: int = 5000) -> tuple[int, float]:
     same decoder), in the same batch size, on its own connection.
     """
     from projections.db import connect
-    from projections.events import EventSource
+    from projections.events import EventSource, PausedCollector
 
     conn = connect(app.store_env)
     source = EventSource(app, conn)
     started = time.perf_counter()
     count, position = 0, 0
     try:
-        while True:
-            events = source.read(position, batch)
-            count += len(events)
-            if len(events) < batch:
-                return count, count / (time.perf_counter() - started)
-            position = events[-1][0]
+        with PausedCollector() as collector:  # as a runner's catch-up reads
+            while True:
+                events = source.read(position, batch)
+                count += len(events)
+                collector.folded(len(events))
+                if len(events) < batch:
+                    return count, count / (time.perf_counter() - started)
+                position = events[-1][0]
     finally:
         conn.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -61,6 +62,22 @@ class TestReadModels:
         # then
         for name in FACTORIES:
             assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_a_catch_up_keeps_the_collector_paused_between_batches_and_resumes_it_after(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a history, and a runner that notes after each batch whether it runs
+        load_demo(app)
+        between: list[bool] = []
+        r = runner(app, store, "status", batch_size=50)
+        r.on_batch = lambda events, position: between.append(gc.isenabled())
+        assert gc.isenabled()
+        # when it catches up over several batches
+        r.catch_up()
+        # then the collector stayed paused from batch to batch, and runs again after
+        assert len(between) > 1
+        assert set(between) == {False}
+        assert gc.isenabled()
 
     def test_signals_evaluated_in_small_groups_of_platforms_equal_a_pure_fold(
         self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
