@@ -232,13 +232,18 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         for statement, params in self.seal_statements.statements(plan.leaves, plan.nodes):
             batch.execute(statement, params)
         self._run_hooks(batch, positions, stored_events)
+        # The new edge is cached before the commit, while this append still holds the
+        # lock: the next append takes the lock the moment this one commits, and would
+        # otherwise often find the cache a step behind and read the edge again. An edge
+        # that never commits is never used: the cache answers only for the very last
+        # leaf that the next append reads under the lock.
+        self.frontier_cache.put(plan.frontier, plan.last_leaf)
         try:
             conn.execute(batch.text() + "; COMMIT")
         except psycopg.errors.IntegrityError as error:
             if error.diag.table_name in (LEAVES, NODES):
                 raise seal_refused(plan, error) from error
             raise
-        self._sealed.edge = (plan.frontier, plan.last_leaf)
         return positions
 
     def _prologue_text(self, conn: Any, events: int) -> str:

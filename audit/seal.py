@@ -217,7 +217,8 @@ class FrontierCache:
     An append reads the last leaf under the store's write lock; when that is the leaf this
     process committed last, the cached edge is used instead of reading the subtrees on it
     again (one lookup fewer per append). Another writer's append changes the last leaf,
-    and the edge is read from the tables as before.
+    and the edge is read from the tables as before. An edge whose append rolled back is
+    never used: no append ever reads its last leaf from the tables.
     """
 
     def __init__(self) -> None:
@@ -232,9 +233,11 @@ class FrontierCache:
         return None
 
     def put(self, frontier: Frontier, last_leaf: bytes) -> None:
-        """Remember an edge once its append committed (a later one is never replaced)."""
+        """Remember the edge of an append that holds the store's write lock or has
+        committed. A smaller edge never replaces a larger one; one of the same size does:
+        only one append can commit at a size, so the edge there before was rolled back."""
         with self._lock:
-            if frontier.size > self._frontier.size:
+            if frontier.size >= self._frontier.size:
                 self._frontier, self._last_leaf = frontier, last_leaf
 
 

@@ -15,13 +15,15 @@ In the same run are measured
   clients, each a thread with its own connection, each request with its own
   Idempotency-Key; next to the bare eventsourcing save rate of one minimal event per save
   from C threads on the same database (the same shape of work without HTTP and the
-  domain), and the batched bare save rate of ``bench.py generate`` for scale;
+  domain), measured right before every run of commands so that both see the machine at
+  the same moment, and the batched bare save rate of ``bench.py generate`` for scale;
 - latency at a fixed offered rate (open loop, default 200 requests/s for 10 s): GET a
   platform's balance, next to ``/health/live``, a route that does nothing. Latency is
   counted from the moment a request was due, so a server that falls behind is charged for
   the queue (no coordinated omission).
 
-Medians of R runs for the rates; the latencies are p50 and p99 of one run per route.
+Medians of R runs for the rates, and the median of the R runs' ratios to their own
+baselines; the latencies are p50 and p99 of one run per route.
 Server CPU counts the serving process and all its workers; a projector process is counted
 apart. Before every run the benchmark waits until every worker runs and the read models
 trail by nothing; after it, it reports how far they trailed when the last command was
@@ -382,6 +384,10 @@ def bench_http(
                 for r in range(args.repeat):
                     # every worker up, and the read models caught up with earlier runs
                     settle(base, viewer, layout.workers, pids[0])
+                    # the baseline right before each run: the machine's speed drifts
+                    before = time.process_time()
+                    figures.bare.append(bare_single_saves(env, args.commands, args.clients))
+                    figures.bare_cpu.append((time.process_time() - before) / args.commands * 1000)
                     cpu_before = [cpu_seconds(pid) for pid in pids]
                     # distinct eight-digit KvK numbers for every run (--repeat <= 30)
                     first = 90_000_000 + n * 2_400_000 + (r + 1) * 70_000
@@ -404,35 +410,35 @@ def bench_http(
                     base, f"/platforms/{K_BUURT}/balance", viewer, args.rate, args.seconds
                 )
             served[layout] = figures
-        bare_rates, bare_cpu = [], []
-        for _ in range(args.repeat):
-            before = time.process_time()
-            bare_rates.append(bare_single_saves(env, args.commands, args.clients))
-            bare_cpu.append((time.process_time() - before) / args.commands * 1000)
-        bare_single = statistics.median(bare_rates)
         bare_batched = statistics.median(bare_save(env, 5000) for _ in range(args.repeat))
 
-    bare_cpu_ms = statistics.median(bare_cpu)
     print(
         f"HTTP service on PostgreSQL (demo loaded, projector running), {args.clients} clients; "
-        f"rates: median of {args.repeat} runs of {args.commands}"
+        f"rates: median of {args.repeat} runs of {args.commands}, each run right after its "
+        "own bare-save baseline; ratios: median of the runs' ratios to their baselines"
     )
     print(f"{'figure':58} {'value':>12} {'ratio':>7}")
-    print(f"{'bare save, 1 event per save, same threads, ev/s':58} {bare_single:12,.0f}")
     print(f"{'bare save, batches of 500 (bench.py generate), ev/s':58} {bare_batched:12,.0f}")
-    print(f"{'bare saver CPU per save (same process), ms':58} {bare_cpu_ms:12.2f}")
     offered = f"at {args.rate:.0f}/s for {args.seconds:.0f} s"
     for layout, figures in served.items():
         cmd = statistics.median(figures.rates)
         command_cpu = statistics.median(figures.cpu)
+        bare_cpu_ms = statistics.median(figures.bare_cpu)
+        ratios = [rate / bare for rate, bare in zip(figures.rates, figures.bare, strict=True)]
+        cpu_ratios = [cpu / bare for cpu, bare in zip(figures.cpu, figures.bare_cpu, strict=True)]
         name = layout.name
         print(
+            f"{name + ': bare save, 1 event per save, same threads, ev/s':58} "
+            f"{statistics.median(figures.bare):12,.0f}"
+        )
+        print(f"{name + ': bare saver CPU per save (same process), ms':58} {bare_cpu_ms:12.2f}")
+        print(
             f"{name + ': POST /platforms (1 event each), commands/s':58} {cmd:12,.0f} "
-            f"{cmd / bare_single:7.2f}"
+            f"{statistics.median(ratios):7.2f}"
         )
         print(
             f"{name + ': server CPU per command, ms':58} {command_cpu:12.2f} "
-            f"{command_cpu / bare_cpu_ms:6.1f}x"
+            f"{statistics.median(cpu_ratios):6.1f}x"
         )
         if layout.projector_process:
             projector_cpu = statistics.median(figures.projector_cpu)
@@ -454,6 +460,10 @@ def bench_http(
 
 @dataclass
 class Served:
+    bare: list[float] = field(default_factory=list)
+    """The bare save rate (ev/s) measured right before each run."""
+    bare_cpu: list[float] = field(default_factory=list)
+    """The bare saver's CPU per save (ms) in that measurement."""
     rates: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     """Server CPU per command (ms): the serving process and its workers together."""

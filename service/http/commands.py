@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, Response
-from litestar.datastructures import State
 from litestar.params import HeaderParameter
 from pydantic import BaseModel
 
@@ -43,8 +42,10 @@ IdempotencyKey = Annotated[
 REPLAYED = "Idempotent-Replayed"
 
 
-def provide_services(state: State) -> Services:
-    services: Services = state.services
+def provide_services(request: Request[Any, Any, Any]) -> Services:
+    """The services the lifespan opened. (Read through the request: a ``state``
+    parameter would have Litestar copy the application's state for every request.)"""
+    services: Services = request.app.state.services
     return services
 
 

@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent
 from audit import log as audit_log
 from audit import merkle
 from audit.leaf import event_leaf_hash
+from audit.recorders import Append, in_append_transaction
 from audit.rows import event_rows, leaf_rows
 from audit.seal import SealCorrupted
 from domain.errors import AlreadyExists
@@ -131,6 +132,32 @@ class TestSealing:
         # then
         assert audit_log.tree_size(store.conn) == size
         assert len(list(event_rows(store.conn, app.events_table))) == size
+
+    def test_after_an_append_rolled_back_at_its_commit_the_next_ones_are_sealed_on_the_stored_tree(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a store, and an append whose last statement fails after its seal was planned
+        given_platform(app, "Noord", recognised=False)
+
+        def failing(append: Append) -> None:
+            append.cursor.execute("SELECT * FROM no_such_table")
+
+        size = audit_log.tree_size(store.conn)
+        with in_append_transaction(failing), pytest.raises(Exception, match="no_such_table"):
+            given_platform(app, "Zuid", recognised=False)
+        assert audit_log.tree_size(store.conn) == size
+        # when the same process appends again, twice
+        given_platform(app, "West", recognised=False)
+        given_platform(app, "Oost", recognised=False)
+        # then every event has its leaf, and the stored subtrees give the leaves' root
+        events = list(event_rows(store.conn, app.events_table))
+        hashes = [bytes(leaf[3]) for leaf in leaf_rows(store.conn)]
+        assert len(hashes) == len(events) > size
+        frontier = merkle.Frontier()
+        for count, leaf in enumerate(hashes, start=1):
+            frontier.append(leaf)
+            if count >= size:
+                assert audit_log.root(store.conn, count) == frontier.root(), count
 
     def test_an_append_whose_seal_fails_is_refused_and_stores_nothing(
         self, app: Buurtkas, store: ReadModelStore, database_url: str

@@ -54,3 +54,20 @@ def test_an_older_edge_never_replaces_a_newer_one() -> None:
     # then
     assert cache.get(6, older_last) is None
     assert cache.get(7, newer_last) is not None
+
+
+def test_an_edge_of_the_same_size_replaces_one_whose_append_rolled_back() -> None:
+    # given the edge of an append that was cached and then rolled back
+    cache = FrontierCache()
+    rolled_back, rolled_back_last = grown(6)
+    cache.put(rolled_back, rolled_back_last)
+    # when another append at the same size is cached
+    frontier, _ = grown(5)
+    sixth = leaf_hash(b"another sixth leaf")
+    frontier.append(sixth)
+    cache.put(frontier, sixth)
+    # then the tables' last leaf finds the new edge, never the rolled-back one
+    assert cache.get(6, rolled_back_last) is None
+    found = cache.get(6, sixth)
+    assert found is not None
+    assert found.root() == frontier.root()
