@@ -170,9 +170,8 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
             SQL("BEGIN"),
             *self.lock_table_statements,
             SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
-            SQL(self.seal_statements.last_leaf),
         ]
-        self._prologue_texts: tuple[str, str] | None = None
+        self._prologue_texts: tuple[str, str, str] | None = None
         self._table = f'"{schema}"."{events_table_name}"'
         self._inserts: dict[int, str] = {}
 
@@ -207,19 +206,23 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
                 raise
 
     def _two_trips(self, conn: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
-        with conn.cursor() as curs:
-            curs.execute(self._prologue_text(conn, len(stored_events)))
-            results = []
-            while True:
-                if curs.description is not None:
-                    results.append(curs.fetchall())
-                if not curs.nextset():
-                    break
-            last_leaf, drawn = results[-2], results[-1]
-            positions = [int(row["nextval"]) for row in drawn]
-            plan = plan_seal(
-                curs, self.seal_statements, positions, stored_events, self.frontier_cache, last_leaf
-            )
+        """Each trip is one simple query sent through libpq itself, which answers with
+        the result of its last statement (psycopg's cursor would build every statement's
+        result: most of the client's cost of an append of a few rows)."""
+        first = _exec(conn, self._prologue_text(conn, len(stored_events)))
+        last_hash, last_index, drawn = (first.get_value(0, column) for column in range(3))
+        positions = [int(position) for position in drawn.split(b",")]
+        last_leaf = []
+        if last_index is not None:  # none: the tree is empty
+            last_leaf.append((int(last_index), bytes.fromhex(last_hash.decode())))
+        plan = plan_seal(
+            _OnDemandCursor(conn),
+            self.seal_statements,
+            positions,
+            stored_events,
+            self.frontier_cache,
+            last_leaf,
+        )
         batch = _Batch(ClientCursor(conn))
         for at in range(0, len(stored_events), ROWS_PER_STATEMENT):
             chunk = stored_events[at : at + ROWS_PER_STATEMENT]
@@ -239,7 +242,7 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         # leaf that the next append reads under the lock.
         self.frontier_cache.put(plan.frontier, plan.last_leaf)
         try:
-            conn.execute(batch.text() + "; COMMIT")
+            _exec(conn, batch.text() + "; COMMIT")
         except psycopg.errors.IntegrityError as error:
             if error.diag.table_name in (LEAVES, NODES):
                 raise seal_refused(plan, error) from error
@@ -247,6 +250,9 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         return positions
 
     def _prologue_text(self, conn: Any, events: int) -> str:
+        """The first trip: the transaction, the lock, the notification, then one row of
+        the tree's last leaf (hash in hexadecimal, index; none on an empty tree) and the
+        events' positions drawn from the sequence, comma-separated."""
         texts = self._prologue_texts
         if texts is None:  # made once; threads that race here make the same texts
             sequence = conn.execute(
@@ -254,12 +260,18 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
             ).fetchone()["pg_get_serial_sequence"]
             texts = self._prologue_texts = (
                 SQL("; ").join(self._prologue_parts).as_string(conn),
-                SQL("SELECT nextval({0}::regclass) FROM generate_series(1, ")
+                SQL(
+                    "SELECT encode(l.hash, 'hex'), l.leaf_index, array_to_string(ARRAY("
+                    "SELECT nextval({0}::regclass) FROM generate_series(1, "
+                )
                 .format(Literal(sequence))
                 .as_string(conn),
+                SQL(")), ',') FROM (SELECT 1) AS one LEFT JOIN ({0}) AS l ON true")
+                .format(SQL(self.seal_statements.last_leaf))
+                .as_string(conn),
             )
-        prologue, positions = texts
-        return f"{prologue}; {positions}{int(events)})"
+        prologue, head, tail = texts
+        return f"{prologue}; {head}{int(events)}{tail}"
 
     def _insert_statement(self, events: int) -> str:
         """``INSERT ... VALUES ...`` of so many events at the positions drawn (kept)."""
@@ -271,6 +283,44 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * events)
             )
         return statement
+
+
+def _exec(conn: Any, query: str) -> Any:
+    """Send ``query`` (statements without parameters) as one simple query through libpq,
+    blocking (libpq does not hold the interpreter lock meanwhile); return the result of
+    its last statement, or raise psycopg's error for the first that failed."""
+    pgconn = conn.pgconn
+    result = pgconn.exec_(query.encode(conn.info.encoding))
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError(
+            f"the connection to the database was lost: "
+            f"{pgconn.error_message.decode(errors='replace')}"
+        )
+    if result.status == psycopg.pq.ExecStatus.FATAL_ERROR:
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    return result
+
+
+class _OnDemandCursor:
+    """A cursor of ``conn`` made only if a statement is run on it (the tree's edge is
+    read from the tables only when this process's cache does not hold it)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.cursor: Any = None
+
+    def execute(self, statement: Any, params: Any = ()) -> None:
+        if self.cursor is None:
+            self.cursor = self.conn.cursor()
+        self.cursor.execute(statement, params)
+
+    def executemany(self, statement: Any, params: Any) -> None:
+        if self.cursor is None:
+            self.cursor = self.conn.cursor()
+        self.cursor.executemany(statement, params)
+
+    def fetchall(self) -> Any:
+        return self.cursor.fetchall()
 
 
 class _Batch:
