@@ -11,12 +11,10 @@ append-only triggers.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -27,7 +25,6 @@ from eventsourcing.utils import retry
 from psycopg import ClientCursor
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from audit.merkle import Frontier
 from audit.seal import (
     LEAVES,
     NODES,
@@ -70,21 +67,20 @@ def in_append_transaction(hook: AppendHook) -> Iterator[None]:
         _hooks.reset(token)
 
 
-class _Sealed(threading.local):
-    """The edge an append of this thread made, kept for the cache until it commits."""
-
-    edge: tuple[Frontier, bytes] | None = None
-
-
 class _Sealing:
     """What both recorders add to the library's append: the seal and the hooks inside its
-    transaction, and the tree's right edge kept between appends (``FrontierCache``)."""
+    transaction, and the tree's right edge kept between appends (``FrontierCache``).
+
+    The new edge is cached as soon as it is planned, while the append still holds the
+    store's write lock: the next append takes the lock the moment this one commits and
+    would otherwise often find the cache a step behind and read the edge again. An edge
+    whose append rolls back is never used: the cache answers only for the very last
+    leaf that the next append reads under the lock."""
 
     seal_statements: SealStatements
 
     def __init__(self) -> None:
         self.frontier_cache = FrontierCache()
-        self._sealed = _Sealed()
 
     def _seal(
         self,
@@ -94,9 +90,8 @@ class _Sealing:
         last_leaf: Sequence[Any] | None = None,
     ) -> None:
         statements = self.seal_statements
-        self._sealed.edge = seal(
-            cursor, statements, list(positions), events, self.frontier_cache, last_leaf
-        )
+        edge = seal(cursor, statements, list(positions), events, self.frontier_cache, last_leaf)
+        self.frontier_cache.put(*edge)
         self._run_hooks(cursor, positions, events)
 
     def _run_hooks(
@@ -108,18 +103,6 @@ class _Sealing:
             append = Append(cursor, statements.mark, statements.prefix, positions, events)
             for hook in hooks:
                 hook(append)
-
-    def _append(self, insert: Callable[[], Sequence[int] | None]) -> Sequence[int] | None:
-        """Run the append; keep the tree's new edge only once it has committed."""
-        try:
-            positions = insert()
-        except BaseException:
-            self._sealed.edge = None
-            raise
-        edge, self._sealed.edge = self._sealed.edge, None
-        if edge is not None:
-            self.frontier_cache.put(*edge)
-        return positions
 
 
 class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
@@ -141,11 +124,6 @@ class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
         if positions and stored_events:
             self._seal(c, positions, stored_events)
         return positions
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        return self._append(partial(super().insert_events, stored_events, **kwargs))
 
 
 class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
@@ -178,7 +156,8 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        return self._append(partial(self._insert_and_seal, stored_events))
+        positions: Sequence[int] | None = self._insert_and_seal(stored_events)
+        return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_and_seal(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
@@ -235,12 +214,7 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         for statement, params in self.seal_statements.statements(plan.leaves, plan.nodes):
             batch.execute(statement, params)
         self._run_hooks(batch, positions, stored_events)
-        # The new edge is cached before the commit, while this append still holds the
-        # lock: the next append takes the lock the moment this one commits, and would
-        # otherwise often find the cache a step behind and read the edge again. An edge
-        # that never commits is never used: the cache answers only for the very last
-        # leaf that the next append reads under the lock.
-        self.frontier_cache.put(plan.frontier, plan.last_leaf)
+        self.frontier_cache.put(plan.frontier, plan.last_leaf)  # under the lock (_Sealing)
         try:
             _exec(conn, batch.text() + "; COMMIT")
         except psycopg.errors.IntegrityError as error:

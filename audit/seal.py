@@ -265,7 +265,7 @@ def seal(
     taken, so the tree grows in the store's order and commits or rolls back with them.
     ``last_leaf`` is the result of ``statements.last_leaf`` when the caller already ran it
     under the lock (it is run here otherwise). Returns the new right edge and last leaf
-    hash, for ``cache`` once the append commits.
+    hash, for ``cache``.
     """
     plan = plan_seal(cursor, statements, positions, stored_events, cache, last_leaf)
     try:
