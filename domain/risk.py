@@ -127,22 +127,29 @@ class Facts:
     late_count: int | None = None
     """All late bookings, and the worst delay; ``late`` may list only the first of them."""
     late_worst: int | None = None
+    spent: list[Outflow] | None = field(default=None, repr=False, compare=False)
+    """``spending(self)``, once it has been asked for (the rules ask for it again and again)."""
 
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def norm(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
 def spending(facts: Facts) -> list[Outflow]:
-    return [
-        o
-        for o in facts.outflows
-        if o.kind != "bank_fee" and not (o.matches or "").startswith(NOT_SPENDING)
-    ]
+    """The outflows that spend money (not bank fees, refunds or recoveries); the rules
+    only read this list."""
+    if facts.spent is None:
+        facts.spent = [
+            o
+            for o in facts.outflows
+            if o.kind != "bank_fee" and not (o.matches or "").startswith(NOT_SPENDING)
+        ]
+    return facts.spent
 
 
 # The rules ----------------------------------------------------------------------------

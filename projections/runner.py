@@ -21,6 +21,10 @@ from projections.rows import BatchRows
 from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
 
 BATCH_SIZE = 1000
+REBUILD_BATCH = 20_000
+"""Events per transaction of a rebuild: each commit rewrites the rows a batch touched
+(every platform's running totals, say), so a long fold commits seldom; memory grows
+with this, not with the store."""
 CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 

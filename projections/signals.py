@@ -73,6 +73,12 @@ class Docs:
 
     meta: Doc
     head: Doc
+    day: date | None = None
+    """``head["clock"]`` as a date."""
+    chunk: tuple[int, str, Doc] | None = None
+    """The log row this batch appends to: its number, key and document."""
+    observed: bool = False
+    """Whether an event of this batch was observed (and the platform marked dirty)."""
     changed: bool = False
     """Whether ``meta`` changed (``head`` changes with every event)."""
     saved: bool = False
@@ -104,7 +110,6 @@ class Batch:
     """Rows the folding of one batch has at hand: dirty marks written, open log rows."""
 
     dirty: set[str] = field(default_factory=set)
-    chunks: dict[str, tuple[int, str, Doc]] = field(default_factory=dict)
     docs: dict[str, Docs] = field(default_factory=dict)
 
 
@@ -231,7 +236,8 @@ class Signals(Projection):
             meta = rows.get("meta", platform) if head is not None else None
             if head is None or meta is None:
                 return None
-            docs = batch.docs[platform] = Docs(meta, head)
+            clock = head["clock"]
+            docs = batch.docs[platform] = Docs(meta, head, _day(clock) if clock else None)
         return docs
 
     @staticmethod
@@ -244,11 +250,14 @@ class Signals(Projection):
             docs.meta_saved = True
 
     def _observe(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        if not docs.observed:
+            docs.observed = True
+            self._dirty(rows, platform)
         head = docs.head
         occurred = event.occurred_on
-        day = occurred.isoformat()
-        if head["clock"] is None or day > head["clock"]:
-            head["clock"] = day
+        if docs.day is None or occurred > docs.day:
+            docs.day = occurred
+            head["clock"] = occurred.isoformat()
         late = (event.timestamp.date() - occurred).days
         if late > self.config.late_days:
             head["late"] += 1
@@ -258,22 +267,20 @@ class Signals(Projection):
             if len(listed) < MAX_LATE_LISTED:
                 listed.append([position, late])
                 docs.changed = True
-        self._dirty(rows, platform)
 
     def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
         """Append ``fact`` to the platform's log."""
         head = docs.head
         count = head["facts"]
         number = count // FACTS_CHUNK
-        batch = self._batch(rows)
-        found = batch.chunks.get(platform)
+        found = docs.chunk
         if found is not None and found[0] == number:
             _, key, chunk = found  # already written by this batch: it is the same document
         else:
             key = chunk_key(platform, count)
             chunk = (rows.get("facts", key) if count % FACTS_CHUNK else None) or {"facts": []}
             rows.put("facts", key, chunk, platform)
-            batch.chunks[platform] = (number, key, chunk)
+            docs.chunk = (number, key, chunk)
         chunk["facts"].append(fact)
         head["facts"] = count + 1
         if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
@@ -446,7 +453,7 @@ class Signals(Projection):
         self._log(rows, docs, platform, ["receipt", expense_id, position, sha])
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
-        rows.put("receipt", sha, doc)
+        rows.put("receipt", sha, doc, keep=False)  # seldom used again
         if len(doc["uses"]) < 2:
             return
         positions = [use[2] for use in doc["uses"]]

@@ -43,6 +43,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
+from projections.runner import REBUILD_BATCH
 from service.application import Buurtkas
 from service.storage import persistence_env
 from service.synthetic import generate
@@ -141,7 +142,7 @@ def rss_mib() -> float:
     return 0.0
 
 
-def ceiling(app: Buurtkas, batch: int = 5000) -> tuple[int, float]:
+def ceiling(app: Buurtkas, batch: int = REBUILD_BATCH) -> tuple[int, float]:
     """Read and decode every stored event, doing nothing else: the rebuild's ceiling.
 
     It reads through the same ``EventSource`` as the runners do (the same queries, the
@@ -178,7 +179,7 @@ from service.application import Buurtkas
 from service.storage import persistence_env
 app = Buurtkas(env=persistence_env({database_url!r}))
 store = open_store(app.store_env)
-r = runner(app, store, {name!r}, batch_size=5000)
+r = runner(app, store, {name!r}, batch_size={REBUILD_BATCH})
 head = app.recorder.max_notification_id()
 samples = {{}}
 def sample(n, position):

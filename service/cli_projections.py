@@ -12,7 +12,7 @@ from typing import Any
 from domain.risk import RiskConfig
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
-from projections.runner import Runner, SignalStop, follow_together
+from projections.runner import REBUILD_BATCH, Runner, SignalStop, follow_together
 from service.application import Buurtkas
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
@@ -27,7 +27,9 @@ def add_commands(sub: Any) -> None:
     projections.add_argument("--json", action="store_true", help="print JSON")
     rebuild = sub.add_parser("rebuild", help="rebuild read models side by side and swap")
     rebuild.add_argument("name", nargs="?", help=f"one of {', '.join(FACTORIES)} (default all)")
-    rebuild.add_argument("--batch-size", type=int, default=5000, help="events per transaction")
+    rebuild.add_argument(
+        "--batch-size", type=int, default=REBUILD_BATCH, help="events per transaction"
+    )
     replay = sub.add_parser("replay", help="a platform as of a business date or a position")
     replay.add_argument("--platform", required=True, help="platform name or neighbourhood")
     axis = replay.add_mutually_exclusive_group(required=True)
