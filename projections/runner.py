@@ -9,6 +9,7 @@ stored one, so two runners (or a crash and a restart) never count an event twice
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,21 +183,27 @@ class SignalStop:
 
     ``threading.Event.set`` takes a lock that ``Event.wait`` holds for a moment, so a
     handler calling it on the thread that waits could deadlock. This one is set and
-    read without a lock, and waits in short sleeps."""
+    read without a lock, and waits in short sleeps.
 
-    def __init__(self, step: float = 0.05) -> None:
+    With ``parent``, it is also set once this process's parent is no longer that
+    process (it ended, however: a child projector does not outlive its server)."""
+
+    def __init__(self, step: float = 0.05, parent: int | None = None) -> None:
         self.flag = False
         self.step = step
+        self.parent = parent
 
     def set(self) -> None:
         self.flag = True
 
     def is_set(self) -> bool:
+        if not self.flag and self.parent is not None and os.getppid() != self.parent:
+            self.flag = True
         return self.flag
 
     def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while not self.flag and time.monotonic() < deadline:
+        while not self.is_set() and time.monotonic() < deadline:
             time.sleep(min(self.step, max(0.0, deadline - time.monotonic())))
         return self.flag
 

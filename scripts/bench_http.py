@@ -3,7 +3,8 @@
 A fresh schema gets the demo history and its read models; ``buurtkas serve`` (uvicorn)
 runs in a subprocess, in three layouts, one after the other:
 
-- one process, with its projector thread (``make run``'s layout);
+- one process, with its projector as a child process (``make run``'s layout; its CPU is
+  counted with the server's);
 - one process with ``--no-projector``, and ``buurtkas project --follow`` as a process of
   its own beside it;
 - ``--workers W`` (default 2): the serving process runs the projector, W workers serve;
@@ -87,7 +88,9 @@ class Layout:
     @property
     def name(self) -> str:
         name = f"{self.workers} server process{'es' if self.workers > 1 else ''}"
-        return name + (" + projector process" if self.projector_process else "")
+        if self.projector_process:
+            return name + " + projector process"
+        return name + (" (its projector a child)" if self.workers == 1 else "")
 
 
 def start(url: str, *argv: str) -> subprocess.Popen[bytes]:

@@ -23,6 +23,9 @@ def add_commands(sub: Any) -> None:
     project = sub.add_parser("project", help="bring every read model up to date")
     project.add_argument("--follow", action="store_true", help="keep following new events")
     project.add_argument("--batch-size", type=int, default=1000, help="events per transaction")
+    project.add_argument(  # set by `buurtkas serve` for its projector child
+        "--parent", type=int, default=None, help=argparse.SUPPRESS
+    )
     projections = sub.add_parser("projections", help="each read model's position and lag")
     projections.add_argument("--json", action="store_true", help="print JSON")
     rebuild = sub.add_parser("rebuild", help="rebuild read models side by side and swap")
@@ -73,14 +76,15 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         )
     print_status(all_runners)
     if args.follow:
-        follow(all_runners, log)
+        follow(all_runners, log, args.parent)
     return 0
 
 
-def follow(all_runners: list[Runner], log: Any) -> None:
-    """Keep the read models current until SIGINT or SIGTERM, on the runners' connection
-    (in this thread, which made it); the fold in progress ends before the process does."""
-    stop = SignalStop()
+def follow(all_runners: list[Runner], log: Any, parent: int | None = None) -> None:
+    """Keep the read models current until SIGINT or SIGTERM (or, given ``parent``, until
+    this process's parent is no longer that one), on the runners' connection (in this
+    thread, which made it); the fold in progress ends before the process does."""
+    stop = SignalStop(parent=parent)
 
     def failed(runner: Runner, error: Exception) -> None:
         log.error("projection.follow_failed", projection=runner.name, error=str(error))

@@ -79,6 +79,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             app.state.settings,
             follow_projections=app.state.follow_projections,
             max_ready_lag=app.state.max_ready_lag,
+            projector_process=app.state.projector_process,
         )
     )
     app.state.services = services
@@ -89,11 +90,16 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings, *, follow_projections: bool = True, max_ready_lag: int = 1000
+    settings: Settings,
+    *,
+    follow_projections: bool = True,
+    max_ready_lag: int = 1000,
+    projector_process: bool = False,
 ) -> Litestar:
     """The HTTP service over the database ``settings`` name.
 
-    ``follow_projections`` runs the projector thread that keeps the read models current;
+    ``follow_projections`` runs the projector that keeps the read models current: a
+    thread, or with ``projector_process`` a child process (``buurtkas project --follow``);
     ``max_ready_lag`` is the largest read-model lag at which ``/health/ready`` says ready.
     Nothing is opened until the lifespan starts.
     """
@@ -105,6 +111,7 @@ def create_app(
                 "settings": settings,
                 "follow_projections": follow_projections,
                 "max_ready_lag": max_ready_lag,
+                "projector_process": projector_process,
             }
         ),
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},

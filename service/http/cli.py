@@ -48,8 +48,8 @@ def add_commands(sub: Any) -> None:
     serve.add_argument(
         "--no-projector",
         action="store_true",
-        help="do not keep the read models current in this process (run `buurtkas project "
-        "--follow` elsewhere)",
+        help="do not keep the read models current (by default a child process, `buurtkas "
+        "project --follow`, does; run that elsewhere instead)",
     )
     serve.add_argument(
         "--workers",
@@ -157,7 +157,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, log: Any) -> int:
         "http.starting", host=args.host, port=args.port, projector=projector, workers=args.workers
     )
     if args.workers == 1:
-        app = create_app(settings, follow_projections=projector)
+        # the projector in a child process: a thread here would take the interpreter lock
+        # from the requests (one process with no other core to use)
+        app = create_app(settings, follow_projections=projector, projector_process=True)
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
         return 0
     # Several processes: this one makes the tables once (workers starting together would

@@ -25,7 +25,7 @@ from service.http import idempotency, tokens
 from service.http.db import ConnectionPool
 from service.http.idempotency import IdempotencyKeys
 from service.http.policy import Principal
-from service.http.projector import Projector
+from service.http.projector import Follower, Projector, ProjectorProcess
 from service.http.recording import RecordingBuurtkas
 from service.settings import Settings, load_risk_config
 from service.storage import persistence_env
@@ -49,7 +49,7 @@ class Services:
     keys: IdempotencyKeys
     risk: RiskConfig
     max_ready_lag: int
-    projector: Projector | None = None
+    projector: Follower | None = None
     _tokens: dict[str, tuple[Principal, float]] = field(default_factory=dict)
 
     # Authentication --------------------------------------------------------------------
@@ -107,8 +107,16 @@ class Services:
         self.app.close()
 
 
-def open_services(settings: Settings, *, follow_projections: bool, max_ready_lag: int) -> Services:
-    """Open the store, create the service's tables, start the projector if asked."""
+def open_services(
+    settings: Settings,
+    *,
+    follow_projections: bool,
+    max_ready_lag: int,
+    projector_process: bool = False,
+) -> Services:
+    """Open the store, create the service's tables, start the projector if asked: a
+    thread of this process, or (``projector_process``) a child process, started once
+    the tables exist."""
     env = persistence_env(settings.database_url, create_tables=settings.create_tables)
     app = RecordingBuurtkas(env=env)
     pool = ConnectionPool(app.store_env)
@@ -127,5 +135,7 @@ def open_services(settings: Settings, *, follow_projections: bool, max_ready_lag
         raise
     services = Services(settings, app, pool, IdempotencyKeys(pool), risk, max_ready_lag)
     if follow_projections:
-        services.projector = Projector(app, risk).start()
+        services.projector = (
+            ProjectorProcess().start() if projector_process else Projector(app, risk).start()
+        )
     return services

@@ -58,6 +58,8 @@ class Served:
     base_url: str
     tokens: dict[str, str]
     client: httpx.Client
+    pid: int
+    """The server's process (the first, with workers)."""
 
     def headers(self, who: str, key: str | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.tokens.get(who, who)}"}
@@ -110,7 +112,7 @@ def served(
     try:
         wait_until_live(process, base_url)
         with httpx.Client(base_url=base_url, timeout=30.0) as client:
-            yield Served(base_url, tokens, client)
+            yield Served(base_url, tokens, client, process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         try:

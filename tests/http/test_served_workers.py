@@ -1,9 +1,14 @@
-"""``buurtkas serve --workers 2``: worker processes serve requests, while the serving process
-keeps the read models current for all of them."""
+"""``buurtkas serve``: one process whose child process keeps the read models current, or
+worker processes serving requests while the serving process keeps them current."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.http.givens import registered
 from tests.http.served import served
@@ -11,11 +16,34 @@ from tests.http.served import served
 SETTLE_SECONDS = 30.0
 
 
-def test_with_two_workers_a_command_is_stored_once_and_read_back_through_the_projector(
-    database_url: str,
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_command_is_stored_once_and_read_back_through_the_projector(
+    database_url: str, workers: int
 ) -> None:
-    # given the service as two worker processes with the projector in the serving process
-    with served(database_url, ("official", "viewer"), workers=2, projector=True) as server:
+    # given the service as one process (its projector a child process) or as two worker
+    # processes (the projector in the serving process)
+    with served(database_url, ("official", "viewer"), workers=workers, projector=True) as server:
         # when an official registers a platform, and repeats the request with the same key
         body = {
             "name": "Werkbuurt",
@@ -45,3 +73,27 @@ def test_with_two_workers_a_command_is_stored_once_and_read_back_through_the_pro
         for platform in (first.json()["id"], str(other)):
             status = server.get(f"/platforms/{platform}/status", "viewer")
             assert status.status_code == 200, status.text
+
+
+def test_the_projector_child_of_one_server_process_ends_when_the_server_is_killed(
+    database_url: str,
+) -> None:
+    # given one server process and its projector child, following the store
+    with served(database_url, ("official", "viewer"), projector=True) as server:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not (projectors := children(server.pid)):
+            assert time.monotonic() < deadline, "no projector child"
+            time.sleep(0.1)
+        assert len(projectors) == 1
+        ready = server.get("/health/ready", "viewer")
+        while ready.json().get("status") != "ready":
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.2)
+            ready = server.get("/health/ready", "viewer")
+        # when the server is killed outright (no shutdown of its own)
+        os.kill(server.pid, signal.SIGKILL)
+        # then its projector stops by itself instead of following on as an orphan
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while running(projectors[0]):
+            assert time.monotonic() < deadline, "the projector outlived its server"
+            time.sleep(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -73,3 +74,39 @@ def test_a_following_projector_folds_events_appended_while_it_runs_and_stops_cle
     assert follower.returncode == 0, log.read_text()
     assert "Traceback" not in log.read_text()
     assert '"projection.stopped_following"' in log.read_text()
+
+
+def test_a_follower_started_for_a_parent_stops_by_itself_once_that_parent_is_gone(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given a store, and a short-lived process that has already ended
+    run(database_url, "demo")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for parent, keeps_following in ((os.getpid(), True), (gone.pid, False)):
+        log = tmp_path / f"follower-{parent}.log"
+        with log.open("wb") as sink:
+            # when a projector follows on behalf of a parent: this test's own process (its
+            # real parent), or the process that has ended
+            follower = subprocess.Popen(
+                [BUURTKAS, "project", "--follow", "--parent", str(parent)],
+                env={**buurtkas_env(database_url), "BUURTKAS_LOG_LEVEL": "info"},
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
+        try:
+            if keeps_following:
+                # then while its parent lives it keeps following
+                wait_for_log(follower, log, '"projection.following"')
+                time.sleep(1.0)
+                assert follower.poll() is None, log.read_text()
+            else:
+                # then without it, it stops by itself, cleanly
+                follower.wait(timeout=SETTLE_SECONDS)
+                assert follower.returncode == 0, log.read_text()
+                assert '"projection.stopped_following"' in log.read_text()
+        finally:
+            if follower.poll() is None:
+                follower.send_signal(signal.SIGTERM)
+                follower.wait(timeout=30)
+        assert follower.returncode == 0, log.read_text()
