@@ -1,7 +1,8 @@
 """The application factory: ``create_app(settings)`` builds the Litestar service.
 
 Nothing runs at import. The lifespan opens the application service, the connection pool
-and the service's tables (and, when asked, the projector thread), and closes them.
+and the service's tables (and, when asked, the projector: a thread, or a child process),
+and closes them.
 """
 
 from __future__ import annotations
