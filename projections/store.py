@@ -139,6 +139,16 @@ class ReadModelStore:
     ) -> dict[str, Doc]:
         table = table_name(projection, generation)
         found: dict[str, Doc] = {}
+        if self.conn.dialect == "postgres":
+            # One primary-key probe per key, whatever the planner believes about the table:
+            # a generation being rebuilt has no statistics yet, and with ``IN (...)`` the
+            # planner scanned every row of the kind for each batch of keys.
+            rows = self.conn.execute(
+                f"SELECT k.key, t.doc FROM unnest(?::text[]) AS k(key) CROSS JOIN LATERAL "
+                f"(SELECT doc FROM {table} WHERE kind = ? AND key = k.key) AS t",
+                (keys, kind),
+            )
+            return {key: decode(doc) for key, doc in rows}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join("?" for _ in chunk)

@@ -415,6 +415,25 @@ class TestCorrectionsInReadModels:
         # then it reads what it wrote, not the stored row
         assert rows.get("head", "p") == {"facts": 2}
 
+    def test_rows_fetched_in_bulk_are_those_of_the_asked_kind_and_keys_that_exist(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given rows of two kinds, some sharing a key
+        generation = store.ensure("signals")
+        rows = BatchRows(store, "signals", generation)
+        for n in range(700):
+            rows.put("receipt", f"r{n:04d}", {"n": n})
+        rows.put("head", "r0001", {"head": True}, "p")
+        store.commit_batch("signals", generation, 0, 0, rows.writes, require_active=False)
+        # when more keys are asked for than one statement's list holds, some of them absent
+        wanted = [f"r{n:04d}" for n in range(0, 1400, 2)]
+        found = store.get_many("signals", generation, "receipt", wanted)
+        # then exactly the stored rows of that kind come back, each with its own document
+        assert found == {f"r{n:04d}": {"n": n} for n in range(0, 700, 2)}
+        assert store.get_many("signals", generation, "head", ["r0001", "r0002"]) == {
+            "r0001": {"head": True}
+        }
+
     def test_a_correction_dated_before_its_event_is_left_out_of_an_earlier_replay(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
