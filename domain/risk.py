@@ -127,7 +127,7 @@ class Facts:
     late_count: int | None = None
     """All late bookings, and the worst delay; ``late`` may list only the first of them."""
     late_worst: int | None = None
-    spent: list[Outflow] | None = field(default=None, repr=False, compare=False)
+    spent: list[Outflow] | None = field(default=None, init=False, repr=False, compare=False)
     """``spending(self)``, once it has been asked for (the rules ask for it again and again)."""
 
 

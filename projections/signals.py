@@ -532,7 +532,10 @@ class Signals(Projection):
         )
 
     def finish(self, rows: Rows) -> None:
-        self._batch(rows).dirty.clear()
+        batch = self._batch(rows)
+        batch.dirty.clear()
+        for docs in batch.docs.values():
+            docs.observed = False  # an event folded after this marks its platform again
         marked = rows.keys("dirty")
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
         for group in _groups(rows, marked):

@@ -65,6 +65,11 @@ def risk() -> RiskConfig:
 def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
     all_runners = runners(app, store, args.batch_size, risk())
+    if args.follow and args.parent is not None:
+        # a server's projector child: it catches up batch by batch while following, so
+        # that it stops with its server at once and outlives a failing batch
+        follow(all_runners, log, args.parent)
+        return 0
     for r in all_runners:
         started = time.perf_counter()
         processed = r.catch_up()

@@ -48,8 +48,9 @@ def add_commands(sub: Any) -> None:
     serve.add_argument(
         "--no-projector",
         action="store_true",
-        help="do not keep the read models current (by default a child process, `buurtkas "
-        "project --follow`, does; run that elsewhere instead)",
+        help="do not keep the read models current (by default, with one process, a child "
+        "process `buurtkas project --follow` does, and with --workers a thread of this "
+        "process; run `buurtkas project --follow` elsewhere instead)",
     )
     serve.add_argument(
         "--workers",

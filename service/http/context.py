@@ -25,7 +25,7 @@ from service.http import idempotency, tokens
 from service.http.db import ConnectionPool
 from service.http.idempotency import IdempotencyKeys
 from service.http.policy import Principal
-from service.http.projector import Follower, Projector, ProjectorProcess
+from service.http.projector import Follower, Projector, ProjectorProcess, projector_env
 from service.http.recording import RecordingBuurtkas
 from service.settings import Settings, load_risk_config
 from service.storage import persistence_env
@@ -136,6 +136,8 @@ def open_services(
     services = Services(settings, app, pool, IdempotencyKeys(pool), risk, max_ready_lag)
     if follow_projections:
         services.projector = (
-            ProjectorProcess().start() if projector_process else Projector(app, risk).start()
+            ProjectorProcess(projector_env(settings)).start()
+            if projector_process
+            else Projector(app, risk).start()
         )
     return services

@@ -80,31 +80,77 @@ class ProjectorProcess(Follower):
 
     The read models are then folded beside the requests, on the machine's other core,
     instead of taking the interpreter lock from them in a thread of the serving process.
-    The child stops with the server (SIGTERM, after the fold in progress), and by itself
-    as soon as the server that started it is gone, however it ended.
+    The child follows the database of ``env`` (the server's settings). It stops with the
+    server (SIGTERM, after the fold in progress), and by itself as soon as the server
+    that started it is gone, however it ended. A child that ends while the server runs is
+    logged (``http.projector_exited``) and started again after ``restart_seconds``.
     """
 
-    def __init__(self, *, stop_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        stop_seconds: float = 30.0,
+        restart_seconds: float = 5.0,
+    ) -> None:
+        self.env = env
         self.stop_seconds = stop_seconds
+        self.restart_seconds = restart_seconds
         self.process: subprocess.Popen[bytes] | None = None
+        self.closing = threading.Event()
+        self.lock = threading.Lock()
+        self.watcher = threading.Thread(
+            target=self._watch, name="buurtkas-projector-watch", daemon=True
+        )
         self.log = get_logger("buurtkas.http")
 
     def start(self) -> ProjectorProcess:
-        command = [sys.executable, "-c", *FOLLOW, "--parent", str(os.getpid())]
-        # this same Python, with fixed arguments
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
-        self.log.info("http.projector_started", pid=self.process.pid)
+        with self.lock:
+            self._spawn()
+        self.watcher.start()
         return self
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        # this same Python, with fixed arguments (-P: not the working directory's modules)
+        command = [sys.executable, "-P", "-c", *FOLLOW, "--parent", str(os.getpid())]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=self.env)  # noqa: S603
+        self.process = process
+        self.log.info("http.projector_started", pid=process.pid)
+        return process
+
+    def _watch(self) -> None:
+        process = self.process
+        while process is not None:
+            status = process.wait()
+            if self.closing.is_set():
+                return
+            self.log.error("http.projector_exited", pid=process.pid, exit_status=status)
+            if self.closing.wait(self.restart_seconds):
+                return
+            with self.lock:
+                process = None if self.closing.is_set() else self._spawn()
+
     def close(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=self.stop_seconds)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self.log.info("http.projector_stopped", pid=process.pid, exit_status=process.returncode)
+        self.closing.set()
+        with self.lock:
+            process, self.process = self.process, None
+        if process is not None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=self.stop_seconds)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            self.log.info("http.projector_stopped", pid=process.pid, exit_status=process.returncode)
+        if self.watcher.is_alive():
+            self.watcher.join(timeout=self.stop_seconds)
+
+
+def projector_env(settings: Any) -> dict[str, str]:
+    """The environment of a projector child: the server's, with its database and risk
+    thresholds as ``settings`` name them."""
+    env = {**os.environ, "BUURTKAS_DATABASE_URL": settings.database_url}
+    if settings.risk_config:
+        env["BUURTKAS_RISK_CONFIG"] = settings.risk_config
+    return env

@@ -97,3 +97,30 @@ def test_the_projector_child_of_one_server_process_ends_when_the_server_is_kille
         while running(projectors[0]):
             assert time.monotonic() < deadline, "the projector outlived its server"
             time.sleep(0.1)
+
+
+def test_a_projector_child_that_dies_is_started_again_and_the_models_follow_on(
+    database_url: str,
+) -> None:
+    # given one server process and its projector child
+    with served(database_url, ("official", "viewer"), projector=True) as server:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not (projectors := children(server.pid)):
+            assert time.monotonic() < deadline, "no projector child"
+            time.sleep(0.1)
+        # when the child is killed while the server runs
+        os.kill(projectors[0], signal.SIGKILL)
+        # then the server starts another one
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not (again := [p for p in children(server.pid) if p != projectors[0]]):
+            assert time.monotonic() < deadline, "no new projector child"
+            time.sleep(0.2)
+        assert running(again[0])
+        # and a command stored after that is folded into the read models
+        platform = registered(server, "Nieuwbuurt", 79)
+        ready = server.get("/health/ready", "viewer")
+        while any(p["lag"] for p in ready.json()["projections"]):
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.2)
+            ready = server.get("/health/ready", "viewer")
+        assert server.get(f"/platforms/{platform}/status", "viewer").status_code == 200
