@@ -29,6 +29,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def projector_children(server: int) -> list[int]:
+    """The server's child processes, once it has started one (fails after SETTLE_SECONDS)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not (found := children(server)):
+        assert time.monotonic() < deadline, "no projector child"
+        time.sleep(0.1)
+    return found
+
+
 def running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -80,11 +89,9 @@ def test_the_projector_child_of_one_server_process_ends_when_the_server_is_kille
 ) -> None:
     # given one server process and its projector child, following the store
     with served(database_url, ("official", "viewer"), projector=True) as server:
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while not (projectors := children(server.pid)):
-            assert time.monotonic() < deadline, "no projector child"
-            time.sleep(0.1)
+        projectors = projector_children(server.pid)
         assert len(projectors) == 1
+        deadline = time.monotonic() + SETTLE_SECONDS
         ready = server.get("/health/ready", "viewer")
         while ready.json().get("status") != "ready":
             assert time.monotonic() < deadline, ready.text
@@ -104,10 +111,7 @@ def test_a_projector_child_that_dies_is_started_again_and_the_models_follow_on(
 ) -> None:
     # given one server process and its projector child
     with served(database_url, ("official", "viewer"), projector=True) as server:
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while not (projectors := children(server.pid)):
-            assert time.monotonic() < deadline, "no projector child"
-            time.sleep(0.1)
+        projectors = projector_children(server.pid)
         # when the child is killed while the server runs
         os.kill(projectors[0], signal.SIGKILL)
         # then the server starts another one
