@@ -138,7 +138,6 @@ class ReadModelStore:
         self, projection: str, generation: int, kind: str, keys: list[str]
     ) -> dict[str, Doc]:
         table = table_name(projection, generation)
-        found: dict[str, Doc] = {}
         if self.conn.dialect == "postgres":
             # One primary-key probe per key, whatever the planner believes about the table:
             # a generation being rebuilt has no statistics yet, and with ``IN (...)`` the
@@ -149,6 +148,7 @@ class ReadModelStore:
                 (keys, kind),
             )
             return {key: decode(doc) for key, doc in rows}
+        found: dict[str, Doc] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join("?" for _ in chunk)

@@ -81,7 +81,7 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         )
     print_status(all_runners)
     if args.follow:
-        follow(all_runners, log, args.parent)
+        follow(all_runners, log)
     return 0
 
 

@@ -13,6 +13,7 @@ from domain.risk import RiskConfig
 from projections.registry import open_store, runners
 from projections.runner import Runner, follow_together
 from service.logging import get_logger
+from service.settings import Settings
 
 
 class Follower(ABC):
@@ -147,7 +148,7 @@ class ProjectorProcess(Follower):
             self.watcher.join(timeout=self.stop_seconds)
 
 
-def projector_env(settings: Any) -> dict[str, str]:
+def projector_env(settings: Settings) -> dict[str, str]:
     """The environment of a projector child: the server's, with its database and risk
     thresholds as ``settings`` name them."""
     env = {**os.environ, "BUURTKAS_DATABASE_URL": settings.database_url}
