@@ -127,7 +127,7 @@ def _join_statement(dialect: str, events_table: str) -> str:
     """
     if dialect == "postgres":
         return (
-            "SELECT l.leaf_index, l.position, l.hash, "  # noqa: S608
+            "SELECT l.position, l.hash, "  # noqa: S608
             "'\\x00'::bytea || '\\x01'::bytea || int8send(l.position) "
             "|| uuid_send(e.originator_id) || int8send(e.originator_version) "
             "|| int4send(octet_length(convert_to(e.topic, 'UTF8'))) "
@@ -137,23 +137,34 @@ def _join_statement(dialect: str, events_table: str) -> str:
             "WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index"
         )
     return (
-        "SELECT l.leaf_index, l.position, l.hash, l.recorded_at, "  # noqa: S608
+        "SELECT l.position, l.hash, l.recorded_at, "  # noqa: S608
         "e.originator_id, e.originator_version, e.topic, e.state "
         f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.rowid = l.position "
         "WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index"
     )
 
 
+def _index_statement() -> str:
+    """The leaf indices of a window, for a page that lacks some (the join's rows align)."""
+    return (
+        f"SELECT leaf_index FROM {LEAVES} "  # noqa: S608
+        "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
+    )
+
+
 Hashes = list[bytes | None]
 """Each row's leaf hash recomputed from its event (None for a leaf without an event).
 
-Rows start with the leaf index, the position and the stored leaf hash, on both databases.
+Rows start with the position and the stored leaf hash, on both databases. Their leaf
+indices are not read: a page that holds as many rows as its window is wide holds every
+index of the window, in order (the index is the key); only a page that holds fewer reads
+its indices apart.
 """
 
 
 def _hashes_postgres(rows: list[tuple[Any, ...]]) -> Hashes:
     sha = hashlib.sha256
-    return [None if row[3] is None else sha(row[3]).digest() for row in rows]
+    return [None if row[2] is None else sha(row[2]).digest() for row in rows]
 
 
 def _hashes_sqlite(rows: list[tuple[Any, ...]]) -> Hashes:
@@ -162,7 +173,7 @@ def _hashes_sqlite(rows: list[tuple[Any, ...]]) -> Hashes:
     heads: dict[str, tuple[Callable[..., bytes], int, bytes]] = {}
     hashes: Hashes = []
     append = hashes.append
-    for _, position, _, recorded_at, aggregate_id, version, topic, state in rows:
+    for position, _, recorded_at, aggregate_id, version, topic, state in rows:
         if aggregate_id is None:
             append(None)
             continue
@@ -240,23 +251,31 @@ def check_range(
     ``sizes`` are tree sizes inside ``(lo, hi]`` at which the range's compact subtrees are
     wanted (for the checkpoints); the range's end is always reported.
     """
-    # One reader thread owns the connection and fetches the next page while this thread
-    # hashes the current one (the database driver releases the GIL while it waits).
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        db = reader.submit(connect).result()
-        try:
+    db = connect()
+    try:
+        if db.dialect != "postgres":
+            # SQLite reads in this thread: its rows are built holding the GIL, so a reader
+            # thread would only contend with the hashing for it (a third slower per row).
+            return _check_range(db, events_table, lo, hi, sizes)
+        # A reader thread fetches the next page while this thread hashes the current one:
+        # psycopg releases the GIL while it waits for the server.
+        with ThreadPoolExecutor(max_workers=1) as reader:
             return _check_range(db, events_table, lo, hi, sizes, reader)
-        finally:
-            close = getattr(db, "close", None)
-            if close is not None:
-                reader.submit(close).result()
+    finally:
+        close = getattr(db, "close", None)
+        if close is not None:
+            close()
+
+
+Page = tuple[Sequence[int], list[tuple[Any, ...]]]
+"""A window's leaf indices and its rows, aligned."""
 
 
 def _prefetched(
     reader: ThreadPoolExecutor,
-    fetch: Callable[[tuple[int, int]], list[tuple[Any, ...]]],
+    fetch: Callable[[tuple[int, int]], Page],
     windows: list[tuple[int, int]],
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Iterator[Page]:
     pending = reader.submit(fetch, windows[0]) if windows else None
     for following in [*windows[1:], None]:
         assert pending is not None
@@ -276,8 +295,12 @@ def _check_range(
     statement = _join_statement(db.dialect, events_table)
     windows = [(start, min(start + PAGE, hi)) for start in range(lo, hi, PAGE)]
 
-    def fetch(window: tuple[int, int]) -> list[tuple[Any, ...]]:
-        return db.execute(statement, list(window))
+    def fetch(window: tuple[int, int]) -> Page:
+        rows = db.execute(statement, list(window))
+        start, end = window
+        if len(rows) == end - start:
+            return range(start, end), rows
+        return [int(row[0]) for row in db.execute(_index_statement(), list(window))], rows
 
     pages = (
         _prefetched(reader, fetch, windows)
@@ -289,11 +312,11 @@ def _check_range(
     # Pages are windows of leaf indices, so every query stays small whatever the planner
     # believes about the table's size.
     with _without_cycle_collection():
-        for rows in pages:
+        for indices, rows in pages:
             hashes = recompute(rows)
-            if not _page_is_intact(state, rows, hashes):
-                _check_rows(state, rows, hashes)
-            state.absorb(rows)
+            if not _page_is_intact(state, indices, rows, hashes):
+                _check_rows(state, indices, rows, hashes)
+            state.absorb(indices, rows)
     state.stacks[lo + state.count] = (_stack_with(state.frontier, state.block), state.last or 0)
     return RangeResult(
         lo, state.seen, state.first, state.last, state.stacks, state.found, state.seen == hi - lo
@@ -337,16 +360,16 @@ class _RangeState:
     def count(self) -> int:
         return self.frontier.size + len(self.block)
 
-    def absorb(self, checked: list[tuple[Any, ...]]) -> None:
+    def absorb(self, indices: Sequence[int], checked: list[tuple[Any, ...]]) -> None:
         """Add a page's stored leaf hashes to the subtree, in blocks of ``2**BLOCK_LEVEL``."""
         if not checked:
             return
         if self.first is None:
-            self.first = checked[0][1]
-        self.last = checked[-1][1]
-        self.expected = checked[-1][0] + 1
+            self.first = checked[0][0]
+        self.last = checked[-1][0]
+        self.expected = indices[-1] + 1
         self.seen += len(checked)
-        digests = [row[2] if type(row[2]) is bytes else bytes(row[2]) for row in checked]
+        digests = [row[1] if type(row[1]) is bytes else bytes(row[1]) for row in checked]
         block_size = 1 << BLOCK_LEVEL
         at = 0
         while at < len(digests):
@@ -363,11 +386,13 @@ class _RangeState:
                 self.wanted.pop(0)
                 self.stacks[self.lo + self.count] = (
                     _stack_with(self.frontier, self.block),
-                    checked[at - 1][1],
+                    checked[at - 1][0],
                 )
 
 
-def _page_is_intact(state: _RangeState, checked: list[tuple[Any, ...]], hashes: Hashes) -> bool:
+def _page_is_intact(
+    state: _RangeState, indices: Sequence[int], checked: list[tuple[Any, ...]], hashes: Hashes
+) -> bool:
     """Whether a page holds no finding at all: checked in bulk, without a loop per row.
 
     Leaf indices are the table's key and come sorted, so the page is gap-free when its
@@ -375,22 +400,23 @@ def _page_is_intact(state: _RangeState, checked: list[tuple[Any, ...]], hashes: 
     """
     if not checked:
         return True
-    indices = [row[0] for row in checked]
     if indices[0] != state.expected or indices[-1] - indices[0] != len(indices) - 1:
         return False
-    positions = [row[1] for row in checked]
+    positions = [row[0] for row in checked]
     if state.last is not None and positions[0] <= state.last:
         return False
     if not all(map(operator.lt, positions, islice(positions, 1, None))):
         return False
-    return [row[2] for row in checked] == hashes
+    return [row[1] for row in checked] == hashes
 
 
-def _check_rows(state: _RangeState, checked: list[tuple[Any, ...]], hashes: Hashes) -> None:
+def _check_rows(
+    state: _RangeState, indices: Sequence[int], checked: list[tuple[Any, ...]], hashes: Hashes
+) -> None:
     """Name every finding of a page, row by row."""
     found, expected, last = state.found, state.expected, state.last
-    for row, recomputed in zip(checked, hashes, strict=True):
-        index, position, digest = row[0], row[1], row[2]
+    for index, row, recomputed in zip(indices, checked, hashes, strict=True):
+        position, digest = row[0], row[1]
         if index != expected:
             found.add(
                 "positions",
@@ -485,8 +511,8 @@ def _check_from_the_end(
 ) -> dict[int, RangeResult]:
     """This process checks ranges too, from the last one back, while the workers start and
     work from the first: each range it takes is one no worker has begun. It reads them as
-    the workers do, on a connection of its own whose thread fetches the next page while
-    this one hashes."""
+    the workers do, on a connection of its own (on PostgreSQL with a thread that fetches
+    the next page while this one hashes)."""
     done: dict[int, RangeResult] = {}
     for (lo, hi), future in zip(reversed(ranges), reversed(futures), strict=True):
         if not future.cancel():

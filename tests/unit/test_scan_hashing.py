@@ -26,8 +26,8 @@ def test_the_scan_recomputes_the_leaf_hash_the_seal_stored(
 ) -> None:
     # given SQLite rows as the scan reads them (the aggregate id in hexadecimal digits)
     rows = [
-        (i, position, b"", recorded_at, aggregate_id.hex(), version, topic, state)
-        for i, (position, aggregate_id, version, topic, state, recorded_at) in enumerate(events)
+        (position, b"", recorded_at, aggregate_id.hex(), version, topic, state)
+        for position, aggregate_id, version, topic, state, recorded_at in events
     ]
     # when the scan hashes them
     hashes = _hashes_sqlite(rows)
@@ -37,7 +37,7 @@ def test_the_scan_recomputes_the_leaf_hash_the_seal_stored(
 
 def test_a_leaf_without_an_event_has_no_recomputed_hash() -> None:
     # given a leaf whose event is missing (the join found nothing)
-    rows = [(0, 7, b"x" * 32, 1, None, None, None, None)]
+    rows = [(7, b"x" * 32, 1, None, None, None, None)]
     # when / then
     assert _hashes_sqlite(rows) == [None]
 
