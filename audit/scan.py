@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -168,41 +168,50 @@ def _hashes_postgres(rows: list[tuple[Any, ...]]) -> Hashes:
 
 
 def _hashes_sqlite(rows: list[tuple[Any, ...]]) -> Hashes:
-    """The leaf bytes of docs/audit.md assembled here, with one packer per topic."""
-    sha, fromhex, stamp = hashlib.sha256, bytes.fromhex, TIME.pack
-    heads: dict[str, tuple[Callable[..., bytes], int, bytes]] = {}
+    """The leaf bytes of docs/audit.md assembled here: one ``struct`` call per row, by a
+    packer for the row's topic and length of state (its whole leaf bytes, prefix 0x00
+    included, with no concatenation)."""
+    sha, fromhex, packers = hashlib.sha256, bytes.fromhex, _PACKERS
+    if len(packers) > MAX_PACKERS:
+        packers.clear()
     hashes: Hashes = []
     append = hashes.append
     for position, _, recorded_at, aggregate_id, version, topic, state in rows:
         if aggregate_id is None:
             append(None)
             continue
-        head = heads.get(topic)
-        if head is None:
-            encoded = topic.encode()
-            head = heads[topic] = (_head_with_topic(len(encoded)), len(encoded), encoded)
-        pack, topic_length, encoded_topic = head
-        preimage = (
-            pack(
-                0,
-                FORMAT_VERSION,
-                position,
-                fromhex(aggregate_id),
-                version,
-                topic_length,
-                encoded_topic,
-                len(state),
-            )
-            + state
-            + stamp(recorded_at)
+        length = len(state)
+        packer = packers.get((topic, length))
+        if packer is None:
+            packer = packers[(topic, length)] = _packer(topic, length)
+        pack, encoded_topic = packer
+        preimage = pack(
+            0,
+            FORMAT_VERSION,
+            position,
+            fromhex(aggregate_id),
+            version,
+            len(encoded_topic),
+            encoded_topic,
+            length,
+            state,
+            recorded_at,
         )
         append(sha(preimage).digest())
     return hashes
 
 
-def _head_with_topic(length: int) -> Callable[..., bytes]:
-    """Packs the leaf prefix, the leaf bytes' head and topic, and the state's length."""
-    return struct.Struct(f">B{HEAD_FIXED.format[1:]}I{length}sI").pack
+MAX_PACKERS = 4096
+_PACKERS: dict[tuple[str, int], tuple[Callable[..., bytes], bytes]] = {}
+"""Packers by topic and length of state, kept across pages (emptied when full)."""
+
+
+def _packer(topic: str, length: int) -> tuple[Callable[..., bytes], bytes]:
+    """Packs the leaf prefix and the whole leaf bytes of an event of this topic whose
+    stored state is ``length`` bytes long."""
+    encoded = topic.encode()
+    fixed = HEAD_FIXED.format[1:]
+    return struct.Struct(f">B{fixed}I{len(encoded)}sI{length}s{TIME.format[1:]}").pack, encoded
 
 
 @functools.cache
@@ -314,9 +323,11 @@ def _check_range(
     with _without_cycle_collection():
         for indices, rows in pages:
             hashes = recompute(rows)
-            if not _page_is_intact(state, indices, rows, hashes):
+            intact = _page_is_intact(state, indices, rows, hashes)
+            if not intact:
                 _check_rows(state, indices, rows, hashes)
-            state.absorb(indices, rows)
+            # an intact page's recomputed hashes are its stored ones
+            state.absorb(indices, rows, hashes if intact else None)
     state.stacks[lo + state.count] = (_stack_with(state.frontier, state.block), state.last or 0)
     return RangeResult(
         lo, state.seen, state.first, state.last, state.stacks, state.found, state.seen == hi - lo
@@ -360,8 +371,14 @@ class _RangeState:
     def count(self) -> int:
         return self.frontier.size + len(self.block)
 
-    def absorb(self, indices: Sequence[int], checked: list[tuple[Any, ...]]) -> None:
-        """Add a page's stored leaf hashes to the subtree, in blocks of ``2**BLOCK_LEVEL``."""
+    def absorb(
+        self,
+        indices: Sequence[int],
+        checked: list[tuple[Any, ...]],
+        stored: Hashes | None = None,
+    ) -> None:
+        """Add a page's stored leaf hashes (``stored``, when they are at hand) to the
+        subtree, in blocks of ``2**BLOCK_LEVEL``."""
         if not checked:
             return
         if self.first is None:
@@ -369,7 +386,11 @@ class _RangeState:
         self.last = checked[-1][0]
         self.expected = indices[-1] + 1
         self.seen += len(checked)
-        digests = [row[1] if type(row[1]) is bytes else bytes(row[1]) for row in checked]
+        digests = (
+            cast(list[bytes], stored)  # an intact page's: none is None
+            if stored is not None
+            else [row[1] if type(row[1]) is bytes else bytes(row[1]) for row in checked]
+        )
         block_size = 1 << BLOCK_LEVEL
         at = 0
         while at < len(digests):
