@@ -5,11 +5,12 @@ The leaves are cut into ranges that are complete subtrees (``2**m`` leaves each,
 one partial). Each range is read in pages as leaves joined to their events, in tree order:
 each event's leaf hash is recomputed from its stored bytes, and the range's subtree is
 rebuilt from its leaves. Ranges are independent, so they are checked in parallel worker
-processes when a ``connect`` function is given (the parent takes ranges from the end while
-the workers start); the parent composes the ranges' subtrees into the tree's root at every
-checkpoint's size, and looks for events without a leaf unless the scan proved there are
-none. A page without any finding is checked in bulk; only a page with one is walked row by
-row to name it. Memory does not grow with the log.
+processes when a ``connect`` function is given (while a fork server starts the workers,
+the parent takes ranges from the end); the parent composes the ranges' subtrees into the
+tree's root at every checkpoint's size, and counts the events and looks for one without a
+leaf unless the scan proved there is none. A page without any finding is checked in
+bulk; only a page with one is walked row by row to name it. Memory does not grow with the
+log.
 """
 
 from __future__ import annotations
@@ -499,8 +500,8 @@ def scan(
     """
     report = ScanReport(checkpoints=len(checkpoints))
     trusted = sorted(_check_signatures(report, checkpoints, public_key), key=lambda c: c.tree_size)
+    bounds = _event_bounds(db, events_table)  # before the leaves are counted
     size = _leaf_count(db)
-    report.events = _event_count(db, events_table)
     sizes = sorted({c.tree_size for c in trusted if 0 < c.tree_size <= size})
     ranges = plan_ranges(size, workers, min_level)
     if connect is not None and workers > 1 and size >= parallel_from:
@@ -509,7 +510,13 @@ def scan(
             futures = [
                 pool.submit(check_range, connect, events_table, lo, hi, sizes) for lo, hi in ranges
             ]
-            done = _check_from_the_end(connect, events_table, ranges, sizes, futures)
+            # forked workers start at once; a fork server's take a few tenths of a second,
+            # which this process spends checking ranges itself
+            done = (
+                {}
+                if context.get_start_method() == "fork"
+                else _check_from_the_end(connect, events_table, ranges, sizes, futures)
+            )
             results = [
                 done[lo] if lo in done else future.result()
                 for (lo, _), future in zip(ranges, futures, strict=True)
@@ -517,8 +524,12 @@ def scan(
     else:
         results = [_check_range(db, events_table, lo, hi, sizes) for lo, hi in ranges]
     _compose(report, results, trusted)
-    if not _every_event_has_a_leaf(report):
-        _events_without_leaves(db, events_table, report)
+    if _leaves_cover_the_events(report, results, bounds):
+        report.events = report.leaves
+    else:
+        report.events = _event_count(db, events_table, bounds)
+        if not _every_event_has_a_leaf(report):
+            _events_without_leaves(db, events_table, report)
     check_stored_subtrees(db, report, report.good)
     return report
 
@@ -567,8 +578,56 @@ def _leaf_count(db: Database) -> int:
     return 0 if not rows or rows[0][0] is None else int(rows[0][0]) + 1
 
 
-def _event_count(db: Database, events_table: str) -> int:
-    return int(db.execute(f"SELECT COUNT(*) FROM {events_table}")[0][0])  # noqa: S608
+def _position_column(db: Database) -> str:
+    return "notification_id" if db.dialect == "postgres" else "rowid"
+
+
+def _event_bounds(db: Database, events_table: str) -> tuple[int, int] | None:
+    """The lowest and highest position of the stored events (None: there is none).
+
+    Both come from the key's ends, without counting the table."""
+    column = _position_column(db)
+    rows = db.execute(f"SELECT MIN({column}), MAX({column}) FROM {events_table}")  # noqa: S608
+    if not rows or rows[0][0] is None:
+        return None
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def _event_count(db: Database, events_table: str, bounds: tuple[int, int] | None) -> int:
+    """The events stored when ``bounds`` were read: positions only grow, so those are the
+    events at or below the highest position then."""
+    if bounds is None:
+        return 0
+    column = _position_column(db)
+    return int(
+        db.execute(
+            f"SELECT COUNT(*) FROM {events_table} WHERE {column} <= ?",  # noqa: S608
+            [bounds[1]],
+        )[0][0]
+    )
+
+
+def _leaves_cover_the_events(
+    report: ScanReport, results: list[RangeResult], bounds: tuple[int, int] | None
+) -> bool:
+    """Whether the scan proves, without counting the events, that every event stored
+    before it has a leaf (and so how many there were: as many as leaves).
+
+    It does when every leaf named an existing event, the leaves' positions rose strictly
+    and without a hole (each position from the first leaf's to the last leaf's is some
+    leaf's), and no event lay outside those positions when the scan began. The common
+    case on SQLite, whose positions have no holes; where they do (a PostgreSQL sequence
+    skips the numbers of rolled-back appends) the events are counted instead.
+    """
+    if report.counts.get("leaf_without_event") or report.counts.get("out_of_order"):
+        return False
+    if bounds is None:
+        return report.leaves == 0
+    ends = [p for r in results for p in (r.first_position, r.last_position) if p is not None]
+    if not ends:
+        return False
+    first, last = ends[0], ends[-1]
+    return last - first + 1 == report.leaves and first <= bounds[0] and bounds[1] <= last
 
 
 def _every_event_has_a_leaf(report: ScanReport) -> bool:
@@ -587,7 +646,7 @@ def _every_event_has_a_leaf(report: ScanReport) -> bool:
 
 
 def _events_without_leaves(db: Database, events_table: str, report: ScanReport) -> None:
-    column = "notification_id" if db.dialect == "postgres" else "rowid"
+    column = _position_column(db)
     rows = db.execute(
         f"SELECT e.{column} FROM {events_table} e WHERE NOT EXISTS "  # noqa: S608
         f"(SELECT 1 FROM {LEAVES} l WHERE l.position = e.{column}) "

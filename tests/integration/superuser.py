@@ -83,19 +83,29 @@ class Superuser:
                 (new, old),
             )
 
-    def forge_event(self, copy_of: int) -> int:
-        """Insert a new event with the topic and state of ``copy_of``; returns its position."""
+    def forge_event(self, copy_of: int, at: int | None = None) -> int:
+        """Insert a new event with the topic and state of ``copy_of``, at position ``at``
+        (by default the next one); returns its position."""
         topic, state = self.run(
             f"SELECT topic, state FROM {self.events} WHERE {self.position} = ?", (copy_of,)
         )[0]
         aggregate_id = uuid4()
-        self.run(
-            f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?)",
-            (aggregate_id if self.postgres else aggregate_id.hex, 1, topic, bytes(state)),
+        values: tuple[Any, ...] = (
+            aggregate_id if self.postgres else aggregate_id.hex,
+            1,
+            topic,
+            bytes(state),
         )
-        rows = self.run(f"SELECT MAX({self.position}) FROM {self.events}")
-        return int(rows[0][0])
+        columns = "originator_id, originator_version, topic, state"
+        if at is None:
+            self.run(f"INSERT INTO {self.events} ({columns}) VALUES (?, ?, ?, ?)", values)
+            rows = self.run(f"SELECT MAX({self.position}) FROM {self.events}")
+            return int(rows[0][0])
+        self.run(
+            f"INSERT INTO {self.events} ({self.position}, {columns}) VALUES (?, ?, ?, ?, ?)",
+            (at, *values),
+        )
+        return at
 
     def move_leaf(self, position: int, to_index: int) -> None:
         """Give the leaf of ``position`` another leaf index, leaving a gap where it was."""

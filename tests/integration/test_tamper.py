@@ -176,6 +176,17 @@ class TestTamperingIsDetected:
         assert position == signed_store.head + 1
         assert (findings[0]["kind"], findings[0]["position"]) == ("event_without_leaf", position)
 
+    def test_a_forged_event_below_the_first_position_is_named_by_position(
+        self, signed_store: SignedStore, superuser: Superuser
+    ) -> None:
+        # given the leaves' positions run without a hole from the first event to the last
+        # when an event is slipped in below the first position
+        position = superuser.forge_event(copy_of=600, at=0)
+        # then
+        findings = store_findings(check(signed_store))
+        assert (findings[0]["kind"], findings[0]["position"]) == ("event_without_leaf", 0)
+        assert position == 0
+
     def test_a_forged_event_inside_a_checkpoint_fails_the_export(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
     ) -> None:
