@@ -126,6 +126,11 @@ class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
         return positions
 
 
+DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buurtkas.audit.ddl'))"
+"""The lock every process making the store's tables takes (the triggers' block too)."""
+DDL_ATTEMPTS = 5
+
+
 class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -152,6 +157,27 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
         self._prologue_texts: tuple[str, str, str] | None = None
         self._table = f'"{schema}"."{events_table_name}"'
         self._inserts: dict[int, str] = {}
+
+    def create_table(self) -> None:
+        """The tables, as the library makes them, safe for processes starting together.
+
+        The library makes each composite type in a transaction of its own and ignores
+        one that exists; two processes making the same new type at the same moment
+        still collide on PostgreSQL's catalogue, so the loser tries again and finds it."""
+        for attempt in range(1, DDL_ATTEMPTS + 1):
+            try:
+                super().create_table()
+                return
+            except psycopg.errors.UniqueViolation:
+                if attempt == DDL_ATTEMPTS:
+                    raise
+
+    def _create_table(self, curs: Any) -> None:
+        """One process at a time: the library's statements replace its insert function
+        (``CREATE OR REPLACE FUNCTION``), which PostgreSQL refuses to do concurrently
+        ("tuple concurrently updated"). The lock is held until the transaction ends."""
+        curs.execute(SQL(DDL_LOCK), prepare=False)
+        super()._create_table(curs)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

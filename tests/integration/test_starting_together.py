@@ -1,0 +1,53 @@
+"""Processes that start together (a server and its projector, several workers) each make
+the store's tables: doing so at the same moment must not fail any of them."""
+
+from __future__ import annotations
+
+import threading
+
+from service.application import Buurtkas
+from service.storage import persistence_env
+
+STARTERS = 6
+ROUNDS = 5
+
+
+def start_together(database_url: str) -> list[BaseException]:
+    """``STARTERS`` applications made at once (each makes its tables); the errors raised."""
+    barrier = threading.Barrier(STARTERS)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            Buurtkas(env=persistence_env(database_url)).close()
+        except BaseException as error:  # every failure is the finding
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(STARTERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+class TestStartingTogether:
+    def test_applications_making_existing_tables_at_once_all_start(self, database_url: str) -> None:
+        # given a store whose tables exist
+        Buurtkas(env=persistence_env(database_url)).close()
+        # when several applications start at the same moment, again and again
+        errors = [error for _ in range(ROUNDS) for error in start_together(database_url)]
+        # then none of them failed
+        assert errors == []
+
+    def test_applications_making_a_new_store_at_once_all_start(self, database_url: str) -> None:
+        # given an empty store; when several applications make its tables at once
+        errors = start_together(database_url)
+        # then none of them failed, and the store works
+        assert errors == []
+        app = Buurtkas(env=persistence_env(database_url))
+        try:
+            assert app.recorder.max_notification_id() in (None, 0)
+        finally:
+            app.close()
