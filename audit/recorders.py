@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
@@ -105,6 +110,12 @@ class _Sealing:
                 hook(append)
 
 
+DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buurtkas.audit.ddl'))"
+"""The lock every process making the store's tables takes (the triggers' block too)."""
+DDL_ATTEMPTS = 5
+"""Tries at making the tables while another process makes them too."""
+
+
 class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.seal_statements = SealStatements("sqlite")
@@ -124,11 +135,6 @@ class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
         if positions and stored_events:
             self._seal(c, positions, stored_events)
         return positions
-
-
-DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buurtkas.audit.ddl'))"
-"""The lock every process making the store's tables takes (the triggers' block too)."""
-DDL_ATTEMPTS = 5
 
 
 class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
@@ -168,7 +174,8 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
             try:
                 super().create_table()
                 return
-            except psycopg.errors.UniqueViolation:
+            except (psycopg.errors.UniqueViolation, IntegrityError):
+                # the library reports psycopg's unique violation as its IntegrityError
                 if attempt == DDL_ATTEMPTS:
                     raise
 
