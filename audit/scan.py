@@ -128,12 +128,12 @@ def _join_statement(dialect: str, events_table: str) -> str:
     """
     if dialect == "postgres":
         return (
-            "SELECT l.position, l.hash, "  # noqa: S608
-            "'\\x00'::bytea || '\\x01'::bytea || int8send(l.position) "
+            "SELECT l.position, l.hash, CASE WHEN e.notification_id IS NULL THEN NULL "  # noqa: S608
+            "ELSE COALESCE('\\x00'::bytea || '\\x01'::bytea || int8send(l.position) "
             "|| uuid_send(e.originator_id) || int8send(e.originator_version) "
             "|| int4send(octet_length(convert_to(e.topic, 'UTF8'))) "
             "|| convert_to(e.topic, 'UTF8') || int4send(octet_length(e.state)) || e.state "
-            "|| int8send(l.recorded_at) "
+            "|| int8send(l.recorded_at), '\\x'::bytea) END "
             f"FROM {LEAVES} l LEFT JOIN {events_table} e ON e.notification_id = l.position "
             "WHERE l.leaf_index >= ? AND l.leaf_index < ? ORDER BY l.leaf_index"
         )
@@ -163,41 +163,61 @@ its indices apart.
 """
 
 
+NOT_ENCODABLE = b""
+"""The recomputed hash of an event whose columns hold what no append writes (a NULL, an
+aggregate id that is not 32 hexadecimal digits, a version out of range): it equals no
+stored leaf hash, so the event is named as differing from its leaf."""
+
+
 def _hashes_postgres(rows: list[tuple[Any, ...]]) -> Hashes:
+    """The database assembled each leaf's bytes; an empty value stands for an event with a
+    NULL column (a leaf without an event has no value at all)."""
     sha = hashlib.sha256
-    return [None if row[2] is None else sha(row[2]).digest() for row in rows]
+    return [
+        None if row[2] is None else sha(row[2]).digest() if row[2] else NOT_ENCODABLE
+        for row in rows
+    ]
 
 
 def _hashes_sqlite(rows: list[tuple[Any, ...]]) -> Hashes:
     """The leaf bytes of docs/audit.md assembled here: one ``struct`` call per row, by a
     packer for the row's topic and length of state (its whole leaf bytes, prefix 0x00
-    included, with no concatenation)."""
+    included, with no concatenation).
+
+    SQLite keeps whatever a column is set to, whatever its declared type, so an event
+    whose columns no append could have written is told apart rather than packed: ``16s``
+    would pad or cut an aggregate id of another length."""
     sha, fromhex, packers = hashlib.sha256, bytes.fromhex, _PACKERS
     if len(packers) > MAX_PACKERS:
         packers.clear()
     hashes: Hashes = []
     append = hashes.append
     for position, _, recorded_at, aggregate_id, version, topic, state in rows:
-        if aggregate_id is None:
-            append(None)
+        try:
+            raw_id = fromhex(aggregate_id)
+            length = len(state)
+            packer = packers.get((topic, length))
+            if packer is None:
+                packer = packers[(topic, length)] = _packer(topic, length)
+            pack, encoded_topic = packer
+            if len(raw_id) != 16 or len(aggregate_id) != 32:
+                raise ValueError("an aggregate id is 32 hexadecimal digits")
+            preimage = pack(
+                0,
+                FORMAT_VERSION,
+                position,
+                raw_id,
+                version,
+                len(encoded_topic),
+                encoded_topic,
+                length,
+                state,
+                recorded_at,
+            )
+        except (TypeError, ValueError, AttributeError, struct.error):
+            missing = aggregate_id is None and version is None and topic is None and state is None
+            append(None if missing else NOT_ENCODABLE)
             continue
-        length = len(state)
-        packer = packers.get((topic, length))
-        if packer is None:
-            packer = packers[(topic, length)] = _packer(topic, length)
-        pack, encoded_topic = packer
-        preimage = pack(
-            0,
-            FORMAT_VERSION,
-            position,
-            fromhex(aggregate_id),
-            version,
-            len(encoded_topic),
-            encoded_topic,
-            length,
-            state,
-            recorded_at,
-        )
         append(sha(preimage).digest())
     return hashes
 

@@ -73,6 +73,13 @@ class Superuser:
             (bytes(state), position),
         )
 
+    def set_column(self, position: int, column: str, expression: str) -> None:
+        """Set one column of the event at ``position`` to an SQL ``expression`` of it."""
+        self.run(
+            f"UPDATE {self.events} SET {column} = {expression} WHERE {self.position} = ?",
+            (position,),
+        )
+
     def delete_event(self, position: int) -> None:
         self.run(f"DELETE FROM {self.events} WHERE {self.position} = ?", (position,))
 

@@ -166,6 +166,37 @@ class TestTamperingIsDetected:
         assert named == [("event_differs", 520), ("event_differs", 530)]
         assert bundle_verifies(signed_store, tmp_path) == 1
 
+    @pytest.mark.parametrize(
+        ("column", "expression", "sqlite_only"),
+        [
+            pytest.param("originator_id", "originator_id || '00'", True, id="id one byte longer"),
+            pytest.param(
+                "originator_id", "'  ' || substr(originator_id, 1, 30)", True, id="id padded"
+            ),
+            pytest.param("originator_id", "'not an aggregate id'", True, id="id not hexadecimal"),
+            pytest.param("originator_version", "-1", False, id="version negative"),
+            pytest.param("originator_version", "'seven'", True, id="version not a number"),
+            pytest.param("topic", "NULL", False, id="topic null"),
+            pytest.param("state", "NULL", False, id="state null"),
+        ],
+    )
+    def test_a_column_set_to_what_no_append_writes_is_named_by_position(
+        self,
+        signed_store: SignedStore,
+        superuser: Superuser,
+        column: str,
+        expression: str,
+        sqlite_only: bool,
+    ) -> None:
+        # given a column the database's own type lets take such a value
+        if sqlite_only and superuser.postgres:
+            pytest.skip("PostgreSQL's column type refuses this value")
+        # when
+        superuser.set_column(610, column, expression)
+        # then the check names the event instead of failing on it
+        findings = store_findings(check(signed_store))
+        assert [(f["kind"], f["position"]) for f in findings] == [("event_differs", 610)]
+
     def test_a_forged_event_without_a_leaf_is_named_by_position(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
     ) -> None:
