@@ -12,7 +12,10 @@ PAGE = 5000
 
 
 def event_rows(db: Database, events_table: str, page: int = PAGE) -> Iterator[tuple[Any, ...]]:
-    """``(position, aggregate id bytes, version, topic, state)`` of every event, in order."""
+    """``(position, aggregate id bytes, version, topic, state)`` of every event, in order.
+
+    Columns are given as stored: SQLite keeps any value in any column, and an aggregate
+    id that is not 32 hexadecimal digits is given as the stored value, not as bytes."""
     if db.dialect == "postgres":
         statement = (
             "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
@@ -30,7 +33,7 @@ def event_rows(db: Database, events_table: str, page: int = PAGE) -> Iterator[tu
         for position, aggregate_id, version, topic, state in rows:
             yield (
                 position,
-                bytes.fromhex(aggregate_id) if hex_ids else aggregate_id.bytes,
+                _id_bytes(aggregate_id) if hex_ids else aggregate_id.bytes,
                 version,
                 topic,
                 state,
@@ -38,6 +41,14 @@ def event_rows(db: Database, events_table: str, page: int = PAGE) -> Iterator[tu
         if len(rows) < page:
             return
         after = rows[-1][0]
+
+
+def _id_bytes(stored: Any) -> Any:
+    try:
+        raw = bytes.fromhex(stored)
+    except (TypeError, ValueError):
+        return stored
+    return raw if len(raw) == 16 and len(stored) == 32 else stored
 
 
 def leaf_rows(db: Database, page: int = PAGE) -> Iterator[tuple[Any, ...]]:

@@ -243,7 +243,7 @@ def verify(bundle: Path, public_key: Ed25519PublicKey) -> int:
             continue
         try:
             recomputed = leaf_hash(event_leaf(event))
-        except (KeyError, ValueError, TypeError, struct.error):
+        except (KeyError, ValueError, TypeError, AttributeError, struct.error):
             recomputed = b""
         if recomputed.hex() != event.get("leaf_hash"):
             bad_leaves.append(position)

@@ -144,26 +144,33 @@ def _last_sealed_position(db: Database, size: int) -> int:
 
 def _event_line(
     position: int,
-    aggregate_id: bytes,
-    version: int,
-    topic: str,
-    state: bytes,
+    aggregate_id: bytes | str,
+    version: Any,
+    topic: Any,
+    state: bytes | None,
     leaf: Leaf | None,
 ) -> bytes:
-    state = bytes(state)
+    """One event as stored. A column that no append writes (SQLite keeps any value) is
+    written as it is, so that the bundle shows the event and fails its verification."""
+    stored = None if state is None else bytes(state)
     try:
-        readable: Any = orjson.loads(state)
+        readable: Any = None if stored is None else orjson.loads(stored)
     except orjson.JSONDecodeError:
         readable = None
+    shown = (
+        str(UUID(bytes=aggregate_id))
+        if isinstance(aggregate_id, bytes) and len(aggregate_id) == 16
+        else str(aggregate_id)
+    )
     return (
         orjson.dumps(
             {
                 "position": position,
                 "leaf_index": None if leaf is None else leaf.leaf_index,
-                "aggregate_id": str(UUID(bytes=aggregate_id)),
+                "aggregate_id": shown,
                 "version": version,
                 "topic": topic,
-                "state_base64": base64.b64encode(state).decode(),
+                "state_base64": None if stored is None else base64.b64encode(stored).decode(),
                 "recorded_at": None if leaf is None else leaf.recorded_at,
                 "leaf_hash": None if leaf is None else leaf.hash.hex(),
                 "state": readable,

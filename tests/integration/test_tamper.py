@@ -187,15 +187,18 @@ class TestTamperingIsDetected:
         column: str,
         expression: str,
         sqlite_only: bool,
+        tmp_path: Path,
     ) -> None:
         # given a column the database's own type lets take such a value
         if sqlite_only and superuser.postgres:
             pytest.skip("PostgreSQL's column type refuses this value")
         # when
         superuser.set_column(610, column, expression)
-        # then the check names the event instead of failing on it
+        # then the check names the event instead of failing on it, and the export shows
+        # it as stored, failing the offline verification
         findings = store_findings(check(signed_store))
         assert [(f["kind"], f["position"]) for f in findings] == [("event_differs", 610)]
+        assert bundle_verifies(signed_store, tmp_path) == 1
 
     def test_a_forged_event_without_a_leaf_is_named_by_position(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
