@@ -20,6 +20,7 @@ Chart of accounts (ids are aggregate UUIDs):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.ids import text
 from domain.money import Money
 from domain.transfer import PlatformTransfer
 from domain.values import BankLineKind, Direction, PaymentMethod
@@ -45,8 +47,15 @@ class Posting:
     amount: Money
 
 
-def _move(debit: str, credit: str, amount: Money) -> list[Posting]:
-    return [Posting(debit, amount), Posting(credit, -amount)]
+Leg = tuple[str, str, str, int]
+"""A posting taken apart: the account's kind, entity id and field, and the signed cents.
+
+``posting(leg).account`` is ``"<kind>:<entity>:<field>"``."""
+
+
+def posting(leg: Leg) -> Posting:
+    kind, entity, field, cents = leg
+    return Posting(f"{kind}:{entity}:{field}", Money(cents))
 
 
 def is_reversal(event: object) -> bool:
@@ -59,67 +68,98 @@ def postings(event: Any, original: Any = None) -> list[Posting]:
         if original is None or original.originator_version != event.reverses_version:
             raise ValueError("a reversal's postings need the event it reverses")
         return [Posting(p.account, -p.amount) for p in postings(original)]
-    match event:
-        case DistrictBudget.Allocated():
-            b = event.originator_id
-            return _move(f"budget:{b}:available", f"budget:{b}:allocation", event.amount)
-        case DistrictBudget.GrantCommitted():
-            b = event.originator_id
-            return _move(
-                f"grant:{event.grant_id}:commitment", f"budget:{b}:available", event.amount
-            )
-        case DistrictBudget.CommitmentReleased():
-            b = event.originator_id
-            return _move(
-                f"budget:{b}:available", f"grant:{event.grant_id}:commitment", event.amount
-            )
-        case Grant.TranchePaid():
-            g = event.originator_id
-            return _move(
-                f"platform:{event.platform_id}:bank", f"grant:{g}:commitment", event.amount
-            )
-        case Grant.RefundReceived():
-            return _move(
-                f"budget:{event.budget_id}:returned",
-                f"platform:{event.platform_id}:bank",
-                event.amount,
-            )
-        case Grant.RecoveryClaimed():
-            g = event.originator_id
-            return _move(
-                f"grant:{g}:receivable", f"budget:{event.budget_id}:recoveries", event.amount
-            )
-        case Grant.RecoveryReceived():
-            g = event.originator_id
-            return _move(
-                f"budget:{event.budget_id}:returned", f"grant:{g}:receivable", event.amount
-            )
-        case Expense.Paid():
-            p = event.platform_id
-            source = "cash" if event.payment_method is PaymentMethod.CASH else "bank"
-            return _move(
-                f"platform:{p}:expense:{event.category}", f"platform:{p}:{source}", event.amount
-            )
-        case BankStatement.LineRecorded():
-            return _bank_line(event)
-        case PlatformTransfer.Made():
-            return _move(
-                f"platform:{event.to_platform_id}:bank",
-                f"platform:{event.from_platform_id}:bank",
-                event.amount,
-            )
+    return [posting(leg) for leg in legs(event)]
+
+
+def legs(event: Any) -> list[Leg]:
+    """The postings of a (not reversing) event as legs: a debit and its credit, or none."""
+    cls = type(event)
+    found = _LEGS.get(cls)
+    if found is None:
+        found = _LEGS[cls] = next((f for types, f in _CASES if issubclass(cls, types)), _no_legs)
+    return found(event)
+
+
+def _move(debit: tuple[str, str, str], credit: tuple[str, str, str], cents: int) -> list[Leg]:
+    return [(*debit, cents), (*credit, -cents)]
+
+
+def _no_legs(event: Any) -> list[Leg]:
     return []
 
 
-def _bank_line(line: BankStatement.LineRecorded) -> list[Posting]:
+def _allocated(e: DistrictBudget.Allocated) -> list[Leg]:
+    b = text(e.originator_id)
+    return _move(("budget", b, "available"), ("budget", b, "allocation"), e.amount.cents)
+
+
+def _committed(e: DistrictBudget.GrantCommitted) -> list[Leg]:
+    grant, b = text(e.grant_id), text(e.originator_id)
+    return _move(("grant", grant, "commitment"), ("budget", b, "available"), e.amount.cents)
+
+
+def _released(e: DistrictBudget.CommitmentReleased) -> list[Leg]:
+    grant, b = text(e.grant_id), text(e.originator_id)
+    return _move(("budget", b, "available"), ("grant", grant, "commitment"), e.amount.cents)
+
+
+def _tranche_paid(e: Grant.TranchePaid) -> list[Leg]:
+    p, g = text(e.platform_id), text(e.originator_id)
+    return _move(("platform", p, "bank"), ("grant", g, "commitment"), e.amount.cents)
+
+
+def _refund_received(e: Grant.RefundReceived) -> list[Leg]:
+    b, p = text(e.budget_id), text(e.platform_id)
+    return _move(("budget", b, "returned"), ("platform", p, "bank"), e.amount.cents)
+
+
+def _recovery_claimed(e: Grant.RecoveryClaimed) -> list[Leg]:
+    g, b = text(e.originator_id), text(e.budget_id)
+    return _move(("grant", g, "receivable"), ("budget", b, "recoveries"), e.amount.cents)
+
+
+def _recovery_received(e: Grant.RecoveryReceived) -> list[Leg]:
+    b, g = text(e.budget_id), text(e.originator_id)
+    return _move(("budget", b, "returned"), ("grant", g, "receivable"), e.amount.cents)
+
+
+def _expense_paid(e: Expense.Paid) -> list[Leg]:
+    p = text(e.platform_id)
+    source = "cash" if e.payment_method is PaymentMethod.CASH else "bank"
+    return _move(("platform", p, f"expense:{e.category}"), ("platform", p, source), e.amount.cents)
+
+
+def _bank_line(line: BankStatement.LineRecorded) -> list[Leg]:
     if line.matches is not None:
         return []  # confirms a payment already booked (tranche, expense or transfer)
-    p = line.platform_id
+    p = text(line.platform_id)
+    cents = line.amount.cents
     if line.direction is Direction.IN:
-        return _move(f"platform:{p}:bank", f"platform:{p}:other_income", line.amount)
+        return _move(("platform", p, "bank"), ("platform", p, "other_income"), cents)
     if line.kind is BankLineKind.CASH_WITHDRAWAL:
-        return _move(f"platform:{p}:cash", f"platform:{p}:bank", line.amount)
-    return _move(f"platform:{p}:unexplained", f"platform:{p}:bank", line.amount)
+        return _move(("platform", p, "cash"), ("platform", p, "bank"), cents)
+    return _move(("platform", p, "unexplained"), ("platform", p, "bank"), cents)
+
+
+def _transfer(e: PlatformTransfer.Made) -> list[Leg]:
+    to, source = text(e.to_platform_id), text(e.from_platform_id)
+    return _move(("platform", to, "bank"), ("platform", source, "bank"), e.amount.cents)
+
+
+_CASES: list[tuple[type, Callable[[Any], list[Leg]]]] = [
+    (DistrictBudget.Allocated, _allocated),
+    (DistrictBudget.GrantCommitted, _committed),
+    (DistrictBudget.CommitmentReleased, _released),
+    (Grant.TranchePaid, _tranche_paid),
+    (Grant.RefundReceived, _refund_received),
+    (Grant.RecoveryClaimed, _recovery_claimed),
+    (Grant.RecoveryReceived, _recovery_received),
+    (Expense.Paid, _expense_paid),
+    (BankStatement.LineRecorded, _bank_line),
+    (PlatformTransfer.Made, _transfer),
+]
+_LEGS: dict[type, Callable[[Any], list[Leg]]] = {}
+"""The legs function of each event class, resolved once from ``_CASES`` (first match)."""
 
 
 def platform_funds(balances: dict[str, Money], platform_id: object) -> Money:

@@ -19,11 +19,12 @@ from uuid import UUID
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.ids import text
 from domain.platform import Platform
-from domain.postings import is_reversal, postings
+from domain.postings import Leg, is_reversal, legs
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
-from projections.memo import Memo, text
+from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
 
@@ -47,19 +48,6 @@ def new_doc(kind: str) -> Doc:
     return base
 
 
-Entry = tuple[str, str, str, int]
-"""A posting as the balances book it: kind and id of the document, account, cents."""
-
-
-def entries(event: Any) -> list[Entry]:
-    """The postings of a (not reversing) event, split into document and account."""
-    found = []
-    for p in postings(event):
-        kind, entity, field = p.account.split(":", 2)
-        found.append((kind, entity, field, p.amount.cents))
-    return found
-
-
 Handler = Callable[[Rows, Any, str], None]
 
 
@@ -69,7 +57,7 @@ class Balances(Projection):
     def __init__(self) -> None:
         self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
-        self.batch: dict[int, tuple[Any, list[Entry]]] = {}
+        self.batch: dict[int, tuple[Any, list[Leg]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
         self.facts: Dispatch[Handler] = Dispatch(
             [
@@ -109,7 +97,7 @@ class Balances(Projection):
             if is_reversal(event):
                 corrected.append((oid, event.reverses_version))
             else:
-                booked = entries(event)
+                booked = legs(event)
                 self.batch[position] = (event, booked)
                 if booked:
                     keys.update((kind, entity) for kind, entity, _, _ in booked)
@@ -131,7 +119,7 @@ class Balances(Projection):
         for oid, version in corrected:
             original = rows.event(oid, version)
             if original is not None:
-                keys.update((kind, entity) for kind, entity, _, _ in entries(original))
+                keys.update((kind, entity) for kind, entity, _, _ in legs(original))
         for oid in expenses:
             expense = self._expense_of(rows, oid)
             if expense is not None:
@@ -171,9 +159,9 @@ class Balances(Projection):
             original = rows.event(event.originator_id, event.reverses_version)
             if original is None:
                 return  # not folded (left out of a replay)
-            booked, reverse = entries(original), True
+            booked, reverse = legs(original), True
         else:
-            booked, reverse = entries(event), False
+            booked, reverse = legs(event), False
         for kind, entity, field, cents in booked:
             doc = rows.get(kind, entity) or new_doc(kind)
             accounts = doc["accounts"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from typing import TypeVar
-from uuid import UUID
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -26,17 +25,3 @@ class Memo(dict[K, V]):
             for old in list(itertools.islice(self, max(1, self.limit // 4))):
                 del self[old]
         super().__setitem__(key, value)
-
-
-STRINGS = 20_000
-_strings: dict[int, str] = {}
-
-
-def text(value: UUID) -> str:
-    """``str(value)`` of a UUID, remembered: projections spell the same ids again and again."""
-    found = _strings.get(value.int)
-    if found is None:
-        if len(_strings) >= STRINGS:
-            _strings.clear()
-        found = _strings[value.int] = str(value)
-    return found

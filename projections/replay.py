@@ -99,15 +99,27 @@ def replay_platform(
     positions = platform_positions(app, store, platform_id, source)
     if position is not None:
         positions = [p for p in positions if p <= position]
-    with collector_paused():  # the platform's events stay in memory together
-        events = source.read_at(positions)
-        if as_of is not None:
-            kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
-            events = drop_orphan_corrections(kept)
-        balances, status, signals = fold_together(
-            [Balances(), Status(), Signals(risk, clock=as_of)], events
-        )
-    key = str(platform_id)
+    # The platform's events stay in memory together, and are freed (by reference
+    # counting) before the collector runs again: it never scans them.
+    with collector_paused():
+        return _replay(source, positions, str(platform_id), as_of, position, risk)
+
+
+def _replay(
+    source: EventSource,
+    positions: list[int],
+    key: str,
+    as_of: date | None,
+    position: int | None,
+    risk: RiskConfig | None,
+) -> Replay:
+    events = source.read_at(positions)
+    if as_of is not None:
+        kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
+        events = drop_orphan_corrections(kept)
+    balances, status, signals = fold_together(
+        [Balances(), Status(), Signals(risk, clock=as_of)], events
+    )
     return Replay(
         platform=key,
         as_of=as_of,

@@ -27,6 +27,7 @@ after every batch.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,13 +37,14 @@ from uuid import UUID
 from domain.bank import BankStatement
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.ids import text
 from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
 from domain.transfer import PlatformTransfer
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
-from projections.memo import Memo, text
+from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
 
@@ -122,7 +124,10 @@ class Signals(Projection):
         self.config = config or RiskConfig()
         self.clock = clock
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
-        self.rows: Rows | None = None
+        self.rows: weakref.ref[Rows] | None = None
+        """The rows ``batch`` belongs to, weakly: the handlers refer back to this projection,
+        so a strong reference would keep a finished fold's rows (and its events) alive
+        until the cyclic collector runs."""
         self.batch = Batch()
         self.handlers: Dispatch[Callable[[Rows, Docs, str, int, Any], None]] = Dispatch(
             [
@@ -172,8 +177,8 @@ class Signals(Projection):
 
     def _batch(self, rows: Rows) -> Batch:
         """What this projection keeps at hand while folding into ``rows``."""
-        if rows is not self.rows:
-            self.rows, self.batch = rows, Batch()
+        if self.rows is None or self.rows() is not rows:
+            self.rows, self.batch = weakref.ref(rows), Batch()
         return self.batch
 
     def _dirty(self, rows: Rows, platform: str) -> None:

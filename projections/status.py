@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.grant import Grant
+from domain.ids import text
 from domain.platform import Platform
 from projections.base import Dispatch, Projection
-from projections.memo import text
 from projections.rows import Rows
 
 Handler = Callable[[Rows, int, Any, str], None]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from projections.memo import Memo, text
+from domain.ids import text
+from projections.memo import Memo
 
 
 def test_a_full_memo_forgets_its_oldest_quarter_and_keeps_the_newest() -> None:
