@@ -50,35 +50,69 @@ class EventDecoder:
                 name: reused(t.decode) if immutable(t.type) else t.decode
                 for name, t in transcoder.names.items()
             }
-        self.classes: dict[str, type[Any]] = {}
-        self.uuid = reused(UUID)
+        self.classes: dict[str, tuple[type[Any], int]] = {}
+        """Each topic's class and its ``class_version``."""
+        self.uuids: dict[str, UUID] = {}
 
     def originator(self, value: Any) -> UUID:
-        return value if isinstance(value, UUID) else self.uuid(str(value))
+        if type(value) is not str:  # PostgreSQL gives UUIDs, SQLite 32 hexadecimal digits
+            return value if isinstance(value, UUID) else self.originator(str(value))
+        oid = self.uuids.get(value)
+        if oid is None:
+            if len(self.uuids) >= VALUE_CACHE:
+                self.uuids.clear()
+            oid = self.uuids[value] = UUID(value)
+        return oid
 
     def decode(self, originator_id: Any, version: int, topic: str, state: bytes) -> Any:
         """The domain event stored with these columns."""
         oid = self.originator(originator_id)
         if not self.fast:
             return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
-        cls = self.classes.get(topic)
-        if cls is None:
-            cls = self.classes[topic] = resolve_topic(topic)
+        found = self.classes.get(topic)
+        if found is None:
+            cls = resolve_topic(topic)
+            found = self.classes[topic] = (cls, getattr(cls, "class_version", 1))
+        cls, class_version = found
         try:
-            event_state: dict[str, Any] = self._value(orjson.loads(state))
+            event_state: dict[str, Any] = self._state(orjson.loads(state))
         except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
             # not for orjson, or an unknown type: the mapper decodes it or raises its error
             return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
         event_state["originator_id"] = oid
         event_state["originator_version"] = version
-        class_version = getattr(cls, "class_version", 1)
-        from_version = event_state.pop("class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-            from_version += 1
+        if class_version != 1 or "class_version" in event_state:
+            from_version = event_state.pop("class_version", 1)
+            while from_version < class_version:
+                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+                from_version += 1
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", event_state)
         return event
+
+    def _state(self, value: Any) -> Any:
+        """``_value`` of an event's state, with the usual case inline: a typed value
+        whose data is a string or an integer, directly under the state."""
+        if type(value) is not dict:
+            return self._value(value)
+        decoders = self.decoders
+        for key, item in value.items():
+            kind = type(item)
+            if kind is dict:
+                if len(item) == 2:
+                    data = item.get("_data_", item)
+                    kind = type(data)
+                    if (kind is str or kind is int) and "_type_" in item:
+                        value[key] = decoders[item["_type_"]](data)
+                        continue
+                value[key] = self._value(item)
+            elif kind is list:
+                value[key] = self._value(item)
+            elif kind is float:
+                raise NotForOrjson
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return decoders[value["_type_"]](value["_data_"])
+        return value
 
     def _value(self, value: Any) -> Any:
         """Typed values decoded innermost first, as the library's object hook does."""
