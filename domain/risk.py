@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
@@ -157,20 +158,17 @@ def spending(facts: Facts) -> list[Outflow]:
 
 def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
     unapproved = []
+    expenses = facts.expenses
     for o in spending(facts):
-        matched = (
-            (o.matches or "").removeprefix("expense:")
-            if (o.matches or "").startswith("expense:")
-            else None
-        )
-        expense = facts.expenses.get(matched) if matched else None
-        if (o.matches or "").startswith(("tranche:", "transfer:")):
+        matches = o.matches or ""
+        if matches.startswith(("tranche:", "transfer:")):
             continue
+        expense = expenses.get(matches[8:]) if matches.startswith("expense:") else None
         if (
             expense is None
             or not expense.get("approved_by")
             or norm(expense["approved_by"]) == norm(expense["submitted_by"])
-            or _day(expense.get("approved_on") or o.day.isoformat()) > o.day  # approved later
+            or _approved_later(expense.get("approved_on"), o.day)
         ):
             unapproved.append(o)
     if not unapproved:
@@ -188,6 +186,10 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
             f"{len(unapproved)} outflows without approval by someone other than the initiator",
         )
     ]
+
+
+def _approved_later(approved_on: str | None, paid: date) -> bool:
+    return approved_on is not None and _day(approved_on) > paid
 
 
 def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
@@ -313,7 +315,8 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
         windows = [
             (s, min(e, facts.recognition_revoked_on - timedelta(days=1))) for s, e in windows
         ]
-    outside = [o for o in spending(facts) if not any(s <= o.day <= e for s, e in windows)]
+    starts, ends_at = _merged(windows)
+    outside = [o for o in spending(facts) if not _within(starts, ends_at, o.day)]
     if not outside:
         return []
     return [
@@ -330,8 +333,36 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
     ]
 
 
+def _merged(windows: list[tuple[date, date]]) -> tuple[list[date], list[date]]:
+    """The days covered by any of ``windows`` (first and last day each) as sorted,
+    disjoint periods: their first days and their last days."""
+    starts: list[date] = []
+    ends: list[date] = []
+    for start, end in sorted(w for w in windows if w[0] <= w[1]):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def _within(starts: list[date], ends: list[date], day: date) -> bool:
+    i = bisect_right(starts, day) - 1
+    return i >= 0 and day <= ends[i]
+
+
+def by_day(outflows: list[Outflow]) -> list[Outflow]:
+    """``outflows`` by day, then position."""
+    return sorted(outflows, key=_DAY)
+
+
+_DAY = attrgetter("day", "position")
+
+
 def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
-    outs = sorted(spending(facts), key=lambda o: (o.day, o.position))
+    outs = by_day(spending(facts))
+    reach = timedelta(days=config.drawdown_window_days)
     inflow_days = sorted((d, c) for d, c, _ in facts.inflows)
     days = [d for d, _ in inflow_days]
     cumulative = list(accumulate(c for _, c in inflow_days))
@@ -340,7 +371,8 @@ def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
     window_sum = 0
     for i, o in enumerate(outs):
         end = o.day
-        while outs[j].day <= end - timedelta(days=config.drawdown_window_days):
+        before = end - reach
+        while outs[j].day <= before:
             window_sum -= outs[j].cents
             j += 1
         window_sum += o.cents
@@ -374,7 +406,7 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
     flagged: dict[int, Outflow] = {}
     largest = 0
     for payments in by_payee.values():
-        payments.sort(key=lambda o: (o.day, o.position))
+        payments.sort(key=_DAY)
         start, window = 0, 0  # the payments within the window that ends at each payment
         for end, last in enumerate(payments):
             window += last.cents
@@ -518,7 +550,7 @@ def payee_concentration(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 def new_payee_large_first_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
     first: dict[str, Outflow] = {}
-    for o in sorted(spending(facts), key=lambda o: (o.day, o.position)):
+    for o in by_day(spending(facts)):
         if o.is_payment:
             first.setdefault(o.iban or norm(o.payee), o)
     large = [o for o in first.values() if o.cents > config.new_payee_large_cents]

@@ -122,6 +122,7 @@ class Signals(Projection):
         """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);
         by default it is the latest business date seen for each platform."""
         self.config = config or RiskConfig()
+        self.late_days = self.config.late_days
         self.clock = clock
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
         self.rows: weakref.ref[Rows] | None = None
@@ -218,20 +219,26 @@ class Signals(Projection):
         if isinstance(event, PlatformTransfer.Made):
             self._inflow(rows, text(event.to_platform_id), position, event)
             return
-        platform = self.owner(rows, event)
+        platform = self.owners.get(event.originator_id.int)
         if platform is None:
+            platform = self.owner(rows, event)
+        if not platform:
             return
-        docs = self._docs(rows, platform)
+        batch = self.batch if self.rows is not None and self.rows() is rows else None
+        docs = None if batch is None else batch.docs.get(platform)
         if docs is None:
-            if not isinstance(event, Platform.Registered):
-                return
-            docs = Docs(new_meta(event.name), new_head(), changed=True)
-            self._batch(rows).docs[platform] = docs
+            docs = self._docs(rows, platform)
+            if docs is None:
+                if not isinstance(event, Platform.Registered):
+                    return
+                docs = Docs(new_meta(event.name), new_head(), changed=True)
+                self._batch(rows).docs[platform] = docs
         self._observe(rows, docs, platform, position, event)
         handler = self.handlers(event)
         if handler is not None:
             handler(rows, docs, platform, position, event)
-        self._save(rows, platform, docs)
+        if not docs.saved or (docs.changed and not docs.meta_saved):
+            self._save(rows, platform, docs)
 
     def _docs(self, rows: Rows, platform: str) -> Docs | None:
         batch = self._batch(rows)
@@ -263,8 +270,8 @@ class Signals(Projection):
         if docs.day is None or occurred > docs.day:
             docs.day = occurred
             head["clock"] = occurred.isoformat()
-        late = (event.timestamp.date() - occurred).days
-        if late > self.config.late_days:
+        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
+        if late > self.late_days:
             head["late"] += 1
             if late > head["worst"]:
                 head["worst"] = late
@@ -489,18 +496,7 @@ class Signals(Projection):
         for _, chunk in rows.items("facts", platform) if log is None else log:
             for fact in chunk["facts"]:
                 tag = fact[0]
-                if tag in CHANGES:
-                    expense = expenses.get(fact[1])
-                    if expense is not None:
-                        expense.update(CHANGES[tag](fact))
-                        expense["positions"].append(fact[2])
-                elif tag == "out":
-                    _, key, day, cents, kind, payee, iban, matches, position = fact
-                    outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
-                elif tag == "in":
-                    _, key, day, cents, position = fact
-                    inflows[key] = (_day(day), cents, position)
-                elif tag == "expense":
+                if tag == "expense":
                     _, key, day, cents, payee, iban, invoice, method, by, position = fact
                     expenses[key] = {
                         "date": day,
@@ -515,9 +511,30 @@ class Signals(Projection):
                         "state": "submitted",
                         "positions": [position],
                     }
+                elif tag == "out":
+                    _, key, day, cents, kind, payee, iban, matches, position = fact
+                    outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
+                elif tag == "in":
+                    _, key, day, cents, position = fact
+                    inflows[key] = (_day(day), cents, position)
                 elif tag == "gone":
                     inflows.pop(fact[1], None)
                     outflows.pop(fact[1], None)
+                else:  # a change of an expense: approved, another state, a receipt
+                    expense = expenses.get(fact[1])
+                    if expense is None:
+                        continue
+                    if tag == "approved":
+                        expense["state"] = "approved"
+                        expense["approved_by"] = fact[3]
+                        expense["approved_on"] = fact[4]
+                    elif tag == "state":
+                        expense["state"] = fact[3]
+                    elif tag == "receipt":
+                        expense["receipt"] = fact[3]
+                    else:
+                        continue
+                    expense["positions"].append(fact[2])
         return Facts(
             clock=self.clock or (_day(head["clock"]) if head["clock"] else None),
             members=meta["members"],
@@ -560,14 +577,6 @@ class Signals(Projection):
             "score": risk_score(found),
             "config": f"{self.config.version}:{self.config.digest()}",
         }
-
-
-CHANGES: dict[str, Callable[[list[Any]], Doc]] = {
-    "approved": lambda f: {"state": "approved", "approved_by": f[3], "approved_on": f[4]},
-    "state": lambda f: {"state": f[3]},
-    "receipt": lambda f: {"receipt": f[3]},
-}
-"""How each kind of logged expense change changes the expense."""
 
 
 FINISH_FACTS = 5_000
