@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import orjson
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import resolve_topic
@@ -53,6 +54,7 @@ class EventDecoder:
         self.classes: dict[str, tuple[type[Any], int]] = {}
         """Each topic's class and its ``class_version``."""
         self.uuids: dict[str, UUID] = {}
+        self.schema = msgspec.json.Decoder(FlatState)
 
     def originator(self, value: Any) -> UUID:
         if type(value) is not str:  # PostgreSQL gives UUIDs, SQLite 32 hexadecimal digits
@@ -75,10 +77,13 @@ class EventDecoder:
             found = self.classes[topic] = (cls, getattr(cls, "class_version", 1))
         cls, class_version = found
         try:
-            event_state: dict[str, Any] = self._state(orjson.loads(state))
-        except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
-            # not for orjson, or an unknown type: the mapper decodes it or raises its error
-            return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
+            event_state: dict[str, Any] = self._typed(self.schema.decode(state))
+        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError):
+            try:  # not a flat state of typed values: the general walk
+                event_state = self._state(orjson.loads(state))
+            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
+                # not for orjson, or an unknown type: the mapper decodes it or raises its error
+                return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
         event_state["originator_id"] = oid
         event_state["originator_version"] = version
         if class_version != 1 or "class_version" in event_state:
@@ -89,6 +94,22 @@ class EventDecoder:
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", event_state)
         return event
+
+    def _typed(self, value: dict[str, Any]) -> Any:
+        """An event's state as ``schema`` decoded it: its typed values decoded."""
+        decoders = self.decoders
+        for key, item in value.items():
+            kind = type(item)
+            if kind is Typed:
+                data = item.data
+                if type(data) is dict or type(data) is list:
+                    data = self._value(data)
+                value[key] = decoders[item.type](data)
+            elif kind is list:
+                value[key] = self._value(item)
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return decoders[value["_type_"]](value["_data_"])
+        return value
 
     def _state(self, value: Any) -> Any:
         """``_value`` of an event's state, with the usual case inline: a typed value
@@ -147,6 +168,20 @@ class EventDecoder:
             # fraction or an exponent to the standard library (no buurtkas event has one)
             raise NotForOrjson
         return value
+
+
+class Typed(
+    msgspec.Struct, rename={"type": "_type_", "data": "_data_"}, forbid_unknown_fields=True
+):
+    """A typed value as the library's transcoder writes it: ``{"_type_": ..., "_data_": ...}``."""
+
+    type: str
+    data: str | int | bool | list[Any] | dict[str, Any] | None
+
+
+FlatState = dict[str, str | int | bool | Typed | list[Any] | None]
+"""The usual stored state: fields whose values are plain, typed values or lists. No
+floats: those (and anything else) take the general walk, and then the mapper."""
 
 
 class NotForOrjson(Exception):
