@@ -73,11 +73,22 @@ def postings(event: Any, original: Any = None) -> list[Posting]:
 
 def legs(event: Any) -> list[Leg]:
     """The postings of a (not reversing) event as legs: a debit and its credit, or none."""
-    cls = type(event)
+    found = _LEGS.get(type(event))
+    if found is None:
+        found = _legs_of(type(event))
+    return found(event)
+
+
+def books(cls: type) -> bool:
+    """Whether events of class ``cls`` can post: money events and reversals."""
+    return issubclass(cls, REVERSALS) or _legs_of(cls) is not _no_legs
+
+
+def _legs_of(cls: type) -> Callable[[Any], list[Leg]]:
     found = _LEGS.get(cls)
     if found is None:
         found = _LEGS[cls] = next((f for types, f in _CASES if issubclass(cls, types)), _no_legs)
-    return found(event)
+    return found
 
 
 def _move(debit: tuple[str, str, str], credit: tuple[str, str, str], cents: int) -> list[Leg]:

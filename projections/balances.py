@@ -21,7 +21,7 @@ from domain.expense import Expense
 from domain.grant import Grant
 from domain.ids import text
 from domain.platform import Platform
-from domain.postings import Leg, is_reversal, legs
+from domain.postings import Leg, books, is_reversal, legs
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
@@ -57,6 +57,8 @@ class Balances(Projection):
     def __init__(self) -> None:
         self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
+        self.posting: dict[type, bool] = {}
+        """Whether events of a class can post (``books``), by class."""
         self.batch: dict[int, tuple[Any, list[Leg]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
         self.facts: Dispatch[Handler] = Dispatch(
@@ -80,7 +82,11 @@ class Balances(Projection):
         )
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        self._book(rows, position, event)
+        posts = self.posting.get(type(event))
+        if posts is None:
+            posts = self.posting[type(event)] = books(type(event))
+        if posts:
+            self._book(rows, position, event)
         handler = self.facts(event)
         if handler is not None:
             handler(rows, event, text(event.originator_id))
