@@ -32,7 +32,8 @@ class MissingNode(LookupError):
 class Leaf:
     leaf_index: int
     position: int
-    recorded_at: int
+    recorded_at: Any
+    """Nanoseconds since the epoch (an integer), or what a tampered SQLite row holds."""
     hash: bytes
 
 
@@ -75,14 +76,16 @@ def node_source(db: Database) -> merkle.NodeSource:
                 f"SELECT leaf_index, hash FROM {LEAVES} WHERE leaf_index IN ({marks})",  # noqa: S608
                 leaves,
             ):
-                found[(0, int(end))] = bytes(digest)
+                if type(end) is int:  # SQLite keeps any value; a text one is no leaf index
+                    found[(0, end)] = as_digest(digest)
         if inner:
             marks = ", ".join("?" * len(inner))
             for level, end, digest in db.execute(
                 f"SELECT level, end_leaf, hash FROM {NODES} WHERE end_leaf IN ({marks})",  # noqa: S608
                 inner,
             ):
-                found[(int(level), int(end))] = bytes(digest)
+                if type(level) is int and type(end) is int:
+                    found[(level, end)] = as_digest(digest)
         missing = [key for key in keys if key not in found]
         if missing:
             raise MissingNode(f"the seal tables lack the subtrees (level, last leaf) {missing}")
@@ -119,7 +122,11 @@ def leaves_at(db: Database, positions: Sequence[int]) -> dict[int, Leaf]:
 
 
 def _leaf(row: tuple[Any, ...]) -> Leaf:
-    return Leaf(int(row[0]), int(row[1]), int(row[2]), bytes(row[3]))
+    """A leaf as stored. SQLite keeps any value in any column: a recorded time that is
+    not a whole number is kept as it is (the leaf then matches no event), and a hash
+    that is not bytes reads as no bytes (it then matches no hash)."""
+    index, position, recorded_at, digest = row
+    return Leaf(int(index), int(position), recorded_at, as_digest(digest))
 
 
 def inclusion_proof(db: Database, leaf: Leaf, size: int, root_hash: bytes) -> InclusionProof:
@@ -136,7 +143,17 @@ def checkpoints(db: Database) -> list[Checkpoint]:
         f"SELECT tree_size, root_hash, signed_at, key_id, signature FROM {CHECKPOINTS} "  # noqa: S608
         "ORDER BY tree_size, signed_at"
     )
-    return [Checkpoint(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), bytes(r[4])) for r in rows]
+    return [
+        Checkpoint(int(r[0]), as_digest(r[1]), str(r[2]), str(r[3]), as_digest(r[4])) for r in rows
+    ]
+
+
+def as_digest(stored: Any) -> bytes:
+    """A stored hash or signature as bytes. A value no seal writes (SQLite keeps text or
+    a number in any column) reads as no bytes: it matches no hash and no signature."""
+    if type(stored) is bytes:
+        return stored
+    return bytes(stored) if isinstance(stored, bytearray | memoryview) else b""
 
 
 def latest_checkpoint(db: Database) -> Checkpoint | None:

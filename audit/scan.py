@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit import merkle
 from audit.checkpoint import Checkpoint
 from audit.leaf import FORMAT_VERSION, HEAD_FIXED, TIME
-from audit.log import Database, consistency_proof
+from audit.log import Database, as_digest, consistency_proof
 from audit.seal import LEAVES
 
 PAGE = 5000
@@ -402,15 +402,18 @@ class _RangeState:
         subtree, in blocks of ``2**BLOCK_LEVEL``."""
         if not checked:
             return
-        if self.first is None:
-            self.first = checked[0][0]
-        self.last = checked[-1][0]
+        # an intact page's positions are whole numbers; another's may not all be
+        positions = [checked[0][0], checked[-1][0]] if stored is not None else _positions(checked)
+        if positions:
+            if self.first is None:
+                self.first = positions[0]
+            self.last = positions[-1]
         self.expected = indices[-1] + 1
         self.seen += len(checked)
         digests = (
             cast(list[bytes], stored)  # an intact page's: none is None
             if stored is not None
-            else [row[1] if type(row[1]) is bytes else bytes(row[1]) for row in checked]
+            else [as_digest(row[1]) for row in checked]
         )
         block_size = 1 << BLOCK_LEVEL
         at = 0
@@ -426,9 +429,10 @@ class _RangeState:
                 self.block = []
             while self.wanted and self.wanted[0] == self.count:
                 self.wanted.pop(0)
+                position = checked[at - 1][0]
                 self.stacks[self.lo + self.count] = (
                     _stack_with(self.frontier, self.block),
-                    checked[at - 1][0],
+                    position if type(position) is int else (self.last or 0),
                 )
 
 
@@ -445,9 +449,12 @@ def _page_is_intact(
     if indices[0] != state.expected or indices[-1] - indices[0] != len(indices) - 1:
         return False
     positions = [row[0] for row in checked]
-    if state.last is not None and positions[0] <= state.last:
-        return False
-    if not all(map(operator.lt, positions, islice(positions, 1, None))):
+    try:
+        if state.last is not None and positions[0] <= state.last:
+            return False
+        if not all(map(operator.lt, positions, islice(positions, 1, None))):
+            return False
+    except TypeError:  # a position that is not a number (SQLite does not enforce types)
         return False
     return [row[1] for row in checked] == hashes
 
@@ -459,6 +466,15 @@ def _check_rows(
     found, expected, last = state.found, state.expected, state.last
     for index, row, recomputed in zip(indices, checked, hashes, strict=True):
         position, digest = row[0], row[1]
+        if type(position) is not int:
+            found.add(
+                "positions",
+                "leaf_position_invalid",
+                None,
+                f"leaf {index} has position {position!r}, not a whole number",
+            )
+            expected = index + 1
+            continue
         if index != expected:
             found.add(
                 "positions",
@@ -479,6 +495,11 @@ def _check_rows(
             found.add("events", "event_differs", position, "stored event does not match its leaf")
         last = position
         expected = index + 1
+
+
+def _positions(checked: list[tuple[Any, ...]]) -> list[int]:
+    """The positions of a page's leaves that are whole numbers, in order."""
+    return [row[0] for row in checked if type(row[0]) is int]
 
 
 def _stack_with(frontier: merkle.Frontier, leaves: list[bytes]) -> Stack:
@@ -632,6 +653,10 @@ def _event_count(db: Database, events_table: str, bounds: tuple[int, int] | None
     )
 
 
+UNPROVEN = ("leaf_without_event", "out_of_order", "leaf_position_invalid")
+"""Findings after which the leaves no longer prove that every event has one."""
+
+
 def _leaves_cover_the_events(
     report: ScanReport, results: list[RangeResult], bounds: tuple[int, int] | None
 ) -> bool:
@@ -644,7 +669,7 @@ def _leaves_cover_the_events(
     case on SQLite, whose positions have no holes; where they do (a PostgreSQL sequence
     skips the numbers of rolled-back appends) the events are counted instead.
     """
-    if report.counts.get("leaf_without_event") or report.counts.get("out_of_order"):
+    if any(report.counts.get(kind) for kind in UNPROVEN):
         return False
     if bounds is None:
         return report.leaves == 0
@@ -663,11 +688,7 @@ def _every_event_has_a_leaf(report: ScanReport) -> bool:
     (so no two leaves share an event), and there are as many leaves as events counted
     before the scan: the leaves then name every one of those events.
     """
-    return (
-        report.leaves == report.events
-        and not report.counts.get("leaf_without_event")
-        and not report.counts.get("out_of_order")
-    )
+    return report.leaves == report.events and not any(report.counts.get(kind) for kind in UNPROVEN)
 
 
 def _events_without_leaves(db: Database, events_table: str, report: ScanReport) -> None:

@@ -132,12 +132,16 @@ def _write_events(
     return exported, max(0, total - exported)
 
 
+LARGEST_POSITION = 2**63 - 1
+
+
 def _last_sealed_position(db: Database, size: int) -> int:
     if size == 0:
         return 0
+    # Only whole-number positions: SQLite keeps any value, and sorts text above numbers.
     rows = db.execute(
-        f"SELECT MAX(position) FROM {LEAVES} WHERE leaf_index < ?",  # noqa: S608
-        [size],
+        f"SELECT MAX(position) FROM {LEAVES} WHERE leaf_index < ? AND position <= ?",  # noqa: S608
+        [size, LARGEST_POSITION],
     )
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 

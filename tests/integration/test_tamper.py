@@ -200,6 +200,41 @@ class TestTamperingIsDetected:
         assert [(f["kind"], f["position"]) for f in findings] == [("event_differs", 610)]
         assert bundle_verifies(signed_store, tmp_path) == 1
 
+    @pytest.mark.parametrize(
+        ("column", "value", "named"),
+        [
+            pytest.param(
+                "position",
+                "six hundred ten",
+                [("leaf_position_invalid", None), ("event_without_leaf", 610)],
+                id="position not a number",
+            ),
+            pytest.param(
+                "recorded_at", "yesterday", [("event_differs", 610)], id="recorded time as text"
+            ),
+            pytest.param("hash", "not a hash", [("event_differs", 610)], id="hash as text"),
+        ],
+    )
+    def test_a_leaf_column_set_to_what_no_seal_writes_is_named(
+        self,
+        signed_store: SignedStore,
+        superuser: Superuser,
+        column: str,
+        value: str,
+        named: list[tuple[str, int | None]],
+        tmp_path: Path,
+    ) -> None:
+        # given a leaf column the database's own type lets take such a value
+        if superuser.postgres:
+            pytest.skip("PostgreSQL's column type refuses this value")
+        # when
+        superuser.run(f"UPDATE audit_leaves SET {column} = ? WHERE position = 610", (value,))
+        # then the check names the leaf and its event instead of failing on the value
+        findings = store_findings(check(signed_store))
+        found = [(f["kind"], f["position"]) for f in findings]
+        assert all(finding in found for finding in named), found
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
     def test_a_forged_event_without_a_leaf_is_named_by_position(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
     ) -> None:
