@@ -143,9 +143,22 @@ def checkpoints(db: Database) -> list[Checkpoint]:
         f"SELECT tree_size, root_hash, signed_at, key_id, signature FROM {CHECKPOINTS} "  # noqa: S608
         "ORDER BY tree_size, signed_at"
     )
-    return [
-        Checkpoint(int(r[0]), as_digest(r[1]), str(r[2]), str(r[3]), as_digest(r[4])) for r in rows
-    ]
+    found = []
+    for size, root_hash, signed_at, key_id, signature in rows:
+        if type(size) is not int:  # SQLite keeps any value in any column
+            raise CheckpointDamaged(
+                f"a checkpoint signed at {signed_at!s} has tree size {size!r}, not a whole number"
+            )
+        found.append(
+            Checkpoint(
+                size, as_digest(root_hash), str(signed_at), str(key_id), as_digest(signature)
+            )
+        )
+    return found
+
+
+class CheckpointDamaged(ValueError):
+    """A stored checkpoint holds what no checkpoint writes: it cannot be checked."""
 
 
 def as_digest(stored: Any) -> bytes:

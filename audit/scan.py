@@ -403,6 +403,7 @@ class _RangeState:
         if not checked:
             return
         # an intact page's positions are whole numbers; another's may not all be
+        before = self.last
         positions = [checked[0][0], checked[-1][0]] if stored is not None else _positions(checked)
         if positions:
             if self.first is None:
@@ -430,9 +431,12 @@ class _RangeState:
             while self.wanted and self.wanted[0] == self.count:
                 self.wanted.pop(0)
                 position = checked[at - 1][0]
+                if type(position) is not int:  # the last whole-number position up to here
+                    whole = _positions(checked[:at])
+                    position = whole[-1] if whole else (before or 0)
                 self.stacks[self.lo + self.count] = (
                     _stack_with(self.frontier, self.block),
-                    position if type(position) is int else (self.last or 0),
+                    position,
                 )
 
 
@@ -466,7 +470,15 @@ def _check_rows(
     found, expected, last = state.found, state.expected, state.last
     for index, row, recomputed in zip(indices, checked, hashes, strict=True):
         position, digest = row[0], row[1]
-        if type(position) is not int:
+        whole = type(position) is int
+        if index != expected:
+            found.add(
+                "positions",
+                "leaf_index_gap",
+                position if whole else None,
+                f"leaf index {index} where {expected} was expected",
+            )
+        if not whole:
             found.add(
                 "positions",
                 "leaf_position_invalid",
@@ -475,13 +487,6 @@ def _check_rows(
             )
             expected = index + 1
             continue
-        if index != expected:
-            found.add(
-                "positions",
-                "leaf_index_gap",
-                position,
-                f"leaf index {index} where {expected} was expected",
-            )
         if last is not None and position <= last:
             found.add(
                 "positions",

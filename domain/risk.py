@@ -163,7 +163,8 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
         matches = o.matches or ""
         if matches.startswith(("tranche:", "transfer:")):
             continue
-        expense = expenses.get(matches[8:]) if matches.startswith("expense:") else None
+        matched = matches.removeprefix("expense:") if matches.startswith("expense:") else ""
+        expense = expenses.get(matched) if matched else None
         if (
             expense is None
             or not expense.get("approved_by")
@@ -189,7 +190,7 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 
 def _approved_later(approved_on: str | None, paid: date) -> bool:
-    return approved_on is not None and _day(approved_on) > paid
+    return _day(approved_on) > paid if approved_on else False
 
 
 def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
@@ -362,6 +363,8 @@ _DAY = attrgetter("day", "position")
 
 def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
     outs = by_day(spending(facts))
+    if not outs:
+        return []
     reach = timedelta(days=config.drawdown_window_days)
     inflow_days = sorted((d, c) for d, c, _ in facts.inflows)
     days = [d for d, _ in inflow_days]

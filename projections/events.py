@@ -78,8 +78,8 @@ class EventDecoder:
         cls, class_version = found
         try:
             event_state: dict[str, Any] = self._typed(self.schema.decode(state))
-        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError):
-            try:  # not a flat state of typed values: the general walk
+        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
+            try:  # not a flat state of typed values (or not UTF-8): the general walk
                 event_state = self._state(orjson.loads(state))
             except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
                 # not for orjson, or an unknown type: the mapper decodes it or raises its error

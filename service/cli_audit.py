@@ -253,4 +253,4 @@ COMMANDS = {
     "verify": cmd_verify,
 }
 
-ERRORS = (AuditConfigError, ExportError)
+ERRORS = (AuditConfigError, ExportError, audit_log.CheckpointDamaged)

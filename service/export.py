@@ -132,18 +132,36 @@ def _write_events(
     return exported, max(0, total - exported)
 
 
-LARGEST_POSITION = 2**63 - 1
-
-
 def _last_sealed_position(db: Database, size: int) -> int:
     if size == 0:
         return 0
-    # Only whole-number positions: SQLite keeps any value, and sorts text above numbers.
+    _refuse_unreadable_leaves(db, size)
     rows = db.execute(
-        f"SELECT MAX(position) FROM {LEAVES} WHERE leaf_index < ? AND position <= ?",  # noqa: S608
-        [size, LARGEST_POSITION],
+        f"SELECT MAX(position) FROM {LEAVES} WHERE leaf_index < ?",  # noqa: S608
+        [size],
     )
     return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def _refuse_unreadable_leaves(db: Database, size: int) -> None:
+    """Refuse to export when a sealed leaf's position is not a whole number.
+
+    SQLite keeps any value in any column, and such a leaf names no event: the export
+    could not say which events the checkpoint covers (PostgreSQL's column refuses it).
+    """
+    if db.dialect != "sqlite":
+        return
+    rows = db.execute(
+        f"SELECT leaf_index, position FROM {LEAVES} "  # noqa: S608
+        "WHERE leaf_index < ? AND typeof(position) <> 'integer' ORDER BY leaf_index LIMIT 1",
+        [size],
+    )
+    if rows:
+        index, position = rows[0]
+        raise ExportError(
+            f"the seal is damaged: leaf {index} has position {position!r}, not a whole "
+            "number; `buurtkas verify` names what differs"
+        )
 
 
 def _event_line(
@@ -175,13 +193,19 @@ def _event_line(
                 "version": version,
                 "topic": topic,
                 "state_base64": None if stored is None else base64.b64encode(stored).decode(),
-                "recorded_at": None if leaf is None else leaf.recorded_at,
+                "recorded_at": None if leaf is None else _as_stored(leaf.recorded_at),
                 "leaf_hash": None if leaf is None else leaf.hash.hex(),
                 "state": readable,
             }
         )
         + b"\n"
     )
+
+
+def _as_stored(value: Any) -> Any:
+    """A column's value as JSON can hold it; a value of another type (SQLite keeps bytes
+    in any column) as its ``repr``, which no verifier reads as a number."""
+    return value if value is None or isinstance(value, int | float | str) else repr(value)
 
 
 def _write_checkpoints(db: Database, out: Path, latest: Checkpoint) -> None:

@@ -20,10 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import log as audit_log
+from audit.log import CheckpointDamaged
 from projections.registry import open_store
 from service.application import Buurtkas
 from service.demo import load_demo
-from service.export import export_bundle
+from service.export import ExportError, export_bundle
 from service.integrity import IntegrityReport, verify
 from service.storage import persistence_env
 from service.synthetic import generate
@@ -204,13 +205,10 @@ class TestTamperingIsDetected:
         ("column", "value", "named"),
         [
             pytest.param(
-                "position",
-                "six hundred ten",
-                [("leaf_position_invalid", None), ("event_without_leaf", 610)],
-                id="position not a number",
+                "recorded_at", "yesterday", [("event_differs", 610)], id="recorded time as text"
             ),
             pytest.param(
-                "recorded_at", "yesterday", [("event_differs", 610)], id="recorded time as text"
+                "recorded_at", b"\x01", [("event_differs", 610)], id="recorded time as bytes"
             ),
             pytest.param("hash", "not a hash", [("event_differs", 610)], id="hash as text"),
         ],
@@ -220,7 +218,7 @@ class TestTamperingIsDetected:
         signed_store: SignedStore,
         superuser: Superuser,
         column: str,
-        value: str,
+        value: str | bytes,
         named: list[tuple[str, int | None]],
         tmp_path: Path,
     ) -> None:
@@ -229,11 +227,47 @@ class TestTamperingIsDetected:
             pytest.skip("PostgreSQL's column type refuses this value")
         # when
         superuser.run(f"UPDATE audit_leaves SET {column} = ? WHERE position = 610", (value,))
-        # then the check names the leaf and its event instead of failing on the value
+        # then the check names the leaf's event instead of failing on the value, and the
+        # export shows it as stored, failing the offline verification
         findings = store_findings(check(signed_store))
         found = [(f["kind"], f["position"]) for f in findings]
         assert all(finding in found for finding in named), found
         assert bundle_verifies(signed_store, tmp_path) == 1
+
+    def test_a_leaf_position_that_is_not_a_number_is_named_and_refused_by_the_export(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # given a leaf column the database's own type lets take such a value
+        if superuser.postgres:
+            pytest.skip("PostgreSQL's column type refuses this value")
+        # when the leaf of 610 loses its position, and the leaf before it is deleted
+        superuser.run("UPDATE audit_leaves SET position = 'six hundred ten' WHERE position = 610")
+        superuser.run("DELETE FROM audit_leaves WHERE position = 609")
+        # then the check names the gap, the leaf and both events left without a leaf
+        findings = store_findings(check(signed_store))
+        found = [(f["kind"], f["position"]) for f in findings]
+        assert ("leaf_index_gap", None) in found
+        assert ("leaf_position_invalid", None) in found
+        assert ("event_without_leaf", 609) in found
+        assert ("event_without_leaf", 610) in found
+        # and the export refuses, naming the leaf, rather than leave an event out
+        with pytest.raises(ExportError, match="leaf 609 has position 'six hundred ten'"):
+            bundle_verifies(signed_store, tmp_path)
+
+    def test_a_checkpoint_size_that_is_not_a_number_fails_the_check_and_the_export(
+        self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
+    ) -> None:
+        # given a checkpoint column the database's own type lets take such a value
+        if superuser.postgres:
+            pytest.skip("PostgreSQL's column type refuses this value")
+        # when
+        superuser.run("UPDATE audit_checkpoints SET tree_size = 'all of it'")
+        # then the store check fails and says why; the export refuses
+        store = next(c for c in check(signed_store).checks if c.name == "store")
+        assert not store.ok
+        assert "has tree size 'all of it', not a whole number" in store.summary
+        with pytest.raises(CheckpointDamaged, match="'all of it'"):
+            bundle_verifies(signed_store, tmp_path)
 
     def test_a_forged_event_without_a_leaf_is_named_by_position(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
