@@ -18,7 +18,12 @@ from psycopg import sql as pgsql
 class Connection(Protocol):
     dialect: str
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def execute(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``statement``; ``binary``: fetched in PostgreSQL's binary format (no
+        hexadecimal text for bytes), the same values either way."""
+        ...
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
@@ -41,7 +46,9 @@ class SQLiteConnection:
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def execute(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         return self.conn.execute(statement, tuple(params)).fetchall()
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -74,8 +81,10 @@ class PostgresConnection:
     def _adapt(statement: str) -> str:
         return statement.replace("?", "%s")
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = self.conn.execute(self._adapt(statement), tuple(params))
+    def execute(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        cursor = self.conn.execute(self._adapt(statement), tuple(params), binary=binary)
         return cursor.fetchall() if cursor.description else []
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -289,6 +289,7 @@ class EventSource:
             f"SELECT {self.id_column}, originator_id, originator_version, topic, state "  # noqa: S608
             f"FROM {self.table} WHERE {where} {tail}",
             params,
+            binary=True,
         )
         decode = self.decoder.decode
         with collector_paused():
@@ -305,6 +306,9 @@ class EventSource:
 
     def read_at(self, positions: list[int]) -> list[tuple[int, Any]]:
         """The events stored at ``positions``, in order of position."""
+        if self.conn.dialect == "postgres":  # one query, the positions as an array
+            where = f"{self.id_column} = ANY(?)"
+            return self._select(where, [list(positions)], f"ORDER BY {self.id_column}")
         events: list[tuple[int, Any]] = []
         with collector_paused():
             for start in range(0, len(positions), IN_CHUNK):

@@ -25,8 +25,8 @@ class SlowCommits:
         self.conn = conn
         self.dialect = conn.dialect
 
-    def execute(self, statement: str, params: Any = ()) -> Any:
-        return self.conn.execute(statement, params)
+    def execute(self, statement: str, params: Any = (), *, binary: bool = False) -> Any:
+        return self.conn.execute(statement, params, binary=binary)
 
     def executemany(self, statement: str, rows: Any) -> None:
         self.conn.executemany(statement, rows)
