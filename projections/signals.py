@@ -189,24 +189,34 @@ class Signals(Projection):
             rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        owners = self.owners
         first: set[tuple[UUID, int]] = set()
-        for _, event in events:
-            oid = event.originator_id
-            if event.originator_version == 1:
-                if not isinstance(event, Platform.Event):
-                    self.owners[oid.int] = signalled(event)
-            elif oid.int not in self.owners and not isinstance(event, Platform.Event):
-                first.add((oid, 1))
-        rows.preload_events(first)
         keys: set[tuple[str, str]] = set()
         platforms: set[str] = set()
+        unknown: list[Any] = []  # events whose platform their aggregate's first event names
         for _, event in events:
             sha = getattr(event, "receipt_sha256", None)
             if sha:
                 keys.add(("receipt", sha))
-            platform = self.owner(rows, event)
-            if platform is not None:
+            oid = event.originator_id
+            platform: str | None
+            if event.originator_version == 1 and not isinstance(event, Platform.Event):
+                platform = owners[oid.int] = signalled(event)
+            else:
+                platform = owners.get(oid.int)
+                if platform is None:
+                    if not isinstance(event, Platform.Event):
+                        first.add((oid, 1))
+                        unknown.append(event)
+                        continue
+                    platform = owners[oid.int] = text(oid)
+            if platform:
                 platforms.add(platform)
+        rows.preload_events(first)
+        for event in unknown:
+            found = self.owner(rows, event)
+            if found is not None:
+                platforms.add(found)
         rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
         last_chunks = []
         for platform in platforms:
