@@ -1,11 +1,14 @@
 """Reading stored events for projections: one query per batch, decoded like the mapper.
 
 ``EventDecoder`` gives exactly the domain events the application's mapper gives (same
-classes, same attributes, same upcasting), only faster: the JSON is parsed by orjson and
-the library's ``{"_type_": ..., "_data_": ...}`` values are then converted bottom-up,
-as the library's object hook does; topics and UUIDs are looked up once. Whatever orjson
-refuses (NaN, integers beyond 64 bits, lone surrogates) and any mapper with a cipher or
-a compressor is decoded by the mapper itself, so every stored event still decodes.
+classes, same attributes, same upcasting), only faster. The usual state (fields whose
+values are plain, lists, or the library's ``{"_type_": ..., "_data_": ...}`` values) is
+parsed by msgspec against a flat schema that reads the typed values as small structs; any
+other state is parsed by orjson and walked. Either way the typed values are then decoded
+by the transcoder's own decoders, innermost first, as the library's object hook does;
+topics and UUIDs are looked up once. Whatever orjson refuses (NaN, integers beyond 64
+bits, lone surrogates) and any mapper with a cipher or a compressor is decoded by the
+mapper itself, so every stored event still decodes.
 
 ``EventSource`` reads the event table straight through the read-model connection: the
 events after a position, the events at given positions, and given versions of given
@@ -80,7 +83,7 @@ class EventDecoder:
             event_state: dict[str, Any] = self._typed(self.schema.decode(state))
         except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
             try:  # not a flat state of typed values (or not UTF-8): the general walk
-                event_state = self._state(orjson.loads(state))
+                event_state = self._value(orjson.loads(state))
             except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
                 # not for orjson, or an unknown type: the mapper decodes it or raises its error
                 return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
@@ -107,30 +110,6 @@ class EventDecoder:
                 value[key] = decoders[item.type](data)
             elif kind is list:
                 value[key] = self._value(item)
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return decoders[value["_type_"]](value["_data_"])
-        return value
-
-    def _state(self, value: Any) -> Any:
-        """``_value`` of an event's state, with the usual case inline: a typed value
-        whose data is a string or an integer, directly under the state."""
-        if type(value) is not dict:
-            return self._value(value)
-        decoders = self.decoders
-        for key, item in value.items():
-            kind = type(item)
-            if kind is dict:
-                if len(item) == 2:
-                    data = item.get("_data_", item)
-                    kind = type(data)
-                    if (kind is str or kind is int) and "_type_" in item:
-                        value[key] = decoders[item["_type_"]](data)
-                        continue
-                value[key] = self._value(item)
-            elif kind is list:
-                value[key] = self._value(item)
-            elif kind is float:
-                raise NotForOrjson
         if len(value) == 2 and "_type_" in value and "_data_" in value:
             return decoders[value["_type_"]](value["_data_"])
         return value

@@ -76,13 +76,19 @@ class TestEventDecoder:
 
     @pytest.mark.parametrize(
         "extra",
-        [b'"score":NaN', b'"big":123456789012345678901234567890', b'"odd":"\\ud800"'],
-        ids=["nan", "big-integer", "lone-surrogate"],
+        [
+            b'"score":NaN',
+            b'"big":123456789012345678901234567890',
+            b'"odd":"\\ud800"',
+            b'"nested":{"on":{"_type_":"date_iso","_data_":"2019-03-02"},"n":[1,{"k":null}]}',
+            b'"ratio":0.5',
+        ],
+        ids=["nan", "big-integer", "lone-surrogate", "nested-object", "float"],
     )
-    def test_what_orjson_refuses_is_decoded_by_the_mapper(
+    def test_a_state_outside_the_usual_schema_decodes_as_the_mapper_decodes_it(
         self, app: Buurtkas, extra: bytes
     ) -> None:
-        # given a stored state only the standard library's JSON reads
+        # given a stored state outside the flat schema (some only the standard library reads)
         load_demo(app)
         encoded = app.mapper.transcoder.encode(
             {
