@@ -4,6 +4,8 @@ Four checks, each logged as one structured event and reported in JSON:
 
 - ``store``: every stored event against its leaf, positions complete and in order, and the
   rebuilt tree against every signed checkpoint (:mod:`audit.scan`);
+- ``subtrees``: every stored subtree (what inclusion and consistency proofs are built from)
+  equals the hash of its leaves (:mod:`audit.subtrees`);
 - ``read_models``: every read model equals a fresh fold of the history up to its position;
 - ``ledger``: the double-entry invariants of :mod:`domain.ledger_checks`.
 
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit import log as audit_log
 from audit.checkpoint import Checkpoint
 from audit.scan import scan
+from audit.subtrees import check_subtrees
 from domain.ledger_checks import check_ledger
 from domain.risk import RiskConfig
 from projections.base import fold_together
@@ -92,6 +95,7 @@ def verify(
                 ),
             )
         ]
+        runs.append(("subtrees", lambda: check_stored_subtrees(store)))
         if read_models:
             runs.append(("read_models", lambda: check_read_models(app, store, risk)))
         runs.append(("ledger", lambda: check_double_entry(app)))
@@ -153,6 +157,24 @@ def check_store(
         f"{first['detail']}"
     )
     return CheckResult("store", False, summary, details=details, figures=figures)
+
+
+def check_stored_subtrees(store: ReadModelStore) -> CheckResult:
+    """Every stored subtree against the leaves (the proofs an export gives rest on them)."""
+    report = check_subtrees(store.conn)
+    details = [finding.to_json() for finding in report.listed]
+    figures = {"leaves": report.leaves, "subtrees": report.subtrees, "findings": report.counts}
+    if report.incomplete is not None:
+        summary = f"not every subtree checked: {report.incomplete} (see the store check)"
+        return CheckResult("subtrees", False, summary, details=details, figures=figures)
+    if details:
+        first = details[0]
+        summary = (
+            f"{sum(report.counts.values())} finding(s); first: {first['kind']}: {first['detail']}"
+        )
+        return CheckResult("subtrees", False, summary, details=details, figures=figures)
+    summary = f"{report.subtrees} stored subtrees match the {report.leaves} leaves"
+    return CheckResult("subtrees", True, summary, details=details, figures=figures)
 
 
 def _position(finding: Any) -> tuple[int, int]:

@@ -126,8 +126,14 @@ class TestAuditCommands:
         assert code == 0
         assert isinstance(report, dict)
         assert report["ok"] is True
-        assert [c["check"] for c in report["checks"]] == ["store", "read_models", "ledger"]
-        assert report["checks"][1]["figures"]["balances"]["differences"] == 0
+        assert [c["check"] for c in report["checks"]] == [
+            "store",
+            "subtrees",
+            "read_models",
+            "ledger",
+        ]
+        assert report["checks"][1]["figures"]["findings"] == {}
+        assert report["checks"][2]["figures"]["balances"]["differences"] == 0
 
     def test_verify_names_the_position_of_a_changed_event_and_exits_1(
         self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
@@ -164,8 +170,9 @@ class TestAuditCommands:
         # then
         assert code == 1
         assert isinstance(report, dict)
-        store, read_models, ledger = report["checks"]
+        store, subtrees, read_models, ledger = report["checks"]
         assert store["ok"] is True
+        assert subtrees["ok"] is True
         assert ledger["ok"] is True
         assert read_models["ok"] is False
         assert read_models["details"][0] == {

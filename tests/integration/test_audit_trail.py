@@ -321,7 +321,7 @@ class TestProofs:
         report = verify(app, key.public_key())
         # then
         assert report.ok, report.to_json()
-        assert [c.name for c in report.checks] == ["store", "read_models", "ledger"]
+        assert [c.name for c in report.checks] == ["store", "subtrees", "read_models", "ledger"]
 
     def test_checkpoints_without_a_configured_public_key_fail_the_check(
         self, app: Buurtkas, store: ReadModelStore

@@ -118,6 +118,24 @@ def bundle_verifies(signed: SignedStore, out: Path) -> int:
     return result.returncode
 
 
+def proof_of_position_verifies(signed: SignedStore, position: int) -> bool:
+    app = Buurtkas(env=persistence_env(signed.url))
+    store = open_store(app.store_env)
+    try:
+        latest = audit_log.latest_checkpoint(store.conn)
+        leaf = audit_log.leaf_at(store.conn, position)
+        assert latest is not None
+        assert leaf is not None
+        try:
+            proof = audit_log.inclusion_proof(store.conn, leaf, latest.tree_size, latest.root_hash)
+        except audit_log.MissingNode:
+            return False
+        return proof.verifies()
+    finally:
+        store.conn.close()
+        app.close()
+
+
 @pytest.fixture
 def superuser(signed_store: SignedStore) -> Iterator[Superuser]:
     su = Superuser(signed_store.url)
@@ -301,6 +319,48 @@ class TestTamperingIsDetected:
         findings = store_findings(check(signed_store))
         assert (findings[0]["kind"], findings[0]["position"]) == ("event_differs", 700)
         assert bundle_verifies(signed_store, tmp_path) == 1
+
+    @pytest.mark.parametrize(
+        ("change", "value", "kind", "sqlite_only"),
+        [
+            pytest.param("UPDATE", bytes(32), "subtree_differs", False, id="hash changed"),
+            pytest.param("UPDATE", "not a hash", "subtree_differs", True, id="hash as text"),
+            pytest.param("DELETE", None, "subtree_missing", False, id="subtree deleted"),
+        ],
+    )
+    def test_a_stored_subtree_changed_is_named_although_the_history_is_intact(
+        self,
+        signed_store: SignedStore,
+        superuser: Superuser,
+        change: str,
+        value: bytes | str | None,
+        kind: str,
+        sqlite_only: bool,
+        tmp_path: Path,
+    ) -> None:
+        # given the stored subtree over leaves 604..607 (level 2), which no consistency
+        # proof between the checkpoints reads
+        if sqlite_only and superuser.postgres:
+            pytest.skip("PostgreSQL's column type refuses this value")
+        where = "WHERE level = 2 AND end_leaf = 607"
+        # when
+        if change == "UPDATE":
+            superuser.run(f"UPDATE audit_nodes SET hash = ? {where}", (value,))
+        else:
+            superuser.run(f"DELETE FROM audit_nodes {where}")
+        # then the history still checks out, and the subtrees check names the subtree by
+        # its last leaf and that leaf's position
+        checks = {c.name: c for c in check(signed_store).checks}
+        assert checks["store"].ok
+        assert not checks["subtrees"].ok
+        named = [
+            (d["kind"], d["level"], d["last_leaf"], d["position"])
+            for d in checks["subtrees"].details
+        ]
+        assert named == [(kind, 2, 607, 608)]
+        # and it matters: the inclusion proof of leaf 600, whose path holds that subtree
+        # (the sibling of leaves 600..603), no longer verifies
+        assert not proof_of_position_verifies(signed_store, 601)
 
     def test_a_leaf_moved_out_of_its_place_is_named_as_a_gap_not_as_a_shorter_log(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
