@@ -69,7 +69,7 @@ def check_subtrees(db: Database, size: int | None = None) -> SubtreeReport:
     """Every complete subtree of the first ``size`` leaves (all of them by default)."""
     size = tree_size(db) if size is None else size
     report = SubtreeReport()
-    stack: list[tuple[int, bytes]] = []  # the complete subtrees so far: level and hash
+    frontier = merkle.Frontier()
     for start in range(0, size, PAGE):
         end = min(start + PAGE, size)
         leaves = db.execute(
@@ -93,10 +93,7 @@ def check_subtrees(db: Database, size: int | None = None) -> SubtreeReport:
                 return report
             expected += 1
             report.leaves += 1
-            level, hash_ = 0, as_digest(digest)
-            while stack and stack[-1][0] == level:
-                hash_ = merkle.node_hash(stack.pop()[1], hash_)
-                level += 1
+            for level, _, hash_ in frontier.append(as_digest(digest)):
                 report.subtrees += 1
                 found = stored.pop((index, level), None)
                 first = index - (1 << level) + 1
@@ -116,7 +113,6 @@ def check_subtrees(db: Database, size: int | None = None) -> SubtreeReport:
                         position,
                         f"the stored hash of leaves {first}..{index} is not theirs",
                     )
-            stack.append((level, hash_))
         if expected != end:
             report.incomplete = f"leaf index {expected} is missing"
             return report

@@ -57,6 +57,8 @@ class EventDecoder:
         self.classes: dict[str, tuple[type[Any], int]] = {}
         """Each topic's class and its ``class_version``."""
         self.uuids: dict[str, UUID] = {}
+        """Ids by their stored text: ``reused(UUID)`` inline, as every event needs one (a
+        function call less is about 4% of decoding a platform's events)."""
         self.schema = msgspec.json.Decoder(FlatState)
 
     def originator(self, value: Any) -> UUID:
