@@ -287,6 +287,39 @@ class TestTamperingIsDetected:
         with pytest.raises(CheckpointDamaged, match="'all of it'"):
             bundle_verifies(signed_store, tmp_path)
 
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [
+            ("signed_at", "'2019-12-31T23:59:59Z'"),
+            ("key_id", "'0000000000000000'"),
+            ("signed_at", "x'00ff'"),
+            ("key_id", "42"),
+        ],
+        ids=["time changed", "key id changed", "time as bytes", "key id as a number"],
+    )
+    def test_a_checkpoint_whose_time_or_key_id_was_changed_fails_its_signature(
+        self,
+        signed_store: SignedStore,
+        superuser: Superuser,
+        tmp_path: Path,
+        column: str,
+        value: str,
+    ) -> None:
+        # given bytes only where the database's column type lets them in
+        if superuser.postgres and value.startswith("x'"):
+            pytest.skip("PostgreSQL's column type refuses this value")
+        # when the first checkpoint's signed time or key id is rewritten
+        superuser.run(
+            f"UPDATE audit_checkpoints SET {column} = {value} "
+            f"WHERE tree_size = {signed_store.first_checkpoint_size}"
+        )
+        # then that checkpoint fails its signature, and only that one
+        findings = store_findings(check(signed_store))
+        assert [f["kind"] for f in findings] == ["bad_signature"]
+        assert f"(size {signed_store.first_checkpoint_size})" in str(findings[0]["detail"])
+        # and a bundle exported from the store fails the offline verifier
+        assert bundle_verifies(signed_store, tmp_path) == 1
+
     def test_a_forged_event_without_a_leaf_is_named_by_position(
         self, signed_store: SignedStore, superuser: Superuser, tmp_path: Path
     ) -> None:
