@@ -25,3 +25,11 @@ class Memo(dict[K, V]):
             for old in list(itertools.islice(self, max(1, self.limit // 4))):
                 del self[old]
         super().__setitem__(key, value)
+
+    def update_bounded(self, entries: dict[K, V]) -> None:
+        """Add ``entries`` (fewer than ``limit``), forgetting the oldest as needed."""
+        excess = len(self) + len(entries) - self.limit
+        if excess > 0:
+            for old in list(itertools.islice(self, excess + self.limit // 4)):
+                del self[old]
+        self.update(entries)

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from domain.bank import BankStatement
 from domain.expense import Expense
@@ -88,23 +87,24 @@ class Docs:
     """Whether this batch has written them (the same documents: once is enough)."""
 
 
-def owned(event: Any) -> str | None:
-    """The platform a new aggregate belongs to, from its first event."""
-    match event:
-        case Platform.Registered():
-            return text(event.originator_id)
-        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            return text(event.platform_id)
-    return None
+PLATFORM_FIELD: Dispatch[str] = Dispatch(
+    [
+        (Platform.Registered, "originator_id"),
+        (
+            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
+            "platform_id",
+        ),
+        (PlatformTransfer.Made, "to_platform_id"),
+    ]
+)
+"""The field of an aggregate's first event that names the platform its events feed (a
+transfer feeds the receiving platform: money in). Looked up once per class."""
 
 
 def signalled(first: Any) -> str:
-    """The platform whose signals an aggregate's events feed, from its first event ("": none).
-
-    A transfer feeds the receiving platform (money in)."""
-    if isinstance(first, PlatformTransfer.Made):
-        return text(first.to_platform_id)
-    return owned(first) or ""
+    """The platform whose signals an aggregate's events feed, from its first event ("": none)."""
+    field_name = PLATFORM_FIELD(first)
+    return "" if field_name is None else text(getattr(first, field_name))
 
 
 @dataclass
@@ -157,6 +157,7 @@ class Signals(Projection):
                 (Expense.Rejected, self._changed("rejected")),
                 (Expense.Paid, self._changed("paid")),
                 (Expense.EntryReversed, self._changed("approved")),
+                (PlatformTransfer.Made, self._inflow),
             ]
         )
 
@@ -190,33 +191,36 @@ class Signals(Projection):
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         owners = self.owners
-        first: set[tuple[UUID, int]] = set()
-        keys: set[tuple[str, str]] = set()
+        known = owners.get
+        fields = PLATFORM_FIELD
+        found: dict[int, str] = {}  # the platforms of the aggregates this batch creates
         platforms: set[str] = set()
+        keys: set[tuple[str, str]] = set()
         unknown: list[Any] = []  # events whose platform their aggregate's first event names
         for _, event in events:
             sha = getattr(event, "receipt_sha256", None)
             if sha:
                 keys.add(("receipt", sha))
-            oid = event.originator_id
-            platform: str | None
-            if event.originator_version == 1 and not isinstance(event, Platform.Event):
-                platform = owners[oid.int] = signalled(event)
+            oid = event.originator_id.int
+            if event.originator_version == 1:
+                field_name = fields(event)
+                found[oid] = "" if field_name is None else text(getattr(event, field_name))
             else:
-                platform = owners.get(oid.int)
+                platform = known(oid)
                 if platform is None:
-                    if not isinstance(event, Platform.Event):
-                        first.add((oid, 1))
-                        unknown.append(event)
-                        continue
-                    platform = owners[oid.int] = text(oid)
-            if platform:
-                platforms.add(platform)
-        rows.preload_events(first)
+                    platform = found.get(oid)
+                if platform is None:
+                    unknown.append(event)
+                else:
+                    platforms.add(platform)
+        owners.update_bounded(found)
+        platforms.update(found.values())
+        rows.preload_events(
+            (e.originator_id, 1) for e in unknown if not isinstance(e, Platform.Event)
+        )
         for event in unknown:
-            found = self.owner(rows, event)
-            if found is not None:
-                platforms.add(found)
+            platforms.add(self.owner(rows, event) or "")
+        platforms.discard("")
         rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
         last_chunks = []
         for platform in platforms:
@@ -226,24 +230,30 @@ class Signals(Projection):
         rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        if isinstance(event, PlatformTransfer.Made):
-            self._inflow(rows, text(event.to_platform_id), position, event)
-            return
         platform = self.owners.get(event.originator_id.int)
         if platform is None:
             platform = self.owner(rows, event)
         if not platform:
             return
-        batch = self.batch if self.rows is not None and self.rows() is rows else None
-        docs = None if batch is None else batch.docs.get(platform)
+        batch = self.batch if self.rows is not None and self.rows() is rows else self._batch(rows)
+        docs = batch.docs.get(platform)
         if docs is None:
             docs = self._docs(rows, platform)
             if docs is None:
                 if not isinstance(event, Platform.Registered):
                     return
-                docs = Docs(new_meta(event.name), new_head(), changed=True)
-                self._batch(rows).docs[platform] = docs
-        self._observe(rows, docs, platform, position, event)
+                docs = batch.docs[platform] = Docs(new_meta(event.name), new_head(), changed=True)
+        if not docs.observed:
+            docs.observed = True
+            self._dirty(rows, platform)
+        head = docs.head
+        occurred = event.occurred_on
+        if docs.day is None or occurred > docs.day:
+            docs.day = occurred
+            head["clock"] = occurred.isoformat()
+        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
+        if late > self.late_days:
+            self._late(docs, position, late)
         handler = self.handlers(event)
         if handler is not None:
             handler(rows, docs, platform, position, event)
@@ -271,24 +281,17 @@ class Signals(Projection):
             rows.put("meta", platform, docs.meta, platform)
             docs.meta_saved = True
 
-    def _observe(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        if not docs.observed:
-            docs.observed = True
-            self._dirty(rows, platform)
+    @staticmethod
+    def _late(docs: Docs, position: int, late: int) -> None:
+        """A booking ``late`` days after the business date (over the threshold)."""
         head = docs.head
-        occurred = event.occurred_on
-        if docs.day is None or occurred > docs.day:
-            docs.day = occurred
-            head["clock"] = occurred.isoformat()
-        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
-        if late > self.late_days:
-            head["late"] += 1
-            if late > head["worst"]:
-                head["worst"] = late
-            listed = docs.meta["late_listed"]
-            if len(listed) < MAX_LATE_LISTED:
-                listed.append([position, late])
-                docs.changed = True
+        head["late"] += 1
+        if late > head["worst"]:
+            head["worst"] = late
+        listed = docs.meta["late_listed"]
+        if len(listed) < MAX_LATE_LISTED:
+            listed.append([position, late])
+            docs.changed = True
 
     def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
         """Append ``fact`` to the platform's log."""
@@ -369,8 +372,7 @@ class Signals(Projection):
         )
 
     def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
-        self._log(rows, docs, platform, fact)
+        self._inflow(rows, docs, platform, position, event)
         grant = docs.meta["grants"][text(event.originator_id)]
         grant.setdefault("paid", {})[str(event.number)] = {
             "on": event.occurred_on.isoformat(),
@@ -460,14 +462,9 @@ class Signals(Projection):
 
         return handler
 
-    def _inflow(self, rows: Rows, platform: str, position: int, event: Any) -> None:
-        docs = self._docs(rows, platform)
-        if docs is None:
-            return
-        self._observe(rows, docs, platform, position, event)
+    def _inflow(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
         self._log(rows, docs, platform, fact)
-        self._save(rows, platform, docs)
 
     def _receipt(
         self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
