@@ -14,6 +14,9 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql as pgsql
 
+STREAM_CHUNK = 500
+"""Rows per chunk of a streamed PostgreSQL result."""
+
 
 class Connection(Protocol):
     dialect: str
@@ -23,6 +26,13 @@ class Connection(Protocol):
     ) -> list[tuple[Any, ...]]:
         """Rows of ``statement``; ``binary``: fetched in PostgreSQL's binary format (no
         hexadecimal text for bytes), the same values either way."""
+        ...
+
+    def stream(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``execute``, handed over while later ones are still coming (the
+        caller must take them all before it uses the connection again)."""
         ...
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
@@ -50,6 +60,11 @@ class SQLiteConnection:
         self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
     ) -> list[tuple[Any, ...]]:
         return self.conn.execute(statement, tuple(params)).fetchall()
+
+    def stream(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> Iterator[tuple[Any, ...]]:
+        return iter(self.execute(statement, params))  # in this process: nothing to overlap
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(statement, rows)
@@ -86,6 +101,15 @@ class PostgresConnection:
     ) -> list[tuple[Any, ...]]:
         cursor = self.conn.execute(self._adapt(statement), tuple(params), binary=binary)
         return cursor.fetchall() if cursor.description else []
+
+    def stream(
+        self, statement: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows in chunks of ``STREAM_CHUNK`` as the server sends them (one by one with a
+        libpq older than 17): the server reads the next rows while these are used."""
+        size = STREAM_CHUNK if psycopg.pq.version() >= 170000 else 1
+        cursor = self.conn.cursor(binary=binary)
+        return cursor.stream(self._adapt(statement), tuple(params), size=size)
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor:

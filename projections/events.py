@@ -266,7 +266,7 @@ class EventSource:
         return int(self.app.recorder.max_notification_id() or 0)
 
     def _select(self, where: str, params: list[Any], tail: str = "") -> list[tuple[int, Any]]:
-        rows = self.conn.execute(
+        rows = self.conn.stream(  # on PostgreSQL, decoded while the rest is coming
             f"SELECT {self.id_column}, originator_id, originator_version, topic, state "  # noqa: S608
             f"FROM {self.table} WHERE {where} {tail}",
             params,

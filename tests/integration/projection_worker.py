@@ -28,6 +28,9 @@ class SlowCommits:
     def execute(self, statement: str, params: Any = (), *, binary: bool = False) -> Any:
         return self.conn.execute(statement, params, binary=binary)
 
+    def stream(self, statement: str, params: Any = (), *, binary: bool = False) -> Any:
+        return self.conn.stream(statement, params, binary=binary)
+
     def executemany(self, statement: str, rows: Any) -> None:
         self.conn.executemany(statement, rows)
 

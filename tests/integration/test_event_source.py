@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from domain.values import Role
-from projections.db import Connection, connect
+from projections.db import STREAM_CHUNK, Connection, connect
 from projections.events import EventDecoder, EventSource
 from service.application import Buurtkas
 from service.demo import load_demo
@@ -46,6 +46,24 @@ class TestEventSource:
         assert [p for p, _ in read] == [p for p, _ in expected]
         assert all(same(a, b) for (_, a), (_, b) in zip(read, expected, strict=True))
         assert source.head() == expected[-1][0]
+
+    def test_a_read_longer_than_a_streamed_chunk_gives_every_event_in_order(
+        self, app: Buurtkas, conn: Connection
+    ) -> None:
+        # given: more events than PostgreSQL sends in one chunk of a streamed result
+        load_demo(app)
+        generate(app, 1500, seed=5)
+        expected = list(app.stored_events())
+        assert len(expected) > 2 * STREAM_CHUNK
+        source = EventSource(app, conn)
+        # when
+        read = source.read(0, len(expected))
+        at = source.read_at([p for p, _ in expected][1::2])
+        # then
+        assert [p for p, _ in read] == [p for p, _ in expected]
+        assert all(same(a, b) for (_, a), (_, b) in zip(read, expected, strict=True))
+        assert [p for p, _ in at] == [p for p, _ in expected][1::2]
+        assert all(same(a, b) for (_, a), (_, b) in zip(at, expected[1::2], strict=True))
 
     def test_events_at_positions_and_versions_of_aggregates_are_read_directly(
         self, app: Buurtkas, conn: Connection
