@@ -9,6 +9,8 @@ index keeps no row per aggregate.
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from domain.bank import BankStatement
@@ -20,6 +22,7 @@ from domain.transfer import PlatformTransfer
 from projections.base import Projection
 from projections.memo import Memo
 from projections.rows import Rows
+from projections.store import Doc
 
 CHUNK = 1000
 KNOWN_AGGREGATES = 50_000
@@ -67,11 +70,23 @@ class Owners:
         rows.preload_events(wanted)
 
 
+@dataclass
+class Tail:
+    """A platform's head and last chunk of positions while a fold appends to them."""
+
+    head: Doc
+    key: str
+    chunk: Doc
+
+
 class PlatformIndex(Projection):
     name = "platform_index"
 
     def __init__(self) -> None:
         self.owners = Owners()
+        self.rows: weakref.ref[Rows] | None = None
+        """The rows ``tails`` belong to, weakly (as ``Signals.rows``)."""
+        self.tails: dict[str, Tail] = {}
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         self.owners.prefetch(rows, events)
@@ -80,17 +95,43 @@ class PlatformIndex(Projection):
         chunks = []
         for platform in platforms:
             head = rows.get("head", platform)
-            count = 0 if head is None else head["count"]  # a new platform's first chunk too
-            chunks.append(("positions", f"{platform}:{count // CHUNK:06d}"))
+            if head is not None and head["count"] % CHUNK:  # a chunk to append to
+                chunks.append(("positions", chunk_key(platform, head["count"])))
         rows.preload(chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        for platform in self.owners(rows, event):
-            head = rows.get("head", platform) or {"count": 0}
-            chunk_key = f"{platform}:{head['count'] // CHUNK:06d}"
-            chunk = rows.get("positions", chunk_key) or {"positions": []}
-            chunk["positions"].append(position)
-            full = len(chunk["positions"]) == CHUNK  # then it will not be read while folding
-            rows.put("positions", chunk_key, chunk, platform, keep=not full)
-            head["count"] += 1
-            rows.put("head", platform, head, platform)
+        platforms = self.owners(rows, event)
+        if not platforms:
+            return
+        tails = self.tails if self.rows is not None and self.rows() is rows else self._fold(rows)
+        for platform in platforms:
+            tail = tails.get(platform)
+            if tail is None:
+                tail = tails[platform] = self._tail(rows, platform)
+            positions = tail.chunk["positions"]
+            positions.append(position)
+            tail.head["count"] += 1
+            if len(positions) == CHUNK:  # full: it will not be read while folding
+                rows.put("positions", tail.key, tail.chunk, platform, keep=False)
+                del tails[platform]
+
+    def _fold(self, rows: Rows) -> dict[str, Tail]:
+        """A new fold (a new batch): no tail at hand yet."""
+        self.rows, self.tails = weakref.ref(rows), {}
+        return self.tails
+
+    @staticmethod
+    def _tail(rows: Rows, platform: str) -> Tail:
+        """The platform's head and last chunk, written once: this fold changes them in place."""
+        head = rows.get("head", platform) or {"count": 0}
+        count = head["count"]
+        key = chunk_key(platform, count)
+        chunk = (rows.get("positions", key) if count % CHUNK else None) or {"positions": []}
+        rows.put("head", platform, head, platform)
+        rows.put("positions", key, chunk, platform)
+        return Tail(head, key, chunk)
+
+
+def chunk_key(platform: str, count: int) -> str:
+    """The row of the platform's positions that holds its position number ``count``."""
+    return f"{platform}:{count // CHUNK:06d}"
