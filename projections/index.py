@@ -10,16 +10,18 @@ index keeps no row per aggregate.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from domain.bank import BankStatement
 from domain.expense import Expense
 from domain.grant import Grant
+from domain.ids import text
 from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
-from projections.base import Projection
+from projections.base import Dispatch, Projection
 from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
@@ -29,16 +31,35 @@ KNOWN_AGGREGATES = 50_000
 """Aggregates whose platforms an ``Owners`` keeps at hand."""
 
 
+def _registered(first: Any) -> list[str]:
+    return [text(first.originator_id)]
+
+
+def _of_platform(first: Any) -> list[str]:
+    return [text(first.platform_id)]
+
+
+def _transfer(first: Any) -> list[str]:
+    return [text(first.from_platform_id), text(first.to_platform_id)]
+
+
+FIRST_OWNERS: Dispatch[Callable[[Any], list[str]]] = Dispatch(
+    [
+        (Platform.Registered, _registered),
+        (
+            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
+            _of_platform,
+        ),
+        (PlatformTransfer.Made, _transfer),
+    ]
+)
+"""How the first event of an aggregate names its platforms, by its class."""
+
+
 def first_owners(first: Any) -> list[str]:
     """The platforms an aggregate belongs to, from its first event."""
-    match first:
-        case Platform.Registered():
-            return [str(first.originator_id)]
-        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened() | BankMatch.Matched():
-            return [str(first.platform_id)]
-        case PlatformTransfer.Made():
-            return [str(first.from_platform_id), str(first.to_platform_id)]
-    return []
+    owners = FIRST_OWNERS(first)
+    return [] if owners is None else owners(first)
 
 
 class Owners:
@@ -58,16 +79,30 @@ class Owners:
             found = self.known[oid.int] = first_owners(first)
         return found
 
-    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        """Read the first events a batch will need in one go."""
-        wanted = set()
+    def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> set[str]:
+        """Read the first events a batch will need in one go; return the batch's platforms."""
+        known = self.known.get
+        found: dict[int, list[str]] = {}  # the owners of the aggregates this batch creates
+        platforms: set[str] = set()
+        later: list[Any] = []  # events whose aggregate's first event is to be read
         for _, event in events:
-            oid = event.originator_id
+            key = event.originator_id.int
+            owners: list[str] | None
             if event.originator_version == 1:
-                self.known[oid.int] = first_owners(event)
-            elif oid.int not in self.known:
-                wanted.add((oid, 1))
-        rows.preload_events(wanted)
+                owners = found[key] = first_owners(event)
+            else:
+                owners = known(key)
+                if owners is None:
+                    owners = found.get(key)
+                if owners is None:
+                    later.append(event)
+                    continue
+            platforms.update(owners)
+        self.known.update_bounded(found)
+        rows.preload_events((event.originator_id, 1) for event in later)
+        for event in later:
+            platforms.update(self(rows, event))
+        return platforms
 
 
 @dataclass
@@ -89,8 +124,7 @@ class PlatformIndex(Projection):
         self.tails: dict[str, Tail] = {}
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        self.owners.prefetch(rows, events)
-        platforms = {p for _, event in events for p in self.owners(rows, event)}
+        platforms = self.owners.prefetch(rows, events)
         rows.preload(("head", p) for p in platforms)
         chunks = []
         for platform in platforms:
