@@ -21,12 +21,15 @@ from domain.expense import Expense
 from domain.grant import Grant
 from domain.ids import text
 from domain.platform import Platform
-from domain.postings import Leg, books, is_reversal, legs
+from domain.postings import REVERSALS, Leg, books, is_reversal, legs
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
 from projections.rows import Rows
 from projections.store import Doc
+
+REVERSES = object()
+"""A prefetch plan's mark for events that post by reversing another event."""
 
 
 def new_doc(kind: str) -> Doc:
@@ -59,6 +62,8 @@ class Balances(Projection):
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
         self.posting: dict[type, bool] = {}
         """Whether events of a class can post (``books``), by class."""
+        self.plans: dict[type, tuple[bool | object, str | None]] = {}
+        """What the prefetch does with events of a class (``_plan``), by class."""
         self.batch: dict[int, tuple[Any, list[Leg]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
         self.facts: Dispatch[Handler] = Dispatch(
@@ -95,32 +100,33 @@ class Balances(Projection):
         """Preload exactly the documents the batch will read (accounts, entities)."""
         keys: set[tuple[str, str]] = set()
         wanted: set[tuple[UUID, int]] = set()
-        self.batch = {}
+        self.batch = batch = {}
         expenses: list[UUID] = []
         corrected: list[tuple[UUID, int]] = []
+        plans = self.plans
         for position, event in events:
-            oid = event.originator_id
-            if is_reversal(event):
-                corrected.append((oid, event.reverses_version))
-            else:
+            plan = plans.get(type(event))
+            if plan is None:
+                plan = self._plan(type(event))
+            books, role = plan
+            if books is REVERSES:
+                corrected.append((event.originator_id, event.reverses_version))
+            elif books:
                 booked = legs(event)
-                self.batch[position] = (event, booked)
+                batch[position] = (event, booked)
                 if booked:
                     keys.update((kind, entity) for kind, entity, _, _ in booked)
-            if isinstance(event, Expense.Event):
-                if isinstance(event, Expense.Submitted):
-                    keys.add(("platform", text(event.platform_id)))
-                    self._remember_expense(event)
-                else:
-                    expenses.append(oid)
-                    if oid.int not in self.expenses:
-                        wanted.add((oid, 1))
-            elif isinstance(event, Grant.Event):
-                keys.add(("grant", text(oid)))
-            elif isinstance(event, Platform.Registered):
-                keys.add(("platform", text(oid)))
-            elif isinstance(event, DistrictBudget.Allocated):
-                keys.add(("budget", text(oid)))
+            if role is None:
+                continue
+            if role == "expense":
+                oid = event.originator_id
+                expenses.append(oid)
+                if oid.int not in self.expenses:
+                    wanted.add((oid, 1))
+            elif role == "submitted":
+                keys.add(("platform", self._remember_expense(event)[0]))
+            else:  # the event's own document: a grant, a registered platform, a budget
+                keys.add((role, text(event.originator_id)))
         rows.preload_events(wanted.union(corrected))
         for oid, version in corrected:
             original = rows.event(oid, version)
@@ -139,6 +145,25 @@ class Balances(Projection):
             if doc is not None and doc.get("budget_id"):
                 budgets.add(("budget", doc["budget_id"]))
         rows.preload(budgets)
+
+    def _plan(self, cls: type) -> tuple[bool | object, str | None]:
+        """Whether events of ``cls`` post (``REVERSES``: by reversing another), and which
+        document of the batch they name: an expense's (through its first event), a new
+        expense's platform, or their own (a grant, a platform, a budget)."""
+        posts: bool | object = REVERSES if issubclass(cls, REVERSALS) else books(cls)
+        role: str | None = None
+        if issubclass(cls, Expense.Submitted):
+            role = "submitted"
+        elif issubclass(cls, Expense.Event):
+            role = "expense"
+        elif issubclass(cls, Grant.Event):
+            role = "grant"
+        elif issubclass(cls, Platform.Registered):
+            role = "platform"
+        elif issubclass(cls, DistrictBudget.Allocated):
+            role = "budget"
+        plan = self.plans[cls] = (posts, role)
+        return plan
 
     def _remember_expense(self, submitted: Any) -> tuple[str, str | None, int]:
         grant = text(submitted.grant_id) if submitted.grant_id else None
@@ -247,7 +272,8 @@ class Balances(Projection):
             self._paid_out(rows, grant["budget_id"], -cents)
 
     def _submitted(self, rows: Rows, event: Any, oid: str) -> None:
-        platform, _, cents = self._remember_expense(event)
+        known = self.expenses.get(event.originator_id.int)  # remembered by the prefetch
+        platform, _, cents = self._remember_expense(event) if known is None else known
         doc = rows.get("platform", platform) or new_doc("platform")
         doc["awaiting"][oid] = cents
         self._awaiting(rows, platform, doc, +1, cents)
