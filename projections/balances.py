@@ -60,10 +60,9 @@ class Balances(Projection):
     def __init__(self) -> None:
         self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
         """Platform, grant and amount of each expense, from its ``Submitted`` event."""
-        self.posting: dict[type, bool] = {}
-        """Whether events of a class can post (``books``), by class."""
         self.plans: dict[type, tuple[bool | object, str | None]] = {}
-        """What the prefetch does with events of a class (``_plan``), by class."""
+        """Whether events of a class post, and what the prefetch reads for them
+        (``_plan``), by class."""
         self.batch: dict[int, tuple[Any, list[Leg]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
         self.facts: Dispatch[Handler] = Dispatch(
@@ -87,10 +86,10 @@ class Balances(Projection):
         )
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        posts = self.posting.get(type(event))
-        if posts is None:
-            posts = self.posting[type(event)] = books(type(event))
-        if posts:
+        plan = self.plans.get(type(event))
+        if plan is None:
+            plan = self._plan(type(event))
+        if plan[0]:  # it posts (``REVERSES`` too)
             self._book(rows, position, event)
         handler = self.facts(event)
         if handler is not None:
@@ -108,10 +107,10 @@ class Balances(Projection):
             plan = plans.get(type(event))
             if plan is None:
                 plan = self._plan(type(event))
-            books, role = plan
-            if books is REVERSES:
+            posts, role = plan
+            if posts is REVERSES:
                 corrected.append((event.originator_id, event.reverses_version))
-            elif books:
+            elif posts:
                 booked = legs(event)
                 batch[position] = (event, booked)
                 if booked:
