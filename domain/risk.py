@@ -132,12 +132,16 @@ class Facts:
     """``spending(self)``, once it has been asked for (the rules ask for it again and again)."""
 
 
-def _day(text: str) -> date:
+@functools.lru_cache(maxsize=4096)
+def iso_day(text: str) -> date:
+    """A date from ISO text (remembered: a platform's facts repeat few dates)."""
     return date.fromisoformat(text)
 
 
 @functools.lru_cache(maxsize=4096)
 def norm(name: str) -> str:
+    """A name compared case- and spacing-blind (remembered: the same payees, members and
+    approvers recur throughout a platform's history)."""
     return " ".join(name.casefold().split())
 
 
@@ -190,7 +194,7 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 
 def _approved_later(approved_on: str | None, paid: date) -> bool:
-    return _day(approved_on) > paid if approved_on else False
+    return iso_day(approved_on) > paid if approved_on else False
 
 
 def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
@@ -306,9 +310,13 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
     ends: list[date] = []
     windows = []
     for g in facts.grants.values():
-        start, end = _day(g["start"]), _day(g["end"])
+        start, end = iso_day(g["start"]), iso_day(g["end"])
         if g.get("revoked_on"):
-            cut = _day(g["revoked_decided_on"]) if g.get("retroactive") else _day(g["revoked_on"])
+            cut = (
+                iso_day(g["revoked_decided_on"])
+                if g.get("retroactive")
+                else iso_day(g["revoked_on"])
+            )
             end = min(end, cut - timedelta(days=1))
             ends.append(cut)
         windows.append((start, end))
@@ -469,7 +477,7 @@ def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
         for e in facts.expenses.values()
         if not e.get("receipt")
         and e["state"] != "rejected"
-        and (facts.clock - _day(e["date"])).days > config.missing_receipt_days
+        and (facts.clock - iso_day(e["date"])).days > config.missing_receipt_days
     ]
     if not missing:
         return []
@@ -481,7 +489,7 @@ def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
             "missing_receipt",
             MEDIUM,
             "high" if high else "low",
-            max((facts.clock - _day(e["date"])).days for e in missing),
+            max((facts.clock - iso_day(e["date"])).days for e in missing),
             config.missing_receipt_days,
             "days",
             sorted(e["positions"][0] for e in missing),
@@ -686,14 +694,14 @@ def reports_overdue(facts: Facts, config: RiskConfig) -> list[Finding]:
         paid: dict[str, dict[str, Any]] = grant.get("paid", {})
         reports: dict[str, str] = grant.get("reports", {})
         for request in grant.get("requests", []):
-            asked_on = _day(request["on"])
+            asked_on = iso_day(request["on"])
             for number, payment in sorted(paid.items(), key=lambda item: int(item[0])):
                 if int(number) >= request["number"]:
                     continue
-                waited = (asked_on - _day(payment["on"])).days
+                waited = (asked_on - iso_day(payment["on"])).days
                 reported = reports.get(number)
                 if waited <= config.report_due_days or (
-                    reported is not None and _day(reported) <= asked_on
+                    reported is not None and iso_day(reported) <= asked_on
                 ):
                     continue
                 found.append(

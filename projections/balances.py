@@ -91,7 +91,7 @@ class Balances(Projection):
             plan = self._plan(type(event))
         if plan[0]:  # it posts (``REVERSES`` too)
             self._book(rows, position, event)
-        handler = self.facts(event)
+        handler = self.facts[type(event)]
         if handler is not None:
             handler(rows, event, text(event.originator_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from projections.events import collector_paused
 from projections.rows import MemoryRows, Rows
@@ -58,21 +58,21 @@ def fold_together(
 H = TypeVar("H")
 
 
-class Dispatch(Generic[H]):
+class Dispatch(dict[type, H | None]):
     """The handler of an event by its class: the first case the class is a subclass of.
 
     Resolved once per class (the same answer as a chain of ``isinstance`` tests, without
-    running the chain for every event)."""
+    running the chain for every event). Hot loops index it by class, ``dispatch[type(e)]``:
+    a plain dict lookup, with no Python call unless the class is new."""
 
     def __init__(self, cases: Sequence[tuple[type | tuple[type, ...], H]]) -> None:
+        super().__init__()
         self.cases = list(cases)
-        self.resolved: dict[type, H | None] = {}
+
+    def __missing__(self, cls: type) -> H | None:
+        found = next((h for types, h in self.cases if issubclass(cls, types)), None)
+        self[cls] = found
+        return found
 
     def __call__(self, event: Any) -> H | None:
-        cls = type(event)
-        try:
-            return self.resolved[cls]
-        except KeyError:
-            found = next((h for types, h in self.cases if issubclass(cls, types)), None)
-            self.resolved[cls] = found
-            return found
+        return self[type(event)]

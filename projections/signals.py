@@ -39,7 +39,15 @@ from domain.grant import Grant
 from domain.ids import text
 from domain.matching import BankMatch
 from domain.platform import Platform
-from domain.risk import BOARD_ROLES, Facts, Outflow, RiskConfig, evaluate, risk_score
+from domain.risk import (
+    BOARD_ROLES,
+    Facts,
+    Outflow,
+    RiskConfig,
+    evaluate,
+    iso_day,
+    risk_score,
+)
 from domain.transfer import PlatformTransfer
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
@@ -203,7 +211,7 @@ class Signals(Projection):
                 keys.add(("receipt", sha))
             oid = event.originator_id.int
             if event.originator_version == 1:
-                field_name = fields(event)
+                field_name = fields[type(event)]
                 found[oid] = "" if field_name is None else text(getattr(event, field_name))
             else:
                 platform = known(oid)
@@ -252,9 +260,15 @@ class Signals(Projection):
             docs.day = occurred
             head["clock"] = occurred.isoformat()
         late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
-        if late > self.late_days:
-            self._late(docs, position, late)
-        handler = self.handlers(event)
+        if late > self.late_days:  # a late booking (inline: in some stores, most events)
+            head["late"] += 1
+            if late > head["worst"]:
+                head["worst"] = late
+            listed = docs.meta["late_listed"]
+            if len(listed) < MAX_LATE_LISTED:
+                listed.append([position, late])
+                docs.changed = True
+        handler = self.handlers[type(event)]
         if handler is not None:
             handler(rows, docs, platform, position, event)
         if not docs.saved or (docs.changed and not docs.meta_saved):
@@ -269,7 +283,7 @@ class Signals(Projection):
             if head is None or meta is None:
                 return None
             clock = head["clock"]
-            docs = batch.docs[platform] = Docs(meta, head, _day(clock) if clock else None)
+            docs = batch.docs[platform] = Docs(meta, head, iso_day(clock) if clock else None)
         return docs
 
     @staticmethod
@@ -280,18 +294,6 @@ class Signals(Projection):
         if docs.changed and not docs.meta_saved:
             rows.put("meta", platform, docs.meta, platform)
             docs.meta_saved = True
-
-    @staticmethod
-    def _late(docs: Docs, position: int, late: int) -> None:
-        """A booking ``late`` days after the business date (over the threshold)."""
-        head = docs.head
-        head["late"] += 1
-        if late > head["worst"]:
-            head["worst"] = late
-        listed = docs.meta["late_listed"]
-        if len(listed) < MAX_LATE_LISTED:
-            listed.append([position, late])
-            docs.changed = True
 
     def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
         """Append ``fact`` to the platform's log."""
@@ -520,10 +522,12 @@ class Signals(Projection):
                     }
                 elif tag == "out":
                     _, key, day, cents, kind, payee, iban, matches, position = fact
-                    outflows[key] = Outflow(_day(day), cents, kind, payee, iban, matches, position)
+                    outflows[key] = Outflow(
+                        iso_day(day), cents, kind, payee, iban, matches, position
+                    )
                 elif tag == "in":
                     _, key, day, cents, position = fact
-                    inflows[key] = (_day(day), cents, position)
+                    inflows[key] = (iso_day(day), cents, position)
                 elif tag == "gone":
                     inflows.pop(fact[1], None)
                     outflows.pop(fact[1], None)
@@ -543,7 +547,7 @@ class Signals(Projection):
                         continue
                     expense["positions"].append(fact[2])
         return Facts(
-            clock=self.clock or (_day(head["clock"]) if head["clock"] else None),
+            clock=self.clock or (iso_day(head["clock"]) if head["clock"] else None),
             members=meta["members"],
             relatives=meta["relatives"],
             approvers=set(meta["approvers"]),
@@ -552,7 +556,7 @@ class Signals(Projection):
             expenses={key: expenses[key] for key in sorted(expenses)},
             grants=meta["grants"],
             recognition_revoked_on=(
-                _day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
+                iso_day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
             ),
             late=[(p, days) for p, days in meta["late_listed"]],
             late_count=head["late"],
@@ -615,7 +619,3 @@ def chunk_key(platform: str, count: int) -> str:
 def money_key(event: Any) -> str:
     """How a correction names a money fact: ``<aggregate>:<version>``."""
     return f"{text(event.originator_id)}:{event.originator_version}"
-
-
-def _day(iso: str) -> date:
-    return date.fromisoformat(iso)

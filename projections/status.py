@@ -36,7 +36,7 @@ class Status(Projection):
         )
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        handler = self.handlers(event)
+        handler = self.handlers[type(event)]
         if handler is not None:
             handler(rows, position, event, text(event.originator_id))
 
