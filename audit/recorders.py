@@ -19,7 +19,6 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import (
-    IntegrityError,
     InterfaceError,
     OperationalError,
     StoredEvent,
@@ -112,8 +111,6 @@ class _Sealing:
 
 DDL_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buurtkas.audit.ddl'))"
 """The lock every process making the store's tables takes (the triggers' block too)."""
-DDL_ATTEMPTS = 5
-"""Tries at making the tables while another process makes them too."""
 
 
 class SealingSQLiteApplicationRecorder(SQLiteApplicationRecorder, _Sealing):
@@ -167,17 +164,23 @@ class SealingPostgresApplicationRecorder(PostgresApplicationRecorder, _Sealing):
     def create_table(self) -> None:
         """The tables, as the library makes them, safe for processes starting together.
 
-        The library makes each composite type in a transaction of its own and ignores
-        one that exists; two processes making the same new type at the same moment
-        still collide on PostgreSQL's catalogue, so the loser tries again and finds it."""
-        for attempt in range(1, DDL_ATTEMPTS + 1):
-            try:
-                super().create_table()
-                return
-            except (psycopg.errors.UniqueViolation, IntegrityError):
-                # the library reports psycopg's unique violation as its IntegrityError
-                if attempt == DDL_ATTEMPTS:
-                    raise
+        The library makes each composite type in a transaction of its own and ignores a
+        type that exists (``DuplicateObject``). Two processes making the same new type at
+        the same moment still collide in PostgreSQL's catalogue (``relation ... already
+        exists``, or a unique violation), so each type's transaction here first takes the
+        lock every process making the store's tables takes: the second process waits for
+        the first to commit, then finds the type and moves on."""
+        for statement in self.sql_create_statements:
+            if "CREATE TYPE" in statement.as_string():
+                with (
+                    self.datastore.transaction(commit=True) as curs,
+                    contextlib.suppress(psycopg.errors.DuplicateObject),
+                ):
+                    curs.execute(SQL(DDL_LOCK), prepare=False)
+                    curs.execute(statement, prepare=False)
+        with self.datastore.transaction(commit=True) as curs:
+            self._create_table(curs)
+        self.datastore.register_type_adapters()
 
     def _create_table(self, curs: Any) -> None:
         """One process at a time: the library's statements replace its insert function
