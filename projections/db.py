@@ -124,6 +124,25 @@ class PostgresConnection:
         self.conn.close()
 
 
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('buurtkas.read_models.ddl'))"
+"""Taken by every process that makes or drops read-model and service tables."""
+
+
+@contextmanager
+def schema_change(conn: Connection) -> Iterator[None]:
+    """A transaction that makes or drops tables, one process at a time.
+
+    On PostgreSQL two sessions making the same new table at the same moment collide in
+    its catalogue (a unique violation on ``pg_type``), ``IF NOT EXISTS`` or not; the
+    transaction takes an advisory lock first, so the second waits for the first to
+    commit and then finds the table. SQLite's ``BEGIN IMMEDIATE`` already lets one
+    writer in at a time."""
+    with conn.transaction():
+        if conn.dialect == "postgres":
+            conn.execute(SCHEMA_LOCK)
+        yield
+
+
 def connect(env: dict[str, str]) -> Connection:
     """A read-model connection to the database the event store ``env`` describes."""
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":

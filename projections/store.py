@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from projections.db import Connection
+from projections.db import Connection, schema_change
 
 Doc = dict[str, Any]
 
@@ -58,49 +58,53 @@ class ReadModelStore:
         self.reconnect = reconnect
 
     def setup(self) -> None:
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS rm_active ("
-            "projection TEXT PRIMARY KEY, generation INTEGER NOT NULL)"
-        )
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS rm_tracking ("
-            "projection TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
-            "PRIMARY KEY (projection, generation))"
-        )
+        with schema_change(self.conn):
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS rm_active ("
+                "projection TEXT PRIMARY KEY, generation INTEGER NOT NULL)"
+            )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS rm_tracking ("
+                "projection TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
+                "PRIMARY KEY (projection, generation))"
+            )
 
     def create_generation(self, projection: str, generation: int) -> None:
+        with schema_change(self.conn):
+            self._new_generation(projection, generation)
+
+    def _new_generation(self, projection: str, generation: int) -> None:
         table = table_name(projection, generation)
-        with self.conn.transaction():
-            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-            self.conn.execute(
-                f"CREATE TABLE {table} (kind TEXT NOT NULL, key TEXT NOT NULL, platform TEXT, "
-                "doc TEXT NOT NULL, PRIMARY KEY (kind, key))"
-            )
-            self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind, key)")
-            self.conn.execute(
-                "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
-                (projection, generation),
-            )
-            self.conn.execute(
-                "INSERT INTO rm_tracking (projection, generation, position) VALUES (?, ?, 0)",
-                (projection, generation),
-            )
+        self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self.conn.execute(
+            f"CREATE TABLE {table} (kind TEXT NOT NULL, key TEXT NOT NULL, platform TEXT, "
+            "doc TEXT NOT NULL, PRIMARY KEY (kind, key))"
+        )
+        self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind, key)")
+        self.conn.execute(
+            "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
+            (projection, generation),
+        )
+        self.conn.execute(
+            "INSERT INTO rm_tracking (projection, generation, position) VALUES (?, ?, 0)",
+            (projection, generation),
+        )
 
     def ensure(self, projection: str) -> int:
-        """The active generation, creating generation 1 on first use."""
+        """The active generation, creating generation 1 on first use: once, however many
+        processes start on a new store at the same moment (the one that makes it holds the
+        schema lock; the others wait for it, then find generation 1 active)."""
         active = self.active_generation(projection)
         if active is not None:
             return active
-        self.create_generation(projection, 1)
-        with self.conn.transaction():
-            self.conn.execute(
-                "INSERT INTO rm_active (projection, generation) VALUES (?, 1) "
-                "ON CONFLICT (projection) DO NOTHING",
-                (projection,),
-            )
-        active = self.active_generation(projection)
-        if active is None:
-            raise RuntimeError(f"could not activate projection {projection}")
+        with schema_change(self.conn):
+            active = self.active_generation(projection)
+            if active is None:
+                self._new_generation(projection, 1)
+                self.conn.execute(
+                    "INSERT INTO rm_active (projection, generation) VALUES (?, 1)", (projection,)
+                )
+                active = 1
         return active
 
     def active_generation(self, projection: str) -> int | None:

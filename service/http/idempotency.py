@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from audit.recorders import Append
-from projections.db import Connection
+from projections.db import Connection, schema_change
 from service.http.api.results import CommandResult, RecordedEvent
 from service.http.db import ConnectionPool
 from service.http.problems import ApiProblem
@@ -44,12 +44,13 @@ def setup(pool: ConnectionPool) -> None:
 
 
 def setup_table(conn: Connection) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-        "subject TEXT NOT NULL, idem_key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-        "claimed_at BIGINT NOT NULL, status INTEGER, response TEXT, "
-        "PRIMARY KEY (subject, idem_key))"
-    )
+    with schema_change(conn):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+            "subject TEXT NOT NULL, idem_key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+            "claimed_at BIGINT NOT NULL, status INTEGER, response TEXT, "
+            "PRIMARY KEY (subject, idem_key))"
+        )
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:

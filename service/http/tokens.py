@@ -13,7 +13,7 @@ import secrets
 from datetime import UTC, datetime
 from uuid import UUID
 
-from projections.db import Connection
+from projections.db import Connection, schema_change
 from service.http.policy import PLATFORM_BOUND, Principal, Role
 
 TABLE = "http_tokens"
@@ -26,11 +26,12 @@ class TokenError(ValueError):
 
 
 def setup(conn: Connection) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-        "token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL, "
-        "role TEXT NOT NULL, platform_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT)"
-    )
+    with schema_change(conn):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+            "token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL, "
+            "role TEXT NOT NULL, platform_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT)"
+        )
 
 
 def token_hash(token: str) -> str:
