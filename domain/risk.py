@@ -660,7 +660,14 @@ def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
         len(facts.expenses) >= config.finance_min_expenses
         and len(controllers) <= config.finance_controllers_max
     ):
-        positions = sorted(p for e in facts.expenses.values() for p in e["positions"][:2])
+        positions = sorted(
+            {
+                p
+                for e in facts.expenses.values()
+                for p in (e["positions"][0], e.get("approved_at"))
+                if p is not None
+            }
+        )
         found.append(
             Finding(
                 "governance_decay",

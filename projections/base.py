@@ -14,6 +14,16 @@ class Projection(ABC):
     """A read model. ``apply`` must be deterministic: the same events give the same rows."""
 
     name: ClassVar[str]
+    version: ClassVar[int] = 1
+    """Raised whenever a change to the code would make other rows from the same events
+    (another row layout, a rule fixed): a generation built by another version is rebuilt."""
+
+    def build(self) -> str:
+        """What this projection's rows depend on besides the events: its ``version`` and
+        whatever configuration it folds with. Stored with each generation, so that rows
+        made by other code or another configuration are never folded into, nor mistaken
+        for current ones."""
+        return f"v{self.version}"
 
     @abstractmethod
     def apply(self, rows: Rows, position: int, event: Any) -> None:

@@ -19,7 +19,13 @@ from projections.base import Projection
 from projections.committer import Committer
 from projections.events import EventSource, PausedCollector, collector_paused
 from projections.rows import BatchRows
-from projections.store import ConcurrentUpdateError, Doc, ReadModelStore, encode_writes
+from projections.store import (
+    ConcurrentUpdateError,
+    Doc,
+    ReadModelStore,
+    StaleReadModel,
+    encode_writes,
+)
 
 BATCH_SIZE = 1000
 REBUILD_BATCH = 20_000
@@ -36,6 +42,10 @@ class Status:
     generation: int
     position: int
     head: int
+    build: str | None
+    """The build that made the active generation (None: not recorded)."""
+    current: bool
+    """Whether that is this code's build; if not, the next catch-up rebuilds it."""
 
     @property
     def lag(self) -> int:
@@ -59,16 +69,34 @@ class Runner:
         self.cache: dict[tuple[str, str], Doc | None] = {}
         self.cached_at: tuple[int, int] | None = None
         """The generation and position the cached rows are committed at."""
+        self.build = projection.build()
 
     @property
     def name(self) -> str:
         return self.projection.name
 
     def status(self) -> Status:
-        generation = self.store.ensure(self.name)
+        generation, built = self.store.ensure_built(self.name, self.build)
+        position = self.store.position(self.name, generation)
+        if built is None and position == 0:
+            built = self.store.claim(self.name, generation, self.build)
         return Status(
-            self.name, generation, self.store.position(self.name, generation), self.source.head()
+            self.name, generation, position, self.source.head(), built, built == self.build
         )
+
+    def active(self) -> int:
+        """The active generation, if this runner's build made it (creating generation 1
+        on first use, claiming an empty one a reader made).
+
+        Raises ``StaleReadModel`` otherwise: its rows were made by other code or another
+        configuration, and folding into it would mix two builds' rows."""
+        generation, built = self.store.ensure_built(self.name, self.build)
+        if built != self.build:
+            if built is None:
+                built = self.store.claim(self.name, generation, self.build)
+            if built != self.build:
+                raise StaleReadModel(self.name, built, self.build)
+        return generation
 
     def step(self, generation: int | None = None) -> int:
         """Fold and commit one batch; return the number of events processed."""
@@ -77,7 +105,7 @@ class Runner:
     def _step(self, generation: int | None, committer: Committer | None) -> int:
         """Fold one batch; commit it, or hand it to ``committer`` to commit meanwhile."""
         live = generation is None
-        generation = self.store.ensure(self.name) if generation is None else generation
+        generation = self.active() if generation is None else generation
         if committer is not None and committer.busy and self.cached_at is not None:
             # the batch being committed ends where this one starts; if its commit
             # fails, so does waiting for it below, before anything of this batch is kept
@@ -129,6 +157,16 @@ class Runner:
             for key in list(itertools.islice(self.cache, excess + CACHE_ROWS // 4)):
                 del self.cache[key]
 
+    def refresh(self) -> tuple[int, bool]:
+        """Bring the read model up to date: catch up, or rebuild it side by side when its
+        active generation was made by another build. Return the events folded, and
+        whether it was rebuilt."""
+        try:
+            self.active()
+        except StaleReadModel:
+            return self.rebuild(resume=True), True
+        return self.catch_up(), False
+
     def catch_up(self, generation: int | None = None) -> int:
         """Fold and commit batches until the head of the store; return events processed.
 
@@ -157,14 +195,27 @@ class Runner:
         finally:
             committer.close()
 
-    def rebuild(self) -> int:
-        """Fold every event into a new generation, then swap it in; return events folded."""
+    def rebuild(self, *, resume: bool = False) -> int:
+        """Fold every event into a new generation, then swap it in; return events folded.
+
+        ``resume``: a generation this build began (a rebuild that was stopped, or is going
+        on in another process) is caught up and swapped in instead of starting again from
+        the first event: its rows and position were committed together, like any other's.
+        Other inactive generations are dropped (the one replaced by the previous rebuild
+        was kept until now for readers that were still on it)."""
         active = self.store.ensure(self.name)
+        resumed = None
         for old in self.store.generations(self.name):
-            if old != active:  # the one replaced by the previous rebuild, kept until now
-                self.store.drop_generation(self.name, old)
-        generation = max([*self.store.generations(self.name), active]) + 1
-        self.store.create_generation(self.name, generation)
+            if old == active:
+                continue
+            if resume and resumed is None and self.store.build_of(self.name, old) == self.build:
+                resumed = old
+                continue
+            self.store.drop_generation(self.name, old)
+        generation = resumed
+        if generation is None:
+            generation = max([*self.store.generations(self.name), active]) + 1
+            self.store.create_generation(self.name, generation, self.build)
         total = self.catch_up(generation)
         self.store.swap(self.name, generation)
         return total
@@ -214,6 +265,7 @@ def follow_together(
     failed: Callable[[Runner, Exception], None],
     *,
     poll: float = 0.25,
+    rebuilding: Callable[[Runner, StaleReadModel], None] | None = None,
 ) -> None:
     """Fold new events into every read model in turn until ``stop`` is set.
 
@@ -221,7 +273,9 @@ def follow_together(
     each a batch at a time, then the store is polled again after ``poll`` seconds unless
     a batch was full (a backlog). A batch another process committed first is skipped; an
     error is handed to ``failed`` and that model is tried again on a later round, after a
-    pause (readiness shows the lag meanwhile).
+    pause (readiness shows the lag meanwhile). A model whose active generation another
+    build made is rebuilt side by side (``rebuilding`` is told first); readers keep the
+    old generation until the new one is swapped in.
     """
     while not stop.is_set():
         backlog = False
@@ -230,6 +284,16 @@ def follow_together(
                 backlog |= runner.step() >= runner.batch_size
             except ConcurrentUpdateError:
                 continue
+            except StaleReadModel as stale:
+                try:
+                    if rebuilding is not None:
+                        rebuilding(runner, stale)
+                    runner.rebuild(resume=True)
+                except ConcurrentUpdateError:
+                    continue
+                except Exception as error:
+                    failed(runner, error)
+                    stop.wait(5)
             except Exception as error:
                 failed(runner, error)
                 stop.wait(5)

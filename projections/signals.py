@@ -125,6 +125,8 @@ class Batch:
 
 class Signals(Projection):
     name = "signals"
+    version = 2
+    """2: a governance finding names each expense's submission and approval once."""
 
     def __init__(self, config: RiskConfig | None = None, clock: date | None = None) -> None:
         """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);
@@ -168,6 +170,11 @@ class Signals(Projection):
                 (PlatformTransfer.Made, self._inflow),
             ]
         )
+
+    def build(self) -> str:
+        """The version, and the risk configuration: its thresholds shape the rows too (the
+        late bookings listed), not only the findings."""
+        return f"v{self.version} risk {self.config.version}:{self.config.digest()}"
 
     # Facts ------------------------------------------------------------------------
 
@@ -539,6 +546,7 @@ class Signals(Projection):
                         expense["state"] = "approved"
                         expense["approved_by"] = fact[3]
                         expense["approved_on"] = fact[4]
+                        expense["approved_at"] = fact[2]
                     elif tag == "state":
                         expense["state"] = fact[3]
                     elif tag == "receipt":

@@ -3,10 +3,12 @@
 Every projection keeps its rows in a document table ``rm_<name>_<generation>`` with the
 columns ``kind``, ``key``, ``platform`` and ``doc`` (JSON; money as integer cents). The
 active generation of each projection is named in ``rm_active``; every generation's
-position in the event store is in ``rm_tracking``. A batch of rows and its tracking
-position are written in one transaction, so a crash never counts an event twice or
-skips one. A rebuild fills a new generation side by side and then swaps it in, in one
-transaction, so readers never see a half-built model.
+position in the event store is in ``rm_tracking``, and the build it was made by (the
+projection's version and configuration, ``Projection.build``) in ``rm_builds``. A batch
+of rows and its tracking position are written in one transaction, so a crash never
+counts an event twice or skips one. A rebuild fills a new generation side by side and
+then swaps it in, in one transaction, so readers never see a half-built model; a
+generation another build made is never folded into (the runner rebuilds it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ Doc = dict[str, Any]
 
 class ConcurrentUpdateError(RuntimeError):
     """Another runner moved the tracking position, or the generation was swapped out."""
+
+
+class StaleReadModel(RuntimeError):
+    """The active generation was made by another build (other code or configuration):
+    folding into it would mix rows of two builds. It must be rebuilt."""
+
+    def __init__(self, projection: str, built: str | None, wanted: str) -> None:
+        self.projection, self.built, self.wanted = projection, built, wanted
+        super().__init__(
+            f"{projection} was built by {built or 'an unrecorded build'}, this code is {wanted}"
+        )
 
 
 def table_name(projection: str, generation: int) -> str:
@@ -68,12 +81,17 @@ class ReadModelStore:
                 "projection TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
                 "PRIMARY KEY (projection, generation))"
             )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS rm_builds ("
+                "projection TEXT NOT NULL, generation INTEGER NOT NULL, build TEXT NOT NULL, "
+                "PRIMARY KEY (projection, generation))"
+            )
 
-    def create_generation(self, projection: str, generation: int) -> None:
+    def create_generation(self, projection: str, generation: int, build: str) -> None:
         with schema_change(self.conn):
-            self._new_generation(projection, generation)
+            self._new_generation(projection, generation, build)
 
-    def _new_generation(self, projection: str, generation: int) -> None:
+    def _new_generation(self, projection: str, generation: int, build: str | None) -> None:
         table = table_name(projection, generation)
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self.conn.execute(
@@ -89,29 +107,75 @@ class ReadModelStore:
             "INSERT INTO rm_tracking (projection, generation, position) VALUES (?, ?, 0)",
             (projection, generation),
         )
+        self.conn.execute(
+            "DELETE FROM rm_builds WHERE projection = ? AND generation = ?",
+            (projection, generation),
+        )
+        if build is not None:
+            self.conn.execute(
+                "INSERT INTO rm_builds (projection, generation, build) VALUES (?, ?, ?)",
+                (projection, generation, build),
+            )
 
-    def ensure(self, projection: str) -> int:
-        """The active generation, creating generation 1 on first use: once, however many
-        processes start on a new store at the same moment (the one that makes it holds the
-        schema lock; the others wait for it, then find generation 1 active)."""
-        active = self.active_generation(projection)
+    def ensure(self, projection: str, build: str | None = None) -> int:
+        """The active generation, creating generation 1 on first use (see ``ensure_built``)."""
+        return self.ensure_built(projection, build)[0]
+
+    def ensure_built(self, projection: str, build: str | None = None) -> tuple[int, str | None]:
+        """The active generation and the build that made it, creating generation 1 on first
+        use: once, however many processes start on a new store at the same moment (the one
+        that makes it holds the schema lock; the others wait for it, then find generation 1
+        active). Its build is ``build``; without one (a reader making it) none is recorded
+        until a runner claims the empty generation. A generation made before builds were
+        recorded has none either (``None``)."""
+        active = self.active(projection)
         if active is not None:
             return active
         with schema_change(self.conn):
-            active = self.active_generation(projection)
+            active = self.active(projection)
             if active is None:
-                self._new_generation(projection, 1)
+                self._new_generation(projection, 1, build)
                 self.conn.execute(
                     "INSERT INTO rm_active (projection, generation) VALUES (?, 1)", (projection,)
                 )
-                active = 1
+                active = (1, build)
         return active
+
+    def claim(self, projection: str, generation: int, build: str) -> str | None:
+        """Record ``build`` for a generation that has none and has folded nothing yet (made
+        by a reader, which knows no build); return the generation's build after."""
+        with self.conn.transaction():
+            self.conn.execute(
+                "INSERT INTO rm_builds (projection, generation, build) "
+                "SELECT projection, generation, ? FROM rm_tracking "
+                "WHERE projection = ? AND generation = ? AND position = 0 "
+                "ON CONFLICT (projection, generation) DO NOTHING",
+                (build, projection, generation),
+            )
+        return self.build_of(projection, generation)
+
+    def active(self, projection: str) -> tuple[int, str | None] | None:
+        """The active generation and its build, in one query (None: there is none yet)."""
+        rows = self.conn.execute(
+            "SELECT a.generation, b.build FROM rm_active a LEFT JOIN rm_builds b "
+            "ON b.projection = a.projection AND b.generation = a.generation "
+            "WHERE a.projection = ?",
+            (projection,),
+        )
+        return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def active_generation(self, projection: str) -> int | None:
         rows = self.conn.execute(
             "SELECT generation FROM rm_active WHERE projection = ?", (projection,)
         )
         return int(rows[0][0]) if rows else None
+
+    def build_of(self, projection: str, generation: int) -> str | None:
+        rows = self.conn.execute(
+            "SELECT build FROM rm_builds WHERE projection = ? AND generation = ?",
+            (projection, generation),
+        )
+        return str(rows[0][0]) if rows else None
 
     def position(self, projection: str, generation: int) -> int:
         rows = self.conn.execute(
@@ -323,7 +387,8 @@ class ReadModelStore:
     def drop_generation(self, projection: str, generation: int) -> None:
         with self.conn.transaction():
             self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")
-            self.conn.execute(
-                "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
-                (projection, generation),
-            )
+            for table in ("rm_tracking", "rm_builds"):
+                self.conn.execute(
+                    f"DELETE FROM {table} WHERE projection = ? AND generation = ?",
+                    (projection, generation),
+                )

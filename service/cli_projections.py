@@ -13,6 +13,7 @@ from domain.risk import RiskConfig
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
 from projections.runner import REBUILD_BATCH, Runner, SignalStop, follow_together
+from projections.store import StaleReadModel
 from service.application import Buurtkas
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
@@ -53,9 +54,15 @@ def print_status(all_runners: list[Runner], as_json: bool = False) -> None:
     if as_json:
         print(json.dumps([{**vars(s), "lag": s.lag} for s in rows], indent=2))
         return
-    print(f"{'read model':16} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8}")
+    print(f"{'read model':16} {'generation':>10} {'position':>10} {'head':>10} {'lag':>8}  build")
     for s in rows:
-        print(f"{s.projection:16} {s.generation:>10} {s.position:>10} {s.head:>10} {s.lag:>8}")
+        build = s.build or "not recorded"
+        if not s.current:
+            build += " (stale: buurtkas project rebuilds it)"
+        print(
+            f"{s.projection:16} {s.generation:>10} {s.position:>10} {s.head:>10} {s.lag:>8}  "
+            f"{build}"
+        )
 
 
 def risk() -> RiskConfig:
@@ -72,9 +79,12 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         return 0
     for r in all_runners:
         started = time.perf_counter()
-        processed = r.catch_up()
+        status = r.status()
+        if not status.current:
+            log.warning("projection.stale", projection=r.name, built=status.build, wanted=r.build)
+        processed, rebuilt = r.refresh()
         log.info(
-            "projection.caught_up",
+            "projection.rebuilt" if rebuilt else "projection.caught_up",
             projection=r.name,
             events=processed,
             seconds=round(time.perf_counter() - started, 3),
@@ -94,10 +104,15 @@ def follow(all_runners: list[Runner], log: Any, parent: int | None = None) -> No
     def failed(runner: Runner, error: Exception) -> None:
         log.error("projection.follow_failed", projection=runner.name, error=str(error))
 
+    def rebuilding(runner: Runner, stale: StaleReadModel) -> None:
+        log.warning(
+            "projection.rebuilding", projection=runner.name, built=stale.built, wanted=stale.wanted
+        )
+
     handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     log.info("projection.following", projections=[r.name for r in all_runners])
     try:
-        follow_together(all_runners, stop, failed)
+        follow_together(all_runners, stop, failed, rebuilding=rebuilding)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
@@ -108,7 +123,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def cmd_projections(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
-    print_status(runners(app, open_store(app.store_env)), args.json)
+    print_status(runners(app, open_store(app.store_env), risk=risk()), args.json)
     return 0
 
 

@@ -183,15 +183,27 @@ def _position(finding: Any) -> tuple[int, int]:
 
 def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | None) -> CheckResult:
     """Every built read model against a fresh fold up to its position; read models at the
-    same position (the usual case) are folded together, in one pass over the history."""
+    same position (the usual case) are folded together, in one pass over the history.
+
+    A read model whose active generation another build made (other code, other risk
+    thresholds) is named as stale rather than compared row by row: every row may differ,
+    and ``buurtkas project`` rebuilds it."""
     details: list[dict[str, Any]] = []
     figures: dict[str, Any] = {}
     stored: dict[str, dict[tuple[str, str], tuple[str | None, Doc]]] = {}
     by_position: dict[int, list[str]] = {}
     for name in FACTORIES:
-        generation = store.active_generation(name)
-        if generation is None:
+        active = store.active(name)
+        if active is None:
             figures[name] = "not built"
+            continue
+        generation, build = active
+        wanted = projection(name, risk).build()
+        if build != wanted and store.position(name, generation) > 0:
+            figures[name] = {"stale": True, "built": build, "current": wanted}
+            details.append(
+                {"read_model": name, "difference": "stale", "built": build, "current": wanted}
+            )
             continue
         position, stored[name] = _stable_rows(store, name, generation)
         by_position.setdefault(position, []).append(name)
@@ -209,11 +221,20 @@ def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | N
             details += [{"read_model": name, **d} for d in differences[:MAX_DIFFERENCES]]
     built = [name for name, value in figures.items() if value != "not built"]
     if details:
-        models = sorted({d["read_model"] for d in details})
+        stale = sorted({d["read_model"] for d in details if d["difference"] == "stale"})
+        differ = sorted({d["read_model"] for d in details if d["difference"] != "stale"})
+        said = []
+        if differ:
+            said.append(f"{', '.join(differ)} differ(s) from a fresh replay of the history")
+        if stale:
+            said.append(
+                f"{', '.join(stale)} built by another version or configuration "
+                "(buurtkas project rebuilds it)"
+            )
         return CheckResult(
             "read_models",
             False,
-            f"{', '.join(models)} differ(s) from a fresh replay of the history",
+            "; ".join(said),
             details=details,
             figures=figures,
         )

@@ -19,7 +19,7 @@ from domain.matching import BankMatch
 from domain.platform import Platform
 from domain.risk import RiskConfig
 from domain.transfer import PlatformTransfer
-from projections.registry import FACTORIES
+from projections.registry import FACTORIES, projection
 from projections.store import ReadModelStore
 from service.http import idempotency, tokens
 from service.http.db import ConnectionPool
@@ -125,10 +125,10 @@ def open_services(
             tokens.setup(conn)
             store = ReadModelStore(conn)
             store.setup()
+            risk = load_risk_config(settings.risk_config)
             for name in FACTORIES:
-                store.ensure(name)
+                store.ensure(name, projection(name, risk).build())
         idempotency.setup(pool)
-        risk = load_risk_config(settings.risk_config)
     except BaseException:
         pool.close()
         app.close()

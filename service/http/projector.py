@@ -12,6 +12,7 @@ from typing import Any
 from domain.risk import RiskConfig
 from projections.registry import open_store, runners
 from projections.runner import Runner, follow_together
+from projections.store import StaleReadModel
 from service.logging import get_logger
 from service.settings import Settings
 
@@ -59,13 +60,23 @@ class Projector(Follower):
         store = open_store(self.app.store_env)
         try:
             all_runners = runners(self.app, store, self.batch_size, self.risk)
-            follow_together(all_runners, self.stop, self._failed, poll=self.poll)
+            follow_together(
+                all_runners, self.stop, self._failed, poll=self.poll, rebuilding=self._rebuilding
+            )
         finally:
             store.conn.close()
 
     def _failed(self, runner: Runner, error: Exception) -> None:
         # keep serving; readiness shows the lag
         self.log.error("http.projector_failed", projection=runner.name, error=str(error))
+
+    def _rebuilding(self, runner: Runner, stale: StaleReadModel) -> None:
+        self.log.warning(
+            "http.projector_rebuilding",
+            projection=runner.name,
+            built=stale.built,
+            wanted=stale.wanted,
+        )
 
 
 FOLLOW = (

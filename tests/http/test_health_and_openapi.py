@@ -30,6 +30,8 @@ class TestHealth:
         body = ok(ready)
         assert (body["status"], body["head"]) == ("ready", 0)
         assert {p["lag"] for p in body["projections"]} == {0}
+        assert {p["current"] for p in body["projections"]} == {True}
+        assert {p["projection"]: p["build"] for p in body["projections"]}["balances"] == "v1"
 
     def test_ready_is_503_while_the_read_models_lag_too_far_behind(self, api: Api) -> None:
         # given

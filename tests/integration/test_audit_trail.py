@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
@@ -17,7 +16,6 @@ from audit.recorders import Append, in_append_transaction
 from audit.rows import event_rows, leaf_rows
 from audit.seal import SealCorrupted
 from domain.errors import AlreadyExists
-from projections.registry import open_store
 from projections.store import ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
@@ -26,13 +24,6 @@ from service.storage import persistence_env
 from service.synthetic import generate
 from tests.integration.givens import given_platform
 from tests.integration.superuser import Superuser
-
-
-@pytest.fixture
-def store(app: Buurtkas) -> Iterator[ReadModelStore]:
-    opened = open_store(app.store_env)
-    yield opened
-    opened.conn.close()
 
 
 class TestSealing:

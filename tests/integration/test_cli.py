@@ -144,3 +144,40 @@ def test_replay_uses_the_configured_risk_thresholds(
         "cash withdrawals over 1000 EUR a month in 1 months (at most 30000 EUR)",
         "3 transfers to an officer's own account",
     ]  # no single withdrawal (at most EUR 4,000) is over the configured EUR 5,000
+
+
+def test_project_with_other_thresholds_rebuilds_the_signals_and_projections_shows_the_builds(
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # given read models built with the default thresholds, then other thresholds configured
+    main(["demo"])
+    main(["project"])
+    config = tmp_path / "risk.json"
+    config.write_text('{"version": "late-20", "late_days": 20}')
+    monkeypatch.setenv("BUURTKAS_RISK_CONFIG", str(config))
+    capsys.readouterr()
+    main(["projections", "--json"])
+    before = {s["projection"]: s for s in json.loads(capsys.readouterr().out)}
+    # when
+    code = main(["project"])
+    captured = capsys.readouterr()
+    main(["projections", "--json"])
+    after = {s["projection"]: s for s in json.loads(capsys.readouterr().out)}
+    # then the signals were named stale, rebuilt into a new generation, and are current
+    assert code == 0
+    assert not before["signals"]["current"]
+    assert before["signals"]["build"].startswith("v2 risk 2026-11-1:")
+    logs = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    stale = [entry for entry in logs if entry["event"] == "projection.stale"]
+    assert [(entry["projection"], entry["wanted"][:15]) for entry in stale] == [
+        ("signals", "v2 risk late-20")
+    ]
+    rebuilt = [entry["projection"] for entry in logs if entry["event"] == "projection.rebuilt"]
+    assert rebuilt == ["signals"]
+    assert after["signals"]["generation"] == before["signals"]["generation"] + 1
+    assert after["signals"]["build"].startswith("v2 risk late-20:")
+    assert all(s["current"] for s in after.values())
+    assert after["balances"]["generation"] == before["balances"]["generation"]

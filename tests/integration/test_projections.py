@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from domain.expense import Expense
 from projections import signals as signals_module
 from projections.balances import budget_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
-from projections.registry import FACTORIES, open_store, runner, runners
+from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
@@ -30,13 +31,6 @@ from tests.integration.givens import (
     given_grant,
     given_platform,
 )
-
-
-@pytest.fixture
-def store(app: Buurtkas) -> Iterator[ReadModelStore]:
-    read_models = open_store(app.store_env)
-    yield read_models
-    read_models.conn.close()
 
 
 def stored_rows(store: ReadModelStore, name: str) -> list[tuple[Any, ...]]:
@@ -62,6 +56,32 @@ class TestReadModels:
         # then
         for name in FACTORIES:
             assert stored_rows(store, name) == pure_fold(app, name), name
+
+    def test_a_finance_governance_finding_names_each_submission_and_approval_once(
+        self, app: Buurtkas
+    ) -> None:
+        # given the demo, where the G-buurt's receipts came with its expenses
+        load_demo(app)
+        platform = find_platform(app, "G-buurt").originator_id
+        events = list(app.stored_events())
+        expenses = {
+            e.originator_id
+            for _, e in events
+            if isinstance(e, Expense.Submitted) and e.platform_id == platform
+        }
+        behind = sorted(
+            p
+            for p, e in events
+            if isinstance(e, Expense.Submitted | Expense.Approved) and e.originator_id in expenses
+        )
+        # when
+        rows = fold(Signals(), events, MemoryRows())
+        # then the finding that finance is in two hands names those events, each once
+        found = rows.get("findings", str(platform))
+        assert found is not None
+        [finance] = [f for f in found["findings"] if "submitted and approved by" in f["detail"]]
+        assert finance["positions"] == behind
+        assert len(behind) == 2 * len(expenses)
 
     def test_a_catch_up_keeps_the_collector_paused_between_batches_and_resumes_it_after(
         self, app: Buurtkas, store: ReadModelStore

@@ -8,12 +8,8 @@ on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from projections.base import fold
@@ -23,7 +19,7 @@ from service.application import Buurtkas
 from service.demo import load_demo
 from service.storage import persistence_env
 from service.synthetic import generate
-from tests.conftest import fresh_schema
+from tests.properties.stores import fresh_stores, on_both_stores, store_examples
 
 steps = st.lists(
     st.tuples(st.integers(min_value=20, max_value=400), st.integers(min_value=1, max_value=97)),
@@ -32,39 +28,19 @@ steps = st.lists(
 )
 
 
-@contextmanager
-def fresh_url(kind: str, postgres_url: str | None, tmp: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp}/{secrets.token_hex(4)}.db"
-        return
-    assert postgres_url is not None
-    with fresh_schema(postgres_url) as url:
-        yield url
-
-
-@pytest.mark.parametrize(
-    ("store_kind", "examples"),
-    [("sqlite", 25), pytest.param("postgres", 8, marks=pytest.mark.postgres)],
-)
+@on_both_stores(25, 8)
 def test_incremental_read_models_equal_a_rebuild_and_a_pure_fold(
     store_kind: str,
     examples: int,
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    postgres_url = (
-        request.getfixturevalue("postgres_database") if store_kind == "postgres" else None
-    )
-    tmp = str(tmp_path_factory.mktemp("equivalence"))
+    fresh_url = fresh_stores(store_kind, request, tmp_path_factory)
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
+    @store_examples(examples)
     @given(with_demo=st.booleans(), history=steps, seed=st.integers(min_value=0, max_value=999))
     def check(with_demo: bool, history: list[tuple[int, int]], seed: int) -> None:
-        with fresh_url(store_kind, postgres_url, tmp) as url:
+        with fresh_url() as url:
             app = Buurtkas(env=persistence_env(url))
             store = open_store(app.store_env)
             try:

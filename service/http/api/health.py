@@ -6,7 +6,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from pydantic import Field
 
-from projections.registry import FACTORIES
+from projections.registry import FACTORIES, projection
 from service.http.api.fields import Reply
 from service.http.api.reading import SECURITY, read_models
 from service.http.auth import PERMISSION, PUBLIC
@@ -25,6 +25,14 @@ class ProjectionStatus(Reply):
     position: int = Field(description="The last event folded into this read model")
     head: int = Field(description="The last event in the store")
     lag: int = Field(description="Events not yet folded")
+    build: str | None = Field(
+        description="The build (version, and risk configuration for the signals) that made "
+        "this generation; null when not recorded yet"
+    )
+    current: bool = Field(
+        description="Whether that is the service's build; if not, the projector rebuilds the "
+        "read model side by side and this generation is served until the swap"
+    )
 
 
 class Ready(Reply):
@@ -39,7 +47,7 @@ def projection_status(services: Services) -> list[ProjectionStatus]:
     found = []
     with read_models(services) as store:
         for name in FACTORIES:
-            generation = store.ensure(name)
+            generation, build = store.ensure_built(name)
             position = store.position(name, generation)
             found.append(
                 ProjectionStatus(
@@ -48,6 +56,8 @@ def projection_status(services: Services) -> list[ProjectionStatus]:
                     position=position,
                     head=head,
                     lag=max(0, head - position),
+                    build=build,
+                    current=build == projection(name, services.risk).build(),
                 )
             )
     return found
