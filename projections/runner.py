@@ -25,6 +25,7 @@ from projections.store import (
     ReadModelStore,
     StaleReadModel,
     encode_writes,
+    made_by,
 )
 
 BATCH_SIZE = 1000
@@ -78,11 +79,8 @@ class Runner:
     def status(self) -> Status:
         generation, built = self.store.ensure_built(self.name, self.build)
         position = self.store.position(self.name, generation)
-        if built is None and position == 0:
-            built = self.store.claim(self.name, generation, self.build)
-        return Status(
-            self.name, generation, position, self.source.head(), built, built == self.build
-        )
+        current = made_by(built, position, self.build)
+        return Status(self.name, generation, position, self.source.head(), built, current)
 
     def active(self) -> int:
         """The active generation, if this runner's build made it (creating generation 1
@@ -281,19 +279,14 @@ def follow_together(
         backlog = False
         for runner in all_runners:
             try:
-                backlog |= runner.step() >= runner.batch_size
-            except ConcurrentUpdateError:
-                continue
-            except StaleReadModel as stale:
                 try:
+                    backlog |= runner.step() >= runner.batch_size
+                except StaleReadModel as stale:
                     if rebuilding is not None:
                         rebuilding(runner, stale)
                     runner.rebuild(resume=True)
-                except ConcurrentUpdateError:
-                    continue
-                except Exception as error:
-                    failed(runner, error)
-                    stop.wait(5)
+            except ConcurrentUpdateError:
+                continue
             except Exception as error:
                 failed(runner, error)
                 stop.wait(5)

@@ -38,6 +38,12 @@ class StaleReadModel(RuntimeError):
         )
 
 
+def made_by(build: str | None, position: int, wanted: str) -> bool:
+    """Whether a generation holds the rows of build ``wanted``: recorded as its build, or
+    none recorded and nothing folded yet (a runner of ``wanted`` claims it)."""
+    return build == wanted or (build is None and position == 0)
+
+
 def table_name(projection: str, generation: int) -> str:
     if not projection.isidentifier():
         raise ValueError(f"projection name {projection!r} is not an identifier")

@@ -32,7 +32,7 @@ from domain.risk import RiskConfig
 from projections.base import fold_together
 from projections.db import connect
 from projections.registry import FACTORIES, open_store, projection
-from projections.store import Doc, ReadModelStore
+from projections.store import Doc, ReadModelStore, made_by
 from service.application import Buurtkas
 
 MAX_DIFFERENCES = 20
@@ -199,7 +199,7 @@ def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | N
             continue
         generation, build = active
         wanted = projection(name, risk).build()
-        if build != wanted and store.position(name, generation) > 0:
+        if not made_by(build, store.position(name, generation), wanted):
             figures[name] = {"stale": True, "built": build, "current": wanted}
             details.append(
                 {"read_model": name, "difference": "stale", "built": build, "current": wanted}

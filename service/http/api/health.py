@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from pydantic import Field
 
 from projections.registry import FACTORIES, projection
+from projections.store import made_by
 from service.http.api.fields import Reply
 from service.http.api.reading import SECURITY, read_models
 from service.http.auth import PERMISSION, PUBLIC
@@ -57,7 +58,7 @@ def projection_status(services: Services) -> list[ProjectionStatus]:
                     head=head,
                     lag=max(0, head - position),
                     build=build,
-                    current=build == projection(name, services.risk).build(),
+                    current=made_by(build, position, projection(name, services.risk).build()),
                 )
             )
     return found
