@@ -23,6 +23,9 @@ class Committer:
         # the connection is opened, used and closed by the committing thread only
         self.store = self.executor.submit(lambda: ReadModelStore(self.reconnect())).result()
         self.pending: Future[None] | None = None
+        self.pending_events = 0
+        self.committed = 0
+        """Events of the batches committed so far."""
 
     def submit(
         self,
@@ -33,9 +36,11 @@ class Committer:
         encoded: Encoded,
         *,
         require_active: bool,
+        events: int = 0,
     ) -> None:
-        """Start committing a batch (after the previous one has committed)."""
+        """Start committing a batch of ``events`` (after the previous one has committed)."""
         self.wait()
+        self.pending_events = events
         self.pending = self.executor.submit(
             self.store.commit_encoded,
             projection,
@@ -56,6 +61,7 @@ class Committer:
         pending, self.pending = self.pending, None
         if pending is not None:
             pending.result()
+            self.committed += self.pending_events
 
     def close(self) -> None:
         """Wait for the last commit (whatever its outcome), then close the connection."""

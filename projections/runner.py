@@ -46,7 +46,7 @@ class Status:
     build: str | None
     """The build that made the active generation (None: not recorded)."""
     current: bool
-    """Whether that is this code's build; if not, the next catch-up rebuilds it."""
+    """Whether that is this code's build; if not, ``refresh`` and the follower rebuild it."""
 
     @property
     def lag(self) -> int:
@@ -71,6 +71,13 @@ class Runner:
         self.cached_at: tuple[int, int] | None = None
         """The generation and position the cached rows are committed at."""
         self.build = projection.build()
+        self.folded = 0
+        """Events this runner has committed, in all."""
+        self.rebuilding: int | None = None
+        """The generation a rebuild is filling (the follower fills it a batch a round)."""
+        self.seen = 0
+        """The newest generation there was at this runner's first look, or that it has made
+        or found current since (see ``superseded``)."""
 
     @property
     def name(self) -> str:
@@ -89,11 +96,14 @@ class Runner:
         Raises ``StaleReadModel`` otherwise: its rows were made by other code or another
         configuration, and folding into it would mix two builds' rows."""
         generation, built = self.store.ensure_built(self.name, self.build)
+        if not self.seen:
+            self.seen = max(self.store.generations(self.name), default=generation)
         if built != self.build:
             if built is None:
                 built = self.store.claim(self.name, generation, self.build)
             if built != self.build:
-                raise StaleReadModel(self.name, built, self.build)
+                raise StaleReadModel(self.name, built, self.build, generation)
+        self.seen = max(self.seen, generation)
         return generation
 
     def step(self, generation: int | None = None) -> int:
@@ -136,9 +146,18 @@ class Runner:
                 self.store.commit_batch(
                     self.name, generation, start, end, rows.writes, require_active=live
                 )
+                self.folded += len(events)
             else:
                 encoded = encode_writes(rows.writes)
-                committer.submit(self.name, generation, start, end, encoded, require_active=live)
+                committer.submit(
+                    self.name,
+                    generation,
+                    start,
+                    end,
+                    encoded,
+                    require_active=live,
+                    events=len(events),
+                )
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
             raise
@@ -166,32 +185,31 @@ class Runner:
         return self.catch_up(), False
 
     def catch_up(self, generation: int | None = None) -> int:
-        """Fold and commit batches until the head of the store; return events processed.
+        """Fold and commit batches until the head of the store; return the events this
+        runner committed.
 
         With a store that can open another connection, each batch is committed in the
         background while the next one is read."""
+        before = self.folded
         if self.store.reconnect is None:
-            total = 0
             with PausedCollector() as collector:
                 while processed := self.step(generation):
-                    total += processed
                     collector.folded(processed)
-            return total
+            return self.folded - before
         committer = Committer(self.store)
         try:
-            total = 0
             with PausedCollector() as collector:
                 while processed := self._step(generation, committer):
-                    total += processed
                     collector.folded(processed)
                 committer.wait()
-            return total
         except BaseException:
             self.cache.clear()
             self.cached_at = None
             raise
         finally:
+            self.folded += committer.committed
             committer.close()
+        return self.folded - before
 
     def rebuild(self, *, resume: bool = False) -> int:
         """Fold every event into a new generation, then swap it in; return events folded.
@@ -199,24 +217,65 @@ class Runner:
         ``resume``: a generation this build began (a rebuild that was stopped, or is going
         on in another process) is caught up and swapped in instead of starting again from
         the first event: its rows and position were committed together, like any other's.
-        Other inactive generations are dropped (the one replaced by the previous rebuild
-        was kept until now for readers that were still on it)."""
-        active = self.store.ensure(self.name)
-        resumed = None
-        for old in self.store.generations(self.name):
-            if old == active:
-                continue
-            if resume and resumed is None and self.store.build_of(self.name, old) == self.build:
-                resumed = old
-                continue
-            self.store.drop_generation(self.name, old)
-        generation = resumed
+        Two processes filling the same generation take turns: a batch the other one
+        committed first is not folded twice, and each goes on from where the other got.
+        When another process has meanwhile swapped in this build's generation, this one
+        just catches up with it. See ``ReadModelStore.prepare_rebuild``."""
+        generation = self.begin_rebuild(resume=resume)
         if generation is None:
-            generation = max([*self.store.generations(self.name), active]) + 1
-            self.store.create_generation(self.name, generation, self.build)
-        total = self.catch_up(generation)
-        self.store.swap(self.name, generation)
-        return total
+            return self.catch_up()
+        before = self.folded
+        while True:
+            try:
+                self.catch_up(generation)
+                break
+            except ConcurrentUpdateError:
+                self.store.position(self.name, generation)  # raises when it was dropped
+        self.finish_rebuild()
+        return self.folded - before
+
+    def begin_rebuild(self, *, resume: bool) -> int | None:
+        """Choose (or make) the generation to rebuild into; None: nothing to rebuild."""
+        self.store.ensure(self.name)
+        self.rebuilding = self.store.prepare_rebuild(self.name, self.build, resume=resume)
+        if self.rebuilding is not None:
+            self.seen = max(self.seen, self.rebuilding)
+        return self.rebuilding
+
+    def finish_rebuild(self) -> None:
+        """Swap the rebuilt generation in (if it is still there, and still this build's)."""
+        generation, self.rebuilding = self.rebuilding, None
+        if generation is not None:
+            self.store.swap(self.name, generation, self.build)
+            self.seen = max(self.seen, generation)
+
+    def rebuild_step(self) -> int:
+        """One batch of the rebuild under way (``begin_rebuild``), committed; once it
+        reaches the head of the store, the generation is swapped in. Return the events."""
+        if self.rebuilding is None:
+            return 0
+        try:
+            processed = self.step(self.rebuilding)
+        except ConcurrentUpdateError:
+            # another process filling the same generation committed first: go on from where
+            # it got, unless it dropped the generation (then start over on the next stale)
+            try:
+                self.store.position(self.name, self.rebuilding)
+            except ConcurrentUpdateError:
+                self.rebuilding = None
+            raise
+        if processed < self.batch_size:
+            self.finish_rebuild()
+        return processed
+
+    def superseded(self, stale: StaleReadModel) -> bool:
+        """Whether another process made a generation of its own build after this runner
+        first looked (and after any it made itself): it swapped it in, or is filling it.
+        The newest build to start wins (a deploy that changes the code or the thresholds),
+        rather than two builds rebuilding over each other in turn; a stale generation that
+        was there when this runner started is rebuilt."""
+        newest = max(self.store.generations(self.name), default=stale.generation)
+        return max(newest, stale.generation) > self.seen
 
 
 class Stop(Protocol):
@@ -264,6 +323,7 @@ def follow_together(
     *,
     poll: float = 0.25,
     rebuilding: Callable[[Runner, StaleReadModel], None] | None = None,
+    superseded: Callable[[Runner, StaleReadModel], None] | None = None,
 ) -> None:
     """Fold new events into every read model in turn until ``stop`` is set.
 
@@ -271,20 +331,21 @@ def follow_together(
     each a batch at a time, then the store is polled again after ``poll`` seconds unless
     a batch was full (a backlog). A batch another process committed first is skipped; an
     error is handed to ``failed`` and that model is tried again on a later round, after a
-    pause (readiness shows the lag meanwhile). A model whose active generation another
-    build made is rebuilt side by side (``rebuilding`` is told first); readers keep the
-    old generation until the new one is swapped in.
+    pause (readiness shows the lag meanwhile).
+
+    A model whose active generation another build made is rebuilt side by side
+    (``rebuilding`` is told first), a batch a round like the others, so they stay current
+    meanwhile and ``stop`` ends it between batches; readers keep the old generation until
+    the new one is swapped in. If another process swapped in its build after this one
+    had seen its own (``Runner.superseded``: ``superseded`` is told, once), the model is
+    left to that process: it is not folded nor rebuilt here while that build is active.
     """
+    told: dict[str, int] = {}
     while not stop.is_set():
         backlog = False
         for runner in all_runners:
             try:
-                try:
-                    backlog |= runner.step() >= runner.batch_size
-                except StaleReadModel as stale:
-                    if rebuilding is not None:
-                        rebuilding(runner, stale)
-                    runner.rebuild(resume=True)
+                backlog |= follow_step(runner, told, rebuilding, superseded)
             except ConcurrentUpdateError:
                 continue
             except Exception as error:
@@ -292,3 +353,28 @@ def follow_together(
                 stop.wait(5)
         if not backlog:
             stop.wait(poll)
+
+
+def follow_step(
+    runner: Runner,
+    told: dict[str, int],
+    rebuilding: Callable[[Runner, StaleReadModel], None] | None,
+    superseded: Callable[[Runner, StaleReadModel], None] | None,
+) -> bool:
+    """One batch of one model as a follower folds it, of its rebuild if one is under way
+    (beginning one when its generation is stale, unless superseded); whether it was full.
+    ``told``: the generation each model was last found superseded by (told once each)."""
+    if runner.rebuilding is not None:
+        return runner.rebuild_step() >= runner.batch_size
+    try:
+        return runner.step() >= runner.batch_size
+    except StaleReadModel as stale:
+        if runner.superseded(stale):
+            if superseded is not None and told.get(runner.name) != stale.generation:
+                superseded(runner, stale)
+            told[runner.name] = stale.generation
+            return False
+        if rebuilding is not None:
+            rebuilding(runner, stale)
+        runner.begin_rebuild(resume=True)
+        return True

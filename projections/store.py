@@ -31,8 +31,12 @@ class StaleReadModel(RuntimeError):
     """The active generation was made by another build (other code or configuration):
     folding into it would mix rows of two builds. It must be rebuilt."""
 
-    def __init__(self, projection: str, built: str | None, wanted: str) -> None:
+    def __init__(
+        self, projection: str, built: str | None, wanted: str, generation: int = 0
+    ) -> None:
         self.projection, self.built, self.wanted = projection, built, wanted
+        self.generation = generation
+        """The active generation, the one another build made."""
         super().__init__(
             f"{projection} was built by {built or 'an unrecorded build'}, this code is {wanted}"
         )
@@ -93,9 +97,36 @@ class ReadModelStore:
                 "PRIMARY KEY (projection, generation))"
             )
 
-    def create_generation(self, projection: str, generation: int, build: str) -> None:
+    def prepare_rebuild(self, projection: str, build: str, *, resume: bool) -> int | None:
+        """The generation a rebuild by ``build`` fills, chosen and made in one transaction
+        under the schema lock, so that processes rebuilding at the same moment never
+        recreate or number alike a generation another one is filling.
+
+        ``resume``: the newest inactive generation of ``build`` (a rebuild that was stopped,
+        or is going on in another process) is filled on, and None is returned when the
+        active generation is already of ``build`` (another process swapped it in: there is
+        nothing to rebuild). Otherwise a new generation is made, numbered above every
+        generation there is. The other inactive generations are dropped (the one replaced
+        by the previous rebuild was kept until now for readers that were still on it)."""
         with schema_change(self.conn):
-            self._new_generation(projection, generation, build)
+            found = self.active(projection)
+            if found is None:
+                raise ConcurrentUpdateError(f"{projection} has no active generation")
+            active, built = found
+            if resume and built == build:
+                return None
+            inactive = [g for g in self.generations(projection) if g != active]
+            resumed = None
+            if resume:
+                same = [g for g in inactive if self.build_of(projection, g) == build]
+                resumed = same[-1] if same else None
+            generation = resumed or max([active, *inactive]) + 1
+            for old in inactive:
+                if old != resumed:
+                    self._drop(projection, old)
+            if resumed is None:
+                self._new_generation(projection, generation, build)
+        return generation
 
     def _new_generation(self, projection: str, generation: int, build: str | None) -> None:
         table = table_name(projection, generation)
@@ -375,13 +406,20 @@ class ReadModelStore:
         else:
             self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", keys)
 
-    def swap(self, projection: str, generation: int) -> int | None:
+    def swap(self, projection: str, generation: int, build: str | None = None) -> int | None:
         """Make ``generation`` active; return the one it replaces.
 
+        With ``build``, only a generation that still exists and records that build is
+        swapped in: a rebuild whose generation another process dropped (a rebuild started
+        over) raises ``ConcurrentUpdateError`` instead of activating whatever is there.
         The replaced generation is kept (readers that looked up the active generation
         just before may still be reading it) and dropped by the next rebuild.
         """
-        with self.conn.transaction():
+        with schema_change(self.conn):
+            if build is not None and self.build_of(projection, generation) != build:
+                raise ConcurrentUpdateError(
+                    f"{projection} generation {generation} is gone or another build's"
+                )
             old = self.active_generation(projection)
             self.conn.execute(
                 "INSERT INTO rm_active (projection, generation) VALUES (?, ?) "
@@ -391,10 +429,13 @@ class ReadModelStore:
         return old
 
     def drop_generation(self, projection: str, generation: int) -> None:
-        with self.conn.transaction():
-            self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")
-            for table in ("rm_tracking", "rm_builds"):
-                self.conn.execute(
-                    f"DELETE FROM {table} WHERE projection = ? AND generation = ?",
-                    (projection, generation),
-                )
+        with schema_change(self.conn):
+            self._drop(projection, generation)
+
+    def _drop(self, projection: str, generation: int) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")
+        for table in ("rm_tracking", "rm_builds"):
+            self.conn.execute(
+                f"DELETE FROM {table} WHERE projection = ? AND generation = ?",
+                (projection, generation),
+            )

@@ -13,6 +13,7 @@ from audit.seal import SealCorrupted
 from domain.errors import DomainError
 from domain.money import Money
 from projections.registry import UnknownProjection
+from projections.store import ConcurrentUpdateError
 from service import cli_audit as audit_commands
 from service import cli_projections as projection_commands
 from service.application import Buurtkas
@@ -166,6 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
+    except ConcurrentUpdateError as error:
+        log.error("projection.concurrent_update", error=str(error))
+        print(
+            f"error: {error}: another process changed this read model meanwhile (a rebuild "
+            "started over, say); nothing was lost: run the command again",
+            file=sys.stderr,
+        )
+        return 1
     except SealCorrupted as error:
         log.critical("audit.seal_refused", error=str(error))
         print(f"error: nothing was stored: {error}; run buurtkas verify", file=sys.stderr)

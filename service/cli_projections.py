@@ -109,10 +109,20 @@ def follow(all_runners: list[Runner], log: Any, parent: int | None = None) -> No
             "projection.rebuilding", projection=runner.name, built=stale.built, wanted=stale.wanted
         )
 
+    def superseded(runner: Runner, stale: StaleReadModel) -> None:
+        log.error(
+            "projection.superseded",
+            projection=runner.name,
+            active=stale.built,
+            wanted=stale.wanted,
+            detail="a process started later made this read model with its own build; "
+            "this one leaves it alone (give every process the same version and thresholds)",
+        )
+
     handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     log.info("projection.following", projections=[r.name for r in all_runners])
     try:
-        follow_together(all_runners, stop, failed, rebuilding=rebuilding)
+        follow_together(all_runners, stop, failed, rebuilding=rebuilding, superseded=superseded)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

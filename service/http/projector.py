@@ -61,7 +61,12 @@ class Projector(Follower):
         try:
             all_runners = runners(self.app, store, self.batch_size, self.risk)
             follow_together(
-                all_runners, self.stop, self._failed, poll=self.poll, rebuilding=self._rebuilding
+                all_runners,
+                self.stop,
+                self._failed,
+                poll=self.poll,
+                rebuilding=self._rebuilding,
+                superseded=self._superseded,
             )
         finally:
             store.conn.close()
@@ -69,6 +74,14 @@ class Projector(Follower):
     def _failed(self, runner: Runner, error: Exception) -> None:
         # keep serving; readiness shows the lag
         self.log.error("http.projector_failed", projection=runner.name, error=str(error))
+
+    def _superseded(self, runner: Runner, stale: StaleReadModel) -> None:
+        self.log.error(
+            "http.projector_superseded",
+            projection=runner.name,
+            active=stale.built,
+            wanted=stale.wanted,
+        )
 
     def _rebuilding(self, runner: Runner, stale: StaleReadModel) -> None:
         self.log.warning(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from projections.registry import open_store
+from projections.runner import Runner
 from service.cli import main
 
 
@@ -181,3 +183,40 @@ def test_project_with_other_thresholds_rebuilds_the_signals_and_projections_show
     assert after["signals"]["build"].startswith("v2 risk late-20:")
     assert all(s["current"] for s in after.values())
     assert after["balances"]["generation"] == before["balances"]["generation"]
+
+
+def test_a_rebuild_that_another_process_started_over_exits_1_and_the_active_model_is_kept(
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given read models, and another process that drops the generation `buurtkas rebuild`
+    # fills as soon as it begins (an operator's rebuild starting over)
+    main(["demo"])
+    main(["project"])
+    catch_up = Runner.catch_up
+
+    def dropped_meanwhile(self: Runner, generation: int | None = None) -> int:
+        if generation is not None:
+            other = open_store(self.source.app.store_env)
+            other.drop_generation(self.name, generation)
+            other.conn.close()
+        return catch_up(self, generation)
+
+    monkeypatch.setattr(Runner, "catch_up", dropped_meanwhile)
+    capsys.readouterr()
+    main(["projections", "--json"])
+    before = {s["projection"]: s for s in json.loads(capsys.readouterr().out)}
+    # when
+    code = main(["rebuild", "status"])
+    captured = capsys.readouterr()
+    # then it says so and exits 1, and readers still have the complete old generation
+    assert code == 1
+    assert "another process changed this read model meanwhile" in captured.err
+    logs = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    assert [entry["event"] for entry in logs if entry["level"] == "error"] == [
+        "projection.concurrent_update"
+    ]
+    main(["projections", "--json"])
+    after = {s["projection"]: s for s in json.loads(capsys.readouterr().out)}
+    assert after["status"] == before["status"]

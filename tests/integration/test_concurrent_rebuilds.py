@@ -1,0 +1,164 @@
+"""Rebuilds in several processes at once: a rebuild resumed by a second process, a rebuild
+started over by another, two builds following side by side, and the other read models
+while one is rebuilt. Each "process" is a runner on a connection of its own. Runs on
+SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from projections.registry import open_store, runner
+from projections.runner import Runner, follow_together
+from projections.store import ConcurrentUpdateError, ReadModelStore, StaleReadModel
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.synthetic import generate
+from tests.integration.test_projections import stored_rows
+from tests.integration.test_read_model_builds import OTHER, Rounds, pure_signals
+
+
+@pytest.fixture
+def other_store(app: Buurtkas) -> Iterator[ReadModelStore]:
+    """A second process's connection to the same read models."""
+    opened = open_store(app.store_env)
+    yield opened
+    opened.conn.close()
+
+
+def stale_signals(app: Buurtkas, store: ReadModelStore) -> int:
+    """Given: the demo and 600 more events, signals built with the default thresholds."""
+    load_demo(app)
+    generate(app, 600, seed=5)
+    runner(app, store, "signals").catch_up()
+    generation = store.active_generation("signals")
+    assert generation is not None
+    return generation
+
+
+def follow(runners: list[Runner], rounds: int, **callbacks: Any) -> list[Exception]:
+    failures: list[Exception] = []
+    follow_together(runners, Rounds(rounds), lambda r, e: failures.append(e), poll=0, **callbacks)
+    return failures
+
+
+class TestConcurrentRebuilds:
+    def test_a_rebuild_resumed_by_a_second_process_takes_turns_and_folds_no_batch_twice(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a follower that has begun rebuilding stale signals, one batch in
+        old = stale_signals(app, store)
+        follower = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        assert follower.begin_rebuild(resume=True) is not None
+        follower.rebuild_step()
+        # when `buurtkas project` resumes the same rebuild, and the follower commits a
+        # batch between its read and its commit (so its commit finds the position moved)
+        command = runner(app, other_store, "signals", batch_size=100, risk=OTHER)
+        read = command.source.read
+        collisions: list[int] = []
+
+        def read_then_let_the_follower_commit(after: int, limit: int) -> list[Any]:
+            events = read(after, limit)
+            if not collisions and events:
+                collisions.append(follower.rebuild_step())
+            return events
+
+        command.source.read = read_then_let_the_follower_commit  # type: ignore[method-assign]
+        folded, rebuilt = command.refresh()
+        # then it finished the rebuild on top of the follower's batches, without an error
+        assert rebuilt
+        assert collisions == [100]
+        assert folded == command.source.head() - 200  # the follower's two batches are not redone
+        assert store.active_generation("signals") != old
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+        # and the follower, going on, finds the rebuild done and swaps nothing else in
+        generation = store.active_generation("signals")
+        assert follow([follower], 2) == []
+        assert store.active_generation("signals") == generation
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+
+    def test_a_rebuild_started_over_is_numbered_anew_and_the_dropped_one_never_swaps_in(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a follower part-way through rebuilding stale signals
+        stale_signals(app, store)
+        follower = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        dropped = follower.begin_rebuild(resume=True)
+        assert dropped is not None
+        follower.rebuild_step()
+        # when an operator rebuilds them from the first event (`buurtkas rebuild`)
+        operator = runner(app, other_store, "signals", risk=OTHER)
+        operator.rebuild(resume=False)
+        # then the operator's generation had a number of its own and is active, complete
+        active = store.active_generation("signals")
+        assert active is not None
+        assert active > dropped
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+        # and the follower's generation, dropped, can no longer be folded nor swapped in
+        with pytest.raises(ConcurrentUpdateError):
+            follower.rebuild_step()
+        assert follower.rebuilding is None
+        with pytest.raises(ConcurrentUpdateError):
+            store.swap("signals", dropped, follower.build)
+        assert store.active_generation("signals") == active
+        assert follow([follower], 2) == []
+        assert store.active_generation("signals") == active
+
+    def test_a_follower_that_a_later_build_superseded_leaves_the_read_model_to_it(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a follower with the default thresholds that has seen its signals current
+        stale_signals(app, store)
+        older = runner(app, store, "signals", batch_size=100)
+        assert follow([older], 1) == []
+        # when a process started later with other thresholds rebuilds them and swaps in
+        newer = runner(app, other_store, "signals", batch_size=100, risk=OTHER)
+        assert follow([newer], 2) == []
+        swapped = store.active_generation("signals")
+        generate(app, 150, seed=8)
+        told: list[StaleReadModel] = []
+        rebuilt: list[StaleReadModel] = []
+        failures = follow(
+            [older],
+            4,
+            superseded=lambda r, stale: told.append(stale),
+            rebuilding=lambda r, stale: rebuilt.append(stale),
+        )
+        # then the older follower is told once and leaves them alone: no rebuild back
+        assert failures == []
+        assert [stale.built for stale in told] == [newer.build]
+        assert rebuilt == []
+        assert store.active_generation("signals") == swapped
+        assert store.generations("signals") == sorted({*store.generations("signals")})
+        # and the newer one goes on folding the new events into its generation
+        assert follow([newer], 2) == []
+        assert store.active_generation("signals") == swapped
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+
+    def test_while_one_read_model_is_rebuilt_the_others_keep_following(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given balances current up to the demo and signals stale, then 600 new events
+        load_demo(app)
+        balances = runner(app, store, "balances", batch_size=100)
+        balances.catch_up()
+        runner(app, store, "signals").catch_up()
+        generate(app, 600, seed=5)
+        head = balances.source.head()
+        # when one follower keeps both, noting the balances' position at each batch of
+        # the signals' rebuild
+        signals = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        generation = store.active_generation("balances")
+        assert generation is not None
+        seen: list[int] = []
+        signals.on_batch = lambda *_: seen.append(store.position("balances", generation))
+        assert follow([balances, signals], 2) == []
+        # then the balances moved on batch by batch during the rebuild, not after it
+        assert len(seen) > 2
+        assert seen == sorted(seen)
+        assert seen[0] < head
+        assert seen[-1] == head
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
