@@ -66,8 +66,9 @@ class Committer:
     def close(self) -> None:
         """Wait for the last commit (whatever its outcome), then close the connection."""
         try:
-            if self.pending is not None:
-                self.pending.exception()
+            pending, self.pending = self.pending, None
+            if pending is not None and pending.exception() is None:
+                self.committed += self.pending_events
         finally:
             self.executor.submit(self.store.conn.close).result()
             self.executor.shutdown(wait=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -75,6 +76,10 @@ class Runner:
         """Events this runner has committed, in all."""
         self.rebuilding: int | None = None
         """The generation a rebuild is filling (the follower fills it a batch a round)."""
+        self.replacing: int | None = None
+        """The active generation when that rebuild began: the one it may replace."""
+        self.watched: tuple[int, int, float] | None = None
+        """A superseding generation, its position, and since when it has stood there."""
         self.seen = 0
         """The newest generation there was at this runner's first look, or that it has made
         or found current since (see ``superseded``)."""
@@ -114,6 +119,25 @@ class Runner:
         """Fold one batch; commit it, or hand it to ``committer`` to commit meanwhile."""
         live = generation is None
         generation = self.active() if generation is None else generation
+        with self._dropped_is_concurrent(generation):
+            return self._fold_batch(generation, live, committer)
+
+    @contextmanager
+    def _dropped_is_concurrent(self, generation: int) -> Iterator[None]:
+        """Whatever the database raises because another process dropped ``generation``
+        meanwhile (a rebuild started over: its table is gone) is a ``ConcurrentUpdateError``."""
+        try:
+            yield
+        except ConcurrentUpdateError:
+            raise
+        except Exception as error:
+            if self.store.has_generation(self.name, generation):
+                raise
+            raise ConcurrentUpdateError(
+                f"{self.name} generation {generation} was dropped meanwhile"
+            ) from error
+
+    def _fold_batch(self, generation: int, live: bool, committer: Committer | None) -> int:
         if committer is not None and committer.busy and self.cached_at is not None:
             # the batch being committed ends where this one starts; if its commit
             # fails, so does waiting for it below, before anything of this batch is kept
@@ -176,26 +200,48 @@ class Runner:
 
     def refresh(self) -> tuple[int, bool]:
         """Bring the read model up to date: catch up, or rebuild it side by side when its
-        active generation was made by another build. Return the events folded, and
-        whether it was rebuilt."""
+        active generation was made by another build (found so at once, or while catching
+        up). Return the events folded, and whether it was rebuilt."""
         try:
-            self.active()
+            return self.catch_up(), False
         except StaleReadModel:
             return self.rebuild(resume=True), True
-        return self.catch_up(), False
 
     def catch_up(self, generation: int | None = None) -> int:
         """Fold and commit batches until the head of the store; return the events this
         runner committed.
 
         With a store that can open another connection, each batch is committed in the
-        background while the next one is read."""
+        background while the next one is read. When another process commits a batch
+        first (or swaps another generation in), this one goes on from where that one got;
+        it gives up (``ConcurrentUpdateError``) when the generation was dropped, or when
+        nothing moved since the last such collision."""
         before = self.folded
+        last: tuple[int, int] | None = None
+        while True:
+            try:
+                self._catch_up(generation)
+                return self.folded - before
+            except ConcurrentUpdateError:
+                now = self._where(generation)  # raises when the generation is gone
+                if now == last:
+                    raise
+                last = now
+
+    def _where(self, generation: int | None) -> tuple[int, int]:
+        """The generation folded into (the active one when None) and its position."""
+        if generation is None:
+            generation = self.store.active_generation(self.name)
+            if generation is None:
+                raise ConcurrentUpdateError(f"{self.name} has no active generation")
+        return generation, self.store.position(self.name, generation)
+
+    def _catch_up(self, generation: int | None) -> None:
         if self.store.reconnect is None:
             with PausedCollector() as collector:
                 while processed := self.step(generation):
                     collector.folded(processed)
-            return self.folded - before
+            return
         committer = Committer(self.store)
         try:
             with PausedCollector() as collector:
@@ -207,9 +253,8 @@ class Runner:
             self.cached_at = None
             raise
         finally:
-            self.folded += committer.committed
             committer.close()
-        return self.folded - before
+            self.folded += committer.committed
 
     def rebuild(self, *, resume: bool = False) -> int:
         """Fold every event into a new generation, then swap it in; return events folded.
@@ -225,28 +270,31 @@ class Runner:
         if generation is None:
             return self.catch_up()
         before = self.folded
-        while True:
-            try:
-                self.catch_up(generation)
-                break
-            except ConcurrentUpdateError:
-                self.store.position(self.name, generation)  # raises when it was dropped
+        try:
+            self.catch_up(generation)
+        except BaseException:
+            self.rebuilding = None
+            raise
         self.finish_rebuild()
         return self.folded - before
 
     def begin_rebuild(self, *, resume: bool) -> int | None:
         """Choose (or make) the generation to rebuild into; None: nothing to rebuild."""
         self.store.ensure(self.name)
-        self.rebuilding = self.store.prepare_rebuild(self.name, self.build, resume=resume)
-        if self.rebuilding is not None:
-            self.seen = max(self.seen, self.rebuilding)
+        prepared = self.store.prepare_rebuild(self.name, self.build, resume=resume)
+        if prepared is None:
+            self.rebuilding = None
+            return None
+        self.rebuilding, self.replacing = prepared
+        self.seen = max(self.seen, self.rebuilding)
         return self.rebuilding
 
     def finish_rebuild(self) -> None:
-        """Swap the rebuilt generation in (if it is still there, and still this build's)."""
+        """Swap the rebuilt generation in (if it is still there, still this build's, and no
+        other was swapped in since the rebuild began)."""
         generation, self.rebuilding = self.rebuilding, None
         if generation is not None:
-            self.store.swap(self.name, generation, self.build)
+            self.store.swap(self.name, generation, self.build, self.replacing)
             self.seen = max(self.seen, generation)
 
     def rebuild_step(self) -> int:
@@ -259,23 +307,41 @@ class Runner:
         except ConcurrentUpdateError:
             # another process filling the same generation committed first: go on from where
             # it got, unless it dropped the generation (then start over on the next stale)
-            try:
-                self.store.position(self.name, self.rebuilding)
-            except ConcurrentUpdateError:
+            if not self.store.has_generation(self.name, self.rebuilding):
                 self.rebuilding = None
             raise
         if processed < self.batch_size:
             self.finish_rebuild()
         return processed
 
-    def superseded(self, stale: StaleReadModel) -> bool:
-        """Whether another process made a generation of its own build after this runner
-        first looked (and after any it made itself): it swapped it in, or is filling it.
+    def superseding(self) -> int | None:
+        """The newest generation of another build made since this runner first looked (and
+        since any it made itself): another process, started later, swapped it in or is
+        filling it. None when there is none: a stale generation that was there when this
+        runner started is rebuilt, and one of this build is resumed.
+
         The newest build to start wins (a deploy that changes the code or the thresholds),
-        rather than two builds rebuilding over each other in turn; a stale generation that
-        was there when this runner started is rebuilt."""
-        newest = max(self.store.generations(self.name), default=stale.generation)
-        return max(newest, stale.generation) > self.seen
+        rather than two followers of two builds rebuilding over each other in turn; see
+        ``abandoned`` for a process that made its generation and stopped folding it."""
+        newer = [g for g in self.store.generations(self.name) if g > self.seen]
+        others = [g for g in newer if self.store.build_of(self.name, g) != self.build]
+        return max(others, default=None)
+
+    def abandoned(self, generation: int, after: float) -> bool:
+        """Whether nobody has folded ``generation`` for ``after`` seconds while events
+        waited for it (a one-shot ``buurtkas project`` made it and ended): a follower then
+        takes the read model back instead of leaving it behind for good."""
+        if not self.store.has_generation(self.name, generation):
+            return True
+        position = self.store.position(self.name, generation)
+        now = time.monotonic()
+        if position >= self.source.head():
+            self.watched = None
+            return False
+        if self.watched is None or self.watched[:2] != (generation, position):
+            self.watched = (generation, position, now)
+            return False
+        return now - self.watched[2] >= after
 
 
 class Stop(Protocol):
@@ -316,6 +382,11 @@ class SignalStop:
         return self.flag
 
 
+TAKEOVER_SECONDS = 60.0
+"""How long a follower leaves a read model to a later build's generation that nobody
+folds while events wait for it, before it takes the model back (``Runner.abandoned``)."""
+
+
 def follow_together(
     all_runners: list[Runner],
     stop: Stop,
@@ -324,6 +395,7 @@ def follow_together(
     poll: float = 0.25,
     rebuilding: Callable[[Runner, StaleReadModel], None] | None = None,
     superseded: Callable[[Runner, StaleReadModel], None] | None = None,
+    takeover: float = TAKEOVER_SECONDS,
 ) -> None:
     """Fold new events into every read model in turn until ``stop`` is set.
 
@@ -336,16 +408,17 @@ def follow_together(
     A model whose active generation another build made is rebuilt side by side
     (``rebuilding`` is told first), a batch a round like the others, so they stay current
     meanwhile and ``stop`` ends it between batches; readers keep the old generation until
-    the new one is swapped in. If another process swapped in its build after this one
-    had seen its own (``Runner.superseded``: ``superseded`` is told, once), the model is
-    left to that process: it is not folded nor rebuilt here while that build is active.
+    the new one is swapped in. If a process started later made a generation of its own
+    build (``Runner.superseding``: ``superseded`` is told, once), the model is left to
+    it, unless nobody has folded that generation for ``takeover`` seconds while events
+    waited (``Runner.abandoned``).
     """
     told: dict[str, int] = {}
     while not stop.is_set():
         backlog = False
         for runner in all_runners:
             try:
-                backlog |= follow_step(runner, told, rebuilding, superseded)
+                backlog |= follow_step(runner, told, rebuilding, superseded, takeover)
             except ConcurrentUpdateError:
                 continue
             except Exception as error:
@@ -358,8 +431,9 @@ def follow_together(
 def follow_step(
     runner: Runner,
     told: dict[str, int],
-    rebuilding: Callable[[Runner, StaleReadModel], None] | None,
-    superseded: Callable[[Runner, StaleReadModel], None] | None,
+    rebuilding: Callable[[Runner, StaleReadModel], None] | None = None,
+    superseded: Callable[[Runner, StaleReadModel], None] | None = None,
+    takeover: float = TAKEOVER_SECONDS,
 ) -> bool:
     """One batch of one model as a follower folds it, of its rebuild if one is under way
     (beginning one when its generation is stale, unless superseded); whether it was full.
@@ -369,10 +443,11 @@ def follow_step(
     try:
         return runner.step() >= runner.batch_size
     except StaleReadModel as stale:
-        if runner.superseded(stale):
-            if superseded is not None and told.get(runner.name) != stale.generation:
+        newer = runner.superseding()
+        if newer is not None and not runner.abandoned(newer, takeover):
+            if superseded is not None and told.get(runner.name) != newer:
                 superseded(runner, stale)
-            told[runner.name] = stale.generation
+            told[runner.name] = newer
             return False
         if rebuilding is not None:
             rebuilding(runner, stale)

@@ -97,7 +97,9 @@ class ReadModelStore:
                 "PRIMARY KEY (projection, generation))"
             )
 
-    def prepare_rebuild(self, projection: str, build: str, *, resume: bool) -> int | None:
+    def prepare_rebuild(
+        self, projection: str, build: str, *, resume: bool
+    ) -> tuple[int, int] | None:
         """The generation a rebuild by ``build`` fills, chosen and made in one transaction
         under the schema lock, so that processes rebuilding at the same moment never
         recreate or number alike a generation another one is filling.
@@ -107,7 +109,8 @@ class ReadModelStore:
         active generation is already of ``build`` (another process swapped it in: there is
         nothing to rebuild). Otherwise a new generation is made, numbered above every
         generation there is. The other inactive generations are dropped (the one replaced
-        by the previous rebuild was kept until now for readers that were still on it)."""
+        by the previous rebuild was kept until now for readers that were still on it).
+        Return the generation and the active one it is to replace (see ``swap``)."""
         with schema_change(self.conn):
             found = self.active(projection)
             if found is None:
@@ -126,7 +129,7 @@ class ReadModelStore:
                     self._drop(projection, old)
             if resumed is None:
                 self._new_generation(projection, generation, build)
-        return generation
+        return generation, active
 
     def _new_generation(self, projection: str, generation: int, build: str | None) -> None:
         table = table_name(projection, generation)
@@ -222,6 +225,14 @@ class ReadModelStore:
         if not rows:
             raise ConcurrentUpdateError(f"{projection} generation {generation} is gone")
         return int(rows[0][0])
+
+    def has_generation(self, projection: str, generation: int) -> bool:
+        return bool(
+            self.conn.execute(
+                "SELECT 1 FROM rm_tracking WHERE projection = ? AND generation = ?",
+                (projection, generation),
+            )
+        )
 
     def generations(self, projection: str) -> list[int]:
         rows = self.conn.execute(
@@ -406,12 +417,20 @@ class ReadModelStore:
         else:
             self.conn.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", keys)
 
-    def swap(self, projection: str, generation: int, build: str | None = None) -> int | None:
+    def swap(
+        self,
+        projection: str,
+        generation: int,
+        build: str | None = None,
+        replacing: int | None = None,
+    ) -> int | None:
         """Make ``generation`` active; return the one it replaces.
 
         With ``build``, only a generation that still exists and records that build is
-        swapped in: a rebuild whose generation another process dropped (a rebuild started
-        over) raises ``ConcurrentUpdateError`` instead of activating whatever is there.
+        swapped in; with ``replacing``, only in place of that generation (or when it is
+        active already). A rebuild whose generation another process dropped (a rebuild
+        started over), or after which another rebuild swapped its own in, raises
+        ``ConcurrentUpdateError`` instead of activating whatever is there.
         The replaced generation is kept (readers that looked up the active generation
         just before may still be reading it) and dropped by the next rebuild.
         """
@@ -421,6 +440,11 @@ class ReadModelStore:
                     f"{projection} generation {generation} is gone or another build's"
                 )
             old = self.active_generation(projection)
+            if replacing is not None and old not in (replacing, generation):
+                raise ConcurrentUpdateError(
+                    f"{projection} generation {old} was swapped in after this rebuild of "
+                    f"generation {generation} began"
+                )
             self.conn.execute(
                 "INSERT INTO rm_active (projection, generation) VALUES (?, ?) "
                 "ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation",
@@ -433,9 +457,11 @@ class ReadModelStore:
             self._drop(projection, generation)
 
     def _drop(self, projection: str, generation: int) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")
+        # the tracking row first, the table after: the order in which a commit locks them,
+        # so a commit to this generation at the same moment waits rather than deadlocks
         for table in ("rm_tracking", "rm_builds"):
             self.conn.execute(
                 f"DELETE FROM {table} WHERE projection = ? AND generation = ?",
                 (projection, generation),
             )
+        self.conn.execute(f"DROP TABLE IF EXISTS {table_name(projection, generation)}")

@@ -6,11 +6,13 @@ SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from domain.risk import RiskConfig
 from projections.registry import open_store, runner
 from projections.runner import Runner, follow_together
 from projections.store import ConcurrentUpdateError, ReadModelStore, StaleReadModel
@@ -19,6 +21,8 @@ from service.demo import load_demo
 from service.synthetic import generate
 from tests.integration.test_projections import stored_rows
 from tests.integration.test_read_model_builds import OTHER, Rounds, pure_signals
+
+THIRD = dataclasses.replace(RiskConfig(), version="test-3", late_days=5)
 
 
 @pytest.fixture
@@ -43,6 +47,12 @@ def follow(runners: list[Runner], rounds: int, **callbacks: Any) -> list[Excepti
     failures: list[Exception] = []
     follow_together(runners, Rounds(rounds), lambda r, e: failures.append(e), poll=0, **callbacks)
     return failures
+
+
+def to_the_head(rebuilding: Runner) -> None:
+    """The rebuild under way, a batch at a time, to its swap."""
+    while rebuilding.rebuilding is not None:
+        rebuilding.rebuild_step()
 
 
 class TestConcurrentRebuilds:
@@ -162,3 +172,100 @@ class TestConcurrentRebuilds:
         assert seen[0] < head
         assert seen[-1] == head
         assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+
+    def test_a_rebuild_of_the_same_build_that_another_follower_left_is_resumed_not_shunned(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given two followers with the same new thresholds that both found the signals
+        # stale; one began the rebuild, folded a batch and stopped before the swap
+        stale_signals(app, store)
+        staying = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        with pytest.raises(StaleReadModel):
+            staying.active()
+        stopped = runner(app, other_store, "signals", batch_size=100, risk=OTHER)
+        begun = stopped.begin_rebuild(resume=True)
+        stopped.rebuild_step()
+        # when the other one follows
+        told: list[StaleReadModel] = []
+        assert follow([staying], 2, superseded=lambda r, stale: told.append(stale)) == []
+        # then it was not superseded by its own build: it resumed that rebuild and swapped
+        assert told == []
+        assert store.active_generation("signals") == begun
+        assert stored_rows(store, "signals") == pure_signals(app, OTHER)
+
+    def test_a_follower_takes_back_a_read_model_that_a_one_shot_command_left_behind(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a follower with the defaults, and `buurtkas project` run once with other
+        # thresholds, which rebuilt the signals and ended; then new events
+        stale_signals(app, store)
+        follower = runner(app, store, "signals", batch_size=100)
+        assert follow([follower], 1) == []
+        runner(app, other_store, "signals", risk=OTHER).refresh()
+        left = store.active_generation("signals")
+        generate(app, 150, seed=8)
+        told: list[StaleReadModel] = []
+        rebuilt: list[StaleReadModel] = []
+        # when the follower goes on, with no grace period before it takes a model back
+        failures = follow(
+            [follower],
+            4,
+            superseded=lambda r, stale: told.append(stale),
+            rebuilding=lambda r, stale: rebuilt.append(stale),
+            takeover=0.0,
+        )
+        # then it first left the model alone, and once nobody had folded the waiting
+        # events it rebuilt it with its own thresholds
+        assert failures == []
+        assert [stale.built for stale in told] == [runner(app, store, "signals", risk=OTHER).build]
+        assert [stale.wanted for stale in rebuilt] == [follower.build]
+        generation = store.active_generation("signals")
+        assert generation != left
+        assert generation is not None
+        assert store.build_of("signals", generation) == follower.build
+        assert stored_rows(store, "signals") == pure_signals(app, RiskConfig())
+
+    def test_a_generation_dropped_while_a_batch_is_folded_is_a_concurrent_update(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a rebuild whose generation another process drops after a batch was read
+        stale_signals(app, store)
+        rebuilding = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        read = rebuilding.source.read
+
+        def read_then_dropped(after: int, limit: int) -> list[Any]:
+            events = read(after, limit)
+            if rebuilding.rebuilding is not None:
+                other_store.drop_generation("signals", rebuilding.rebuilding)
+            return events
+
+        rebuilding.source.read = read_then_dropped  # type: ignore[method-assign]
+        old = store.active_generation("signals")
+        # when / then: the database's error about the missing table is reported as such
+        with pytest.raises(ConcurrentUpdateError):
+            rebuilding.rebuild()
+        assert rebuilding.rebuilding is None
+        assert store.active_generation("signals") == old
+
+    def test_a_rebuild_overtaken_by_a_later_swap_never_swaps_back_over_it(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given a follower filling a rebuild that `buurtkas project` of the same build
+        # finished and swapped in, after which a third build rebuilt and swapped its own
+        stale_signals(app, store)
+        follower = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        follower.begin_rebuild(resume=True)
+        follower.rebuild_step()
+        runner(app, other_store, "signals", risk=OTHER).refresh()
+        runner(app, other_store, "signals", risk=THIRD).refresh()
+        latest = store.active_generation("signals")
+        # when the follower reaches the head of its rebuild
+        with pytest.raises(ConcurrentUpdateError):
+            to_the_head(follower)
+        # then its generation was not swapped in over the later one, nor is it afterwards
+        assert store.active_generation("signals") == latest
+        told: list[StaleReadModel] = []
+        assert follow([follower], 2, superseded=lambda r, stale: told.append(stale)) == []
+        assert len(told) == 1
+        assert store.active_generation("signals") == latest
+        assert stored_rows(store, "signals") == pure_signals(app, THIRD)
