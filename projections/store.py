@@ -104,13 +104,17 @@ class ReadModelStore:
         under the schema lock, so that processes rebuilding at the same moment never
         recreate or number alike a generation another one is filling.
 
-        ``resume``: the newest inactive generation of ``build`` (a rebuild that was stopped,
-        or is going on in another process) is filled on, and None is returned when the
-        active generation is already of ``build`` (another process swapped it in: there is
-        nothing to rebuild). Otherwise a new generation is made, numbered above every
-        generation there is. The other inactive generations are dropped (the one replaced
-        by the previous rebuild was kept until now for readers that were still on it).
-        Return the generation and the active one it is to replace (see ``swap``)."""
+        ``resume``: the newest generation of ``build`` begun after the active one (a rebuild
+        that was stopped, or is going on in another process) is filled on, and None is
+        returned when the active generation is already of ``build`` (another process
+        swapped it in: there is nothing to rebuild). Otherwise a new generation is made,
+        numbered above every generation there is. A generation that was replaced is never
+        swapped in again, even of the same build: so every swap activates a number higher
+        than any active before, which is how a follower tells that a process started
+        after it swapped in its build (``Runner.superseding``). The other inactive
+        generations are dropped (the one replaced by the previous rebuild was kept until
+        now for readers that were still on it). Return the generation and the active one
+        it is to replace (see ``swap``)."""
         with schema_change(self.conn):
             found = self.active(projection)
             if found is None:
@@ -121,7 +125,8 @@ class ReadModelStore:
             inactive = [g for g in self.generations(projection) if g != active]
             resumed = None
             if resume:
-                same = [g for g in inactive if self.build_of(projection, g) == build]
+                begun = [g for g in inactive if g > active]  # not the ones replaced
+                same = [g for g in begun if self.build_of(projection, g) == build]
                 resumed = same[-1] if same else None
             generation = resumed or max([active, *inactive]) + 1
             for old in inactive:

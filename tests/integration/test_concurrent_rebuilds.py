@@ -269,3 +269,34 @@ class TestConcurrentRebuilds:
         assert len(told) == 1
         assert store.active_generation("signals") == latest
         assert stored_rows(store, "signals") == pure_signals(app, THIRD)
+
+    def test_two_followers_of_two_builds_that_each_rebuilt_at_start_settle_on_the_later(
+        self, app: Buurtkas, store: ReadModelStore, other_store: ReadModelStore
+    ) -> None:
+        # given the signals built once with other thresholds, then with a third set (so
+        # a generation of each is there); then `buurtkas project --follow` with the other
+        # thresholds, which brings them up to date when it starts, and another with the
+        # third set, started later
+        stale_signals(app, store)
+        runner(app, store, "signals", risk=OTHER).refresh()
+        runner(app, store, "signals", risk=THIRD).refresh()
+        earlier = runner(app, store, "signals", batch_size=100, risk=OTHER)
+        earlier.refresh()
+        assert follow([earlier], 1) == []
+        later = runner(app, other_store, "signals", batch_size=100, risk=THIRD)
+        later.refresh()
+        settled = store.active_generation("signals")
+        # when both follow, with new events
+        generate(app, 150, seed=8)
+        told: list[StaleReadModel] = []
+        rebuilt: list[StaleReadModel] = []
+        callbacks: dict[str, Any] = {
+            "superseded": lambda r, stale: told.append(stale),
+            "rebuilding": lambda r, stale: rebuilt.append(stale),
+        }
+        assert follow([earlier, later], 6, **callbacks) == []
+        # then the earlier one left the read model to the later one: no rebuild, no swap
+        assert rebuilt == []
+        assert [stale.wanted for stale in told] == [earlier.build]
+        assert store.active_generation("signals") == settled
+        assert stored_rows(store, "signals") == pure_signals(app, THIRD)
