@@ -231,6 +231,19 @@ class ReadModelStore:
             raise ConcurrentUpdateError(f"{projection} generation {generation} is gone")
         return int(rows[0][0])
 
+    def rebuild_under_way(self, projection: str, build: str) -> tuple[int, int] | None:
+        """The newest generation of ``build`` begun after the active one (a side-by-side
+        rebuild, under way or stopped) and its position; None when there is none."""
+        rows = self.conn.execute(
+            "SELECT t.generation, t.position FROM rm_tracking t JOIN rm_builds b "
+            "ON b.projection = t.projection AND b.generation = t.generation "
+            "WHERE t.projection = ? AND b.build = ? AND t.generation > "
+            "(SELECT generation FROM rm_active WHERE projection = ?) "
+            "ORDER BY t.generation DESC LIMIT 1",
+            (projection, build, projection),
+        )
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
     def has_generation(self, projection: str, generation: int) -> bool:
         return bool(
             self.conn.execute(

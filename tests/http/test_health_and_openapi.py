@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from projections.registry import open_store, runner
 from service.demo import load_demo
 from service.http.app import create_app
 from service.settings import Settings
+from service.synthetic import generate
 from tests.http.conftest import Api
 from tests.http.givens import ok
+from tests.integration.test_read_model_builds import OTHER
 
 BUDGET = {"district": "Noord", "year": 2021, "amount": "1000.00", "occurred_on": "2021-01-04"}
 
@@ -46,6 +49,46 @@ class TestHealth:
         assert problem["rule"] == "projections_behind"
         assert behind.headers["content-type"].startswith("application/problem+json")
         assert ok(caught_up)["status"] == "ready"
+
+    def test_a_read_model_being_rebuilt_for_new_thresholds_is_served_and_shows_its_progress(
+        self, api: Api
+    ) -> None:
+        # given read models current with the defaults, 300 more events, then the service's
+        # thresholds changed: every other model catches up, the signals' rebuild by the
+        # new thresholds is one batch in
+        app = api.services.app
+        load_demo(app)
+        api.project()
+        generate(app, 300, seed=4)
+        api.services.risk = OTHER
+        api.services.max_ready_lag = 100
+        store = open_store(app.store_env)
+        try:
+            for name in ("balances", "status", "platform_index"):
+                runner(app, store, name).catch_up()
+            rebuilding = runner(app, store, "signals", 100, OTHER)
+            rebuilding.begin_rebuild(resume=True)
+            rebuilding.rebuild_step()
+            progress = store.rebuild_under_way("signals", rebuilding.build)
+        finally:
+            store.conn.close()
+        assert progress is not None
+        # when
+        ready = api.client.get("/health/ready")
+        generate(app, 150, seed=6)
+        behind = api.client.get("/health/ready")
+        # then the old signals, 300 events behind, do not make the service unready; their
+        # rebuild's progress is shown; a current model as far behind still does
+        signals = {p["projection"]: p for p in ok(ready)["projections"]}["signals"]
+        assert (signals["current"], signals["lag"]) == (False, 300)
+        assert signals["rebuild_position"] == progress[1]
+        assert {p["projection"]: p["rebuild_position"] for p in ok(ready)["projections"]} == {
+            "balances": None,
+            "status": None,
+            "signals": progress[1],
+            "platform_index": None,
+        }
+        assert ok(behind, 503)["rule"] == "projections_behind"
 
     def test_ready_is_503_when_the_database_does_not_answer(
         self, sqlite_api: Api, monkeypatch: pytest.MonkeyPatch

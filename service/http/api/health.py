@@ -31,8 +31,14 @@ class ProjectionStatus(Reply):
         "this generation; null when not recorded yet"
     )
     current: bool = Field(
-        description="Whether that is the service's build; if not, the projector rebuilds the "
-        "read model side by side and this generation is served until the swap"
+        description="Whether that is the service's build; if not, the projector (or "
+        "`buurtkas project`) rebuilds the read model side by side and this generation is "
+        "served until the swap (its lag does not count against readiness)"
+    )
+    rebuild_position: int | None = Field(
+        default=None,
+        description="When not current: how far the side-by-side rebuild by the service's "
+        "build has got (null: none has begun)",
     )
 
 
@@ -50,6 +56,9 @@ def projection_status(services: Services) -> list[ProjectionStatus]:
         for name in FACTORIES:
             generation, build = store.ensure_built(name)
             position = store.position(name, generation)
+            wanted = projection(name, services.risk).build()
+            current = made_by(build, position, wanted)
+            rebuild = None if current else store.rebuild_under_way(name, wanted)
             found.append(
                 ProjectionStatus(
                     projection=name,
@@ -58,7 +67,8 @@ def projection_status(services: Services) -> list[ProjectionStatus]:
                     head=head,
                     lag=max(0, head - position),
                     build=build,
-                    current=made_by(build, position, projection(name, services.risk).build()),
+                    current=current,
+                    rebuild_position=None if rebuild is None else rebuild[1],
                 )
             )
     return found
@@ -81,7 +91,7 @@ class HealthController(Controller):
     @get(
         "/ready",
         operation_id="ready",
-        summary="The database answers and the read models are not too far behind",
+        summary="The database answers and the current read models are not too far behind",
         opt={PUBLIC: True},
         responses=responses(503, public=True),
         sync_to_thread=True,
@@ -93,7 +103,9 @@ class HealthController(Controller):
             raise ApiProblem(
                 503, "database_unavailable", f"the database does not answer: {type(error).__name__}"
             ) from None
-        worst = max((p.lag for p in found), default=0)
+        # a read model another build made is served as it stands until its rebuild is
+        # swapped in (its rows name that build): only current ones must keep up
+        worst = max((p.lag for p in found if p.current), default=0)
         if worst > services.max_ready_lag:
             raise ApiProblem(
                 503,
