@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -43,9 +44,29 @@ def stale_signals(app: Buurtkas, store: ReadModelStore) -> int:
     return generation
 
 
-def follow(runners: list[Runner], rounds: int, **callbacks: Any) -> list[Exception]:
+@dataclass
+class Told:
+    """What a follower was told: read models left to a later build, rebuilds begun."""
+
+    superseded: list[StaleReadModel] = field(default_factory=list)
+    rebuilding: list[StaleReadModel] = field(default_factory=list)
+
+
+def follow(
+    runners: list[Runner], rounds: int, told: Told | None = None, **options: Any
+) -> list[Exception]:
+    """Follow for ``rounds`` polls; return the failures."""
     failures: list[Exception] = []
-    follow_together(runners, Rounds(rounds), lambda r, e: failures.append(e), poll=0, **callbacks)
+    told = told or Told()
+    follow_together(
+        runners,
+        Rounds(rounds),
+        lambda r, e: failures.append(e),
+        poll=0,
+        superseded=lambda r, stale: told.superseded.append(stale),
+        rebuilding=lambda r, stale: told.rebuilding.append(stale),
+        **options,
+    )
     return failures
 
 
@@ -129,18 +150,12 @@ class TestConcurrentRebuilds:
         assert follow([newer], 2) == []
         swapped = store.active_generation("signals")
         generate(app, 150, seed=8)
-        told: list[StaleReadModel] = []
-        rebuilt: list[StaleReadModel] = []
-        failures = follow(
-            [older],
-            4,
-            superseded=lambda r, stale: told.append(stale),
-            rebuilding=lambda r, stale: rebuilt.append(stale),
-        )
+        told = Told()
+        failures = follow([older], 4, told)
         # then the older follower is told once and leaves them alone: no rebuild back
         assert failures == []
-        assert [stale.built for stale in told] == [newer.build]
-        assert rebuilt == []
+        assert [stale.built for stale in told.superseded] == [newer.build]
+        assert told.rebuilding == []
         assert store.active_generation("signals") == swapped
         assert store.generations("signals") == sorted({*store.generations("signals")})
         # and the newer one goes on folding the new events into its generation
@@ -186,10 +201,10 @@ class TestConcurrentRebuilds:
         begun = stopped.begin_rebuild(resume=True)
         stopped.rebuild_step()
         # when the other one follows
-        told: list[StaleReadModel] = []
-        assert follow([staying], 2, superseded=lambda r, stale: told.append(stale)) == []
+        told = Told()
+        assert follow([staying], 2, told) == []
         # then it was not superseded by its own build: it resumed that rebuild and swapped
-        assert told == []
+        assert told.superseded == []
         assert store.active_generation("signals") == begun
         assert stored_rows(store, "signals") == pure_signals(app, OTHER)
 
@@ -204,21 +219,15 @@ class TestConcurrentRebuilds:
         runner(app, other_store, "signals", risk=OTHER).refresh()
         left = store.active_generation("signals")
         generate(app, 150, seed=8)
-        told: list[StaleReadModel] = []
-        rebuilt: list[StaleReadModel] = []
+        told = Told()
         # when the follower goes on, with no grace period before it takes a model back
-        failures = follow(
-            [follower],
-            4,
-            superseded=lambda r, stale: told.append(stale),
-            rebuilding=lambda r, stale: rebuilt.append(stale),
-            takeover=0.0,
-        )
+        failures = follow([follower], 4, told, takeover=0.0)
         # then it first left the model alone, and once nobody had folded the waiting
         # events it rebuilt it with its own thresholds
         assert failures == []
-        assert [stale.built for stale in told] == [runner(app, store, "signals", risk=OTHER).build]
-        assert [stale.wanted for stale in rebuilt] == [follower.build]
+        other = runner(app, store, "signals", risk=OTHER).build
+        assert [stale.built for stale in told.superseded] == [other]
+        assert [stale.wanted for stale in told.rebuilding] == [follower.build]
         generation = store.active_generation("signals")
         assert generation != left
         assert generation is not None
@@ -264,9 +273,9 @@ class TestConcurrentRebuilds:
             to_the_head(follower)
         # then its generation was not swapped in over the later one, nor is it afterwards
         assert store.active_generation("signals") == latest
-        told: list[StaleReadModel] = []
-        assert follow([follower], 2, superseded=lambda r, stale: told.append(stale)) == []
-        assert len(told) == 1
+        told = Told()
+        assert follow([follower], 2, told) == []
+        assert len(told.superseded) == 1
         assert store.active_generation("signals") == latest
         assert stored_rows(store, "signals") == pure_signals(app, THIRD)
 
@@ -288,15 +297,10 @@ class TestConcurrentRebuilds:
         settled = store.active_generation("signals")
         # when both follow, with new events
         generate(app, 150, seed=8)
-        told: list[StaleReadModel] = []
-        rebuilt: list[StaleReadModel] = []
-        callbacks: dict[str, Any] = {
-            "superseded": lambda r, stale: told.append(stale),
-            "rebuilding": lambda r, stale: rebuilt.append(stale),
-        }
-        assert follow([earlier, later], 6, **callbacks) == []
+        told = Told()
+        assert follow([earlier, later], 6, told) == []
         # then the earlier one left the read model to the later one: no rebuild, no swap
-        assert rebuilt == []
-        assert [stale.wanted for stale in told] == [earlier.build]
+        assert told.rebuilding == []
+        assert [stale.wanted for stale in told.superseded] == [earlier.build]
         assert store.active_generation("signals") == settled
         assert stored_rows(store, "signals") == pure_signals(app, THIRD)
