@@ -244,15 +244,20 @@ with this bundle):
 
     python scripts/verify_bundle.py THIS_DIRECTORY --public-key buurtkas-audit.pub
 
-It needs Python 3.11+ and the `cryptography` package only. It prints every check it
-made and exits 0 when the bundle is intact, 1 otherwise.
+Give `--public-key` again for a retired signing key, `--checkpoint FILE` for each
+checkpoint you kept from earlier (it must be in this bundle's history), and
+`--require-complete` when the bundle must hold every event the checkpoint covers. It
+needs Python 3.11+ and the `cryptography` package only. It prints every check it made,
+says whether the bundle is the whole log or a selection, and exits 0 when the bundle is
+intact, 1 otherwise.
 
 Files:
 
 - `manifest.json`: what was exported, and the checkpoint's size and root.
 - `events.ndjson`: one event per line, in store order: position, leaf index, aggregate
   id, version, topic, the stored state (`state_base64`, the exact bytes that are
-  hashed; `state` is a readable copy), the time it was sealed and its leaf hash.
+  hashed; `state` is a readable copy, checked against them), the time it was sealed
+  and its leaf hash.
 - `checkpoint.json`: the signed checkpoint the events are proven against.
 - `checkpoints.json`: every checkpoint up to it, each with the consistency proof from
   the one before, so an auditor who kept an earlier checkpoint can see the log only grew.

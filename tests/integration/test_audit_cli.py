@@ -7,12 +7,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from audit import merkle
+from service.application import Buurtkas
 from service.cli import main
+from service.storage import persistence_env
+from tests.integration.givens import given_platform
 from tests.integration.superuser import Superuser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +40,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, objec
     return code, json.loads(capsys.readouterr().out)
 
 
-def verify_bundle(bundle: Path, public_key: Path) -> subprocess.CompletedProcess[str]:
+def verify_bundle(
+    bundle: Path, public_key: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -43,11 +50,22 @@ def verify_bundle(bundle: Path, public_key: Path) -> subprocess.CompletedProcess
             str(bundle),
             "--public-key",
             str(public_key),
+            *options,
         ],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def edit_lines(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
+    """Rewrite an NDJSON file of a bundle, as someone with a copy of it could."""
+    lines = path.read_bytes().decode().split("\n")
+    path.write_bytes("\n".join(edit([line for line in lines if line])).encode() + b"\n")
+
+
+def edit_json(path: Path, edit: Callable[[Any], Any]) -> None:
+    path.write_text(json.dumps(edit(json.loads(path.read_text())), indent=2) + "\n")
 
 
 class TestAuditCommands:
@@ -219,6 +237,154 @@ class TestAuditCommands:
         # then
         assert result.returncode == 1
         assert "[FAIL] checkpoint" in result.stdout
+
+    def test_completeness_is_read_from_the_events_never_from_the_manifest(
+        self, operator: Path, tmp_path: Path
+    ) -> None:
+        # given a whole-store bundle, and a platform's bundle of the same checkpoint
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+        assert main(["export", "--platform", "G-buurt", "--out", str(tmp_path / "g")]) == 0
+        public = Path(f"{operator}.pub")
+        # when each is checked, the platform's also as if it had to be complete, and then
+        # once its manifest is made to call it the whole store
+        whole = verify_bundle(tmp_path / "all", public, "--require-complete")
+        selection = verify_bundle(tmp_path / "g", public)
+        required = verify_bundle(tmp_path / "g", public, "--require-complete")
+        edit_json(
+            tmp_path / "g" / "manifest.json",
+            lambda m: {**m, "scope": "store", "platform": None, "proofs": "root"},
+        )
+        relabelled = verify_bundle(tmp_path / "g", public)
+        # then only the whole store passes as complete; the selection passes saying that
+        # it proves nothing missing, and fails when completeness is required or claimed
+        assert whole.returncode == 0, whole.stdout
+        assert "the checkpoint's whole log" in whole.stdout
+        assert selection.returncode == 0, selection.stdout
+        assert "none is proven missing" in selection.stdout
+        assert required.returncode == 1
+        assert "[FAIL] the bundle holds" in required.stdout
+        assert relabelled.returncode == 1
+        assert "(the manifest calls it the whole store)" in relabelled.stdout
+
+    def test_an_edited_readable_state_fails_the_bundle_naming_the_event(
+        self, operator: Path, tmp_path: Path
+    ) -> None:
+        # given a bundle whose first event's readable copy says another amount and actor
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+
+        def edit(lines: list[str]) -> list[str]:
+            event = json.loads(lines[0])
+            event["state"]["actor"] = "someone else"
+            return [json.dumps(event), *lines[1:]]
+
+        edit_lines(tmp_path / "all" / "events.ndjson", edit)
+        # when
+        result = verify_bundle(tmp_path / "all", Path(f"{operator}.pub"))
+        # then its stored bytes still match their leaf, but the readable copy is refused
+        assert result.returncode == 1
+        assert "[ok] every event's leaf hash matches its stored bytes" in result.stdout
+        assert (
+            "[FAIL] every event's readable state is what its stored bytes say (first "
+            "differing position: 1)" in result.stdout
+        )
+
+    @pytest.mark.parametrize(
+        "forgery",
+        ["a key given twice", "a version given as true", "an id in capitals"],
+    )
+    def test_an_event_line_in_other_than_its_one_form_fails_the_bundle(
+        self, operator: Path, tmp_path: Path, forgery: str
+    ) -> None:
+        # given a bundle with one event line rewritten into a form its readers disagree on
+        # (the event of version 1: true packs as 1)
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+
+        def edit(lines: list[str]) -> list[str]:
+            at = next(i for i, line in enumerate(lines) if json.loads(line)["version"] == 1)
+            event = json.loads(lines[at])
+            if forgery == "a key given twice":
+                forged = json.dumps({"topic": "buurtkas.forged.Event", **event})
+                line = '{"topic": "buurtkas.forged.Event", ' + forged[1:]
+            elif forgery == "a version given as true":
+                line = json.dumps({**event, "version": True})
+            else:
+                line = json.dumps({**event, "aggregate_id": event["aggregate_id"].upper()})
+            return [*lines[:at], line, *lines[at + 1 :]]
+
+        edit_lines(tmp_path / "all" / "events.ndjson", edit)
+        # when
+        result = verify_bundle(tmp_path / "all", Path(f"{operator}.pub"))
+        # then
+        assert result.returncode == 1, result.stdout
+        assert "bundle NOT intact" in result.stdout
+
+    def test_a_name_holding_a_line_separator_does_not_break_an_intact_bundle(
+        self, operator: Path, database_url: str, tmp_path: Path
+    ) -> None:
+        # given a platform whose name holds U+2028, which is no line feed
+        app = Buurtkas(env=persistence_env(database_url))
+        try:
+            given_platform(app, "Buurt\u2028platform", number=77)
+        finally:
+            app.close()
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+        # when
+        result = verify_bundle(tmp_path / "all", Path(f"{operator}.pub"))
+        # then
+        assert result.returncode == 0, result.stdout
+
+    def test_after_a_new_signing_key_the_bundle_verifies_with_both_public_keys(
+        self, operator: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given a checkpoint signed with the first key, then one with a new key
+        assert main(["checkpoint"]) == 0
+        assert main(["keygen", "--out", str(tmp_path / "new")]) == 0
+        monkeypatch.setenv("BUURTKAS_SIGNING_KEY", str(tmp_path / "new.key"))
+        monkeypatch.delenv("BUURTKAS_AUDIT_PUBLIC_KEY", raising=False)
+        assert main(["demo"]) == 0  # nothing new: the same size signed again
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+        # when it is checked with the new key alone, and with both
+        new_only = verify_bundle(tmp_path / "all", tmp_path / "new.pub")
+        both = verify_bundle(
+            tmp_path / "all", tmp_path / "new.pub", "--public-key", f"{operator}.pub"
+        )
+        # then the first needs the retired key too, naming it; the second passes
+        assert new_only.returncode == 1
+        assert "give the retired public key too" in new_only.stdout
+        assert both.returncode == 0, both.stdout
+
+    def test_a_checkpoint_the_auditor_kept_must_be_in_the_bundles_history(
+        self, operator: Path, database_url: str, tmp_path: Path
+    ) -> None:
+        # given a checkpoint an auditor kept, later events, a later checkpoint and bundle
+        assert main(["checkpoint", "--out", str(tmp_path / "kept.json")]) == 0
+        app = Buurtkas(env=persistence_env(database_url))
+        try:
+            given_platform(app, "Nieuwbuurt", number=78)
+        finally:
+            app.close()
+        assert main(["checkpoint"]) == 0
+        assert main(["export", "--out", str(tmp_path / "all")]) == 0
+        public = Path(f"{operator}.pub")
+        kept = ("--checkpoint", str(tmp_path / "kept.json"))
+        # when it is checked against the kept checkpoint, then once that checkpoint was
+        # taken out of the bundle's history
+        intact = verify_bundle(tmp_path / "all", public, *kept)
+        edit_json(
+            tmp_path / "all" / "checkpoints.json",
+            lambda history: [{"checkpoint": history[-1]["checkpoint"]}],
+        )
+        cut = verify_bundle(tmp_path / "all", public, *kept)
+        # then
+        assert intact.returncode == 0, intact.stdout
+        assert "so the log grew from it" in intact.stdout
+        assert cut.returncode == 1
+        assert "[FAIL] the checkpoint you kept" in cut.stdout
 
     def test_export_without_a_checkpoint_is_refused(
         self, operator: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
