@@ -50,10 +50,17 @@ def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> 
 
 
 def fold_together(
-    projections: Sequence[Projection], events: Iterable[tuple[int, Any]]
+    projections: Sequence[Projection],
+    events: Iterable[tuple[int, Any]],
+    known: Iterable[tuple[int, Any]] = (),
 ) -> list[MemoryRows]:
-    """Pure folds of several projections over the same events, in one pass."""
-    seen: dict[tuple[int, int], Any] = {}
+    """Pure folds of several projections over the same events, in one pass.
+
+    ``known``: events that are not folded but may be looked up (``Rows.event``), such as
+    the first event of an aggregate that names its platform."""
+    seen: dict[tuple[int, int], Any] = {
+        (event.originator_id.int, event.originator_version): event for _, event in known
+    }
     folds = [(projection, MemoryRows(seen)) for projection in projections]
     with collector_paused():
         for position, event in events:

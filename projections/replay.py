@@ -3,7 +3,9 @@
 Two time axes:
 
 - **business date** (``as_of``): every event whose ``occurred_on`` is on or before the
-  date, whenever it was recorded: what had happened by then, as far as the books know now;
+  date, whenever it was recorded: what had happened by then, as far as the books know now
+  (a bank line of the 3rd counts on a statement opened on the 30th; the statement's own
+  opening does not);
 - **recorded position** (``position``): every event stored at or before that position:
   what the books said at that moment.
 
@@ -113,12 +115,15 @@ def _replay(
     position: int | None,
     risk: RiskConfig | None,
 ) -> Replay:
-    events = source.read_at(positions)
+    read = events = source.read_at(positions)
     if as_of is not None:
         kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
         events = drop_orphan_corrections(kept)
+    # the events dated later are not folded, but stay at hand: a record's first event
+    # (a statement opened, an expense submitted) names the platform and grant of its
+    # later events, and may be dated after them
     balances, status, signals = fold_together(
-        [Balances(), Status(), Signals(risk, clock=as_of)], events
+        [Balances(), Status(), Signals(risk, clock=as_of)], events, known=read
     )
     return Replay(
         platform=key,

@@ -18,7 +18,7 @@ from domain.grant import Grant
 from domain.money import Money
 from domain.platform import Platform
 from domain.postings import Ledger, platform_funds
-from domain.transfer import PlatformTransfer
+from projections.index import first_owners
 from service.application import Buurtkas
 
 
@@ -69,20 +69,18 @@ def find_platform(app: Buurtkas, query: str) -> Platform.Registered:
 
 
 def concerns(event: Any, platform_id: UUID, related: set[UUID]) -> bool:
-    """Whether ``event`` belongs to the platform's history; grows ``related`` as it goes."""
+    """Whether ``event`` belongs to the platform's history; grows ``related`` as it goes.
+
+    An aggregate belongs to the platforms its first event names, by the platform index's
+    own rule (``first_owners``): the history, the platform's export and its replay hold
+    the same events. Besides, the history shows the budget commitments of its grants."""
     if event.originator_id == platform_id or event.originator_id in related:
         return True
-    match event:
-        case Grant.Awarded() | Expense.Submitted() | BankStatement.Opened():
-            if event.platform_id == platform_id:
-                related.add(event.originator_id)
-                return True
-        case PlatformTransfer.Made():
-            if platform_id in (event.from_platform_id, event.to_platform_id):
-                related.add(event.originator_id)
-                return True
-        case DistrictBudget.GrantCommitted() | DistrictBudget.CommitmentReleased():
-            return event.grant_id in related
+    if isinstance(event, DistrictBudget.GrantCommitted | DistrictBudget.CommitmentReleased):
+        return event.grant_id in related
+    if event.originator_version == 1 and str(platform_id) in first_owners(event):
+        related.add(event.originator_id)
+        return True
     return False
 
 

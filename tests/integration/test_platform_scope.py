@@ -1,0 +1,116 @@
+"""Which events are a platform's: its history (and so its export) holds what its replay
+folds, and an as-of replay still knows a record's platform and grant when the record's
+first event is dated after the date. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import uuid4
+
+from domain.money import Money
+from domain.values import BankLineKind, Direction, PaymentMethod
+from projections.registry import runner
+from projections.replay import platform_positions, replay_platform
+from projections.store import ReadModelStore
+from service.application import BankLine, Buurtkas
+from service.demo import load_demo
+from service.reports import platform_history, registered_platforms
+from tests.integration.givens import (
+    OFFICIAL,
+    TREASURER,
+    eur,
+    given_budget,
+    given_grant,
+    given_platform,
+)
+
+
+class TestPlatformScope:
+    def test_a_platforms_history_holds_what_its_replay_folds_and_its_budget_commitments(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given the demo, its platform index built
+        load_demo(app)
+        runner(app, store, "platform_index").catch_up()
+        events = dict(app.stored_events())
+        for platform in registered_platforms(app):
+            # when
+            history = {line.position for line in platform_history(app, platform.originator_id)}
+            indexed = set(platform_positions(app, store, platform.originator_id))
+            # then the history holds every event the index does (bank matches included),
+            # and besides only the budget commitments of the platform's grants
+            assert indexed <= history, platform.name
+            extra = {type(events[p]).__name__ for p in history - indexed}
+            assert extra <= {"GrantCommitted", "CommitmentReleased"}, platform.name
+        k_buurt = next(p for p in registered_platforms(app) if "K-buurt" in p.name)
+        topics = {
+            type(events[line.position]).__qualname__
+            for line in platform_history(app, k_buurt.originator_id)
+        }
+        assert "BankMatch.Matched" in topics
+        assert "DistrictBudget.GrantCommitted" in topics
+
+    def test_cash_withdrawn_before_the_statement_that_lists_it_shows_in_an_earlier_replay(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given money received, then a month-end statement (opened on 30 April) listing
+        # three cash withdrawals of 3 to 5 April
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, given_budget(app), platform_id)
+        app.pay_tranche(
+            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
+        )
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-04",
+            occurred_on=date(2020, 4, 30),
+            actor="bank",
+            lines=[
+                BankLine(
+                    line_no=n,
+                    direction=Direction.OUT,
+                    kind=BankLineKind.CASH_WITHDRAWAL,
+                    amount=eur("3000"),
+                    counterparty_name="ATM",
+                    occurred_on=date(2020, 4, 2 + n),
+                )
+                for n in (1, 2, 3)
+            ],
+        )
+        # when the platform is replayed as of 20 April, and as of 30 April
+        early = replay_platform(app, store, platform_id, as_of=date(2020, 4, 20))
+        late = replay_platform(app, store, platform_id, as_of=date(2020, 4, 30))
+        # then the withdrawals are in both, figures and signals alike
+        for replay in (early, late):
+            assert replay.balances["cash_on_hand"] == 9_000_00
+            rules = {f["rule"] for f in replay.signals["findings"]}
+            assert {"cash_or_self_transfer", "unapproved_payment"} <= rules, replay.as_of
+
+    def test_an_expense_paid_before_it_was_submitted_counts_against_its_grant_as_of_then(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given an expense submitted on 20 May and paid with a business date of 10 May
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, given_budget(app), platform_id)
+        app.pay_tranche(
+            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
+        )
+        expense_id = app.submit_expense(
+            expense_id=uuid4(),
+            platform_id=platform_id,
+            grant_id=grant_id,
+            payee_name="Drukkerij",
+            amount=Money(1_200_00),
+            category="communicatie",
+            description="flyers",
+            payment_method=PaymentMethod.BANK,
+            occurred_on=date(2020, 5, 20),
+            actor=TREASURER,
+        )
+        app.approve_expense(expense_id, occurred_on=date(2020, 5, 21), actor=OFFICIAL)
+        app.pay_expense(expense_id, occurred_on=date(2020, 5, 10), actor=TREASURER)
+        # when
+        replay = replay_platform(app, store, platform_id, as_of=date(2020, 5, 15))
+        # then the platform's spending and its grant's spending say the same
+        assert replay.balances["spent"] == 1_200_00
+        assert [g["spent"] for g in replay.grants] == [1_200_00]
