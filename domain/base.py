@@ -9,13 +9,13 @@ change adds ``class_version`` and an ``upcast_vN_vN+1`` static method.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidTransition, InvalidValue
 from domain.money import Money
-from domain.values import MAX_TEXT, text
+from domain.values import MAX_TEXT, calendar_date, text
 
 
 class Fact(Aggregate.Event):
@@ -34,9 +34,7 @@ def reason_of(value: object, *, required: bool = True) -> str:
 
 
 def business_date(field: str, value: object) -> date:
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidValue(field, "must be a date (YYYY-MM-DD)")
-    return value
+    return calendar_date(field, value)
 
 
 class Ledgered(Aggregate):

@@ -317,13 +317,11 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
                 if g.get("retroactive")
                 else iso_day(g["revoked_on"])
             )
-            end = min(end, cut - timedelta(days=1))
+            end = min(end, day_before(cut))
             ends.append(cut)
         windows.append((start, end))
     if facts.recognition_revoked_on:
-        windows = [
-            (s, min(e, facts.recognition_revoked_on - timedelta(days=1))) for s, e in windows
-        ]
+        windows = [(s, min(e, day_before(facts.recognition_revoked_on))) for s, e in windows]
     starts, ends_at = _merged(windows)
     outside = [o for o in spending(facts) if not _within(starts, ends_at, o.day)]
     if not outside:
@@ -340,6 +338,12 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
             f"{len(outside)} outflows outside every grant period or after revocation",
         )
     ]
+
+
+def day_before(day: date) -> date:
+    """The day before ``day``; ``date.min`` for the first day there is (a date stored before
+    dates were bounded must not stop the rules)."""
+    return day - timedelta(days=1) if day > date.min else day
 
 
 def _merged(windows: list[tuple[date, date]]) -> tuple[list[date], list[date]]:
@@ -382,8 +386,9 @@ def rapid_drawdown(facts: Facts, config: RiskConfig) -> list[Finding]:
     window_sum = 0
     for i, o in enumerate(outs):
         end = o.day
-        before = end - reach
-        while outs[j].day <= before:
+        # the window is the days after ``end - reach``; none drops out of it when that
+        # lies before the first day there is
+        while end - outs[j].day >= reach:
             window_sum -= outs[j].cents
             j += 1
         window_sum += o.cents

@@ -164,9 +164,26 @@ def sha256_hex(field: str, value: object) -> str | None:
     return value.strip().lower()
 
 
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The dates a record may carry: wide enough for any book kept under the Civil Code, and
+far enough inside Python's own range that date arithmetic on them (a window of days
+before a payment, the day before a revocation) never overflows."""
+
+
+def calendar_date(field: str, value: object) -> date:
+    """A date (not a datetime) between ``EARLIEST`` and ``LATEST``."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidValue(field, "must be a date (YYYY-MM-DD)")
+    if not EARLIEST <= value <= LATEST:
+        raise InvalidValue(
+            field, f"must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+        )
+    return value
+
+
 def period(start_field: str, start: date, end_field: str, end: date) -> None:
     for name, value in ((start_field, start), (end_field, end)):
-        if not isinstance(value, date) or isinstance(value, datetime):
-            raise InvalidValue(name, "must be a date (YYYY-MM-DD)")
+        calendar_date(name, value)
     if end < start:
         raise InvalidValue(end_field, f"must not be before {start_field} ({start.isoformat()})")

@@ -158,6 +158,30 @@ class TestBankLinesTransfersAndCorrections:
         match_id = BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}"))
         assert api.services.app.exists(match_id)
 
+    def test_a_bank_line_dated_before_1900_is_refused_naming_the_field_and_nothing_is_stored(
+        self, api: Api
+    ) -> None:
+        # given
+        platform_id = recognised(api)
+        tess, _ = treasurers(api, platform_id)
+        head = api.events()
+        # when a line dated 1 January of the year 1 comes in (it once stopped the signals)
+        refused = api.post(
+            f"/platforms/{platform_id}/bank-lines",
+            {
+                "statement_ref": "2020-02",
+                "occurred_on": "2020-02-29",
+                "expected_version": 0,
+                "lines": [{**line(1), "occurred_on": "0001-01-01"}],
+            },
+            who=tess,
+        )
+        # then
+        problem = ok(refused, 422)
+        assert (problem["field"], problem["rule"]) == ("occurred_on", "invalid_value")
+        assert "between 1900-01-01 and 2199-12-31" in problem["detail"]
+        assert api.events() == head
+
     def test_bank_lines_for_an_existing_statement_need_its_version(self, sqlite_api: Api) -> None:
         api = sqlite_api
         # given

@@ -381,3 +381,28 @@ def test_a_finding_is_stored_as_every_field_it_has_and_no_more(finding: Finding)
     # then: the stored document is the dataclass's own fields, its list a copy
     assert doc == dataclasses.asdict(finding)
     assert doc["positions"] is not finding.positions
+
+
+@pytest.mark.parametrize("day", [date.min, date.max], ids=["first day", "last day"])
+def test_the_rules_do_not_stop_on_a_date_at_either_end_of_the_calendar(day: date) -> None:
+    # given facts stored before dates were bounded: an outflow, a revoked grant and a
+    # revoked recognition on the first or the last day Python knows
+    grants = {
+        "g": {
+            "start": "2020-01-01",
+            "end": "2020-12-31",
+            "revoked_on": day.isoformat(),
+            "revoked_decided_on": day.isoformat(),
+            "retroactive": True,
+        }
+    }
+    given = facts(
+        outflows=[out(1, 6_000_000, day=day), out(2, 6_000_000)],
+        grants=grants,
+        recognition_revoked_on=day,
+    )
+    # when
+    found = evaluate(given, RiskConfig())
+    # then every rule ran, and those that look at the dates name the outflow
+    rules = {f.rule for f in found}
+    assert {"outside_grant_window", "rapid_drawdown"} <= rules

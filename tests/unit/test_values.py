@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.base import actor_of, business_date, reason_of
 from domain.errors import InvalidIban, InvalidKvkNumber, InvalidValue
 from domain.values import (
+    EARLIEST,
+    LATEST,
     MAX_NAME,
     MAX_TEXT,
     Direction,
@@ -356,3 +360,26 @@ def test_a_reason_may_be_long_but_not_longer_than_the_text_limit() -> None:
     assert info.value.field == "reason"
     assert f"at most {MAX_TEXT} characters" in str(info.value)
     assert "[rule: invalid_value]" in str(info.value)
+
+
+@given(st.dates())
+def test_a_business_date_is_kept_inside_the_bounds_and_refused_outside_naming_the_field(
+    day: date,
+) -> None:
+    # given any date Python knows
+    inside = EARLIEST <= day <= LATEST
+    # when / then: kept as it is between 1900-01-01 and 2199-12-31, refused otherwise
+    if inside:
+        assert business_date("occurred_on", day) == day
+    else:
+        with pytest.raises(InvalidValue) as refused:
+            business_date("occurred_on", day)
+        assert refused.value.field == "occurred_on"
+        assert "between 1900-01-01 and 2199-12-31" in refused.value.message
+
+
+def test_a_grant_period_outside_the_bounds_is_refused_naming_its_end() -> None:
+    # when / then
+    with pytest.raises(InvalidValue) as refused:
+        period("period_start", date(2020, 1, 1), "period_end", date(9999, 12, 31))
+    assert refused.value.field == "period_end"
