@@ -178,7 +178,7 @@ class TestBankLinesTransfersAndCorrections:
         )
         # then
         problem = ok(refused, 422)
-        assert (problem["field"], problem["rule"]) == ("occurred_on", "invalid_value")
+        assert (problem["field"], problem["rule"]) == ("lines.0.occurred_on", "invalid_value")
         assert "between 1900-01-01 and 2199-12-31" in problem["detail"]
         assert api.events() == head
 

@@ -91,6 +91,11 @@ class TestProblemDocuments:
             ({**BUDGET, "note": "hi"}, "note", "unknown_field"),
             ({**BUDGET, "district": "Zuid\u0000oost"}, "district", "pattern"),
             ({**BUDGET, "district": "Zuid\noost"}, "district", "pattern"),
+            ({**BUDGET, "district": "Zuid\u202eoost"}, "district", "pattern"),
+            ({**BUDGET, "district": "Zuid\u0085oost"}, "district", "pattern"),
+            ({**BUDGET, "district": "Zuid\u2028oost"}, "district", "pattern"),
+            ({**BUDGET, "district": "Zuid\u200boost"}, "district", "pattern"),
+            ({**BUDGET, "occurred_on": "0001-01-01"}, "occurred_on", "invalid_value"),
             ({k: v for k, v in BUDGET.items() if k != "year"}, "year", "required"),
         ],
     )

@@ -22,6 +22,7 @@ from pydantic import (
 
 from domain.errors import InvalidAmount
 from domain.money import Money
+from domain.values import EARLIEST, LATEST
 from service.http import patterns
 
 AMOUNT_PATTERN = patterns.AMOUNT
@@ -63,9 +64,13 @@ def _valid_amount_or_zero(value: str) -> str:
 def _iso_date(value: object) -> date:
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if EARLIEST <= day <= LATEST:
+                return day
+            raise ValueError(f"must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
