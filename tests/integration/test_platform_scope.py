@@ -5,7 +5,7 @@ first event is dated after the date. Runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from domain.money import Money
 from domain.values import BankLineKind, Direction, PaymentMethod
@@ -23,6 +23,16 @@ from tests.integration.givens import (
     given_grant,
     given_platform,
 )
+
+
+def funded_platform(app: Buurtkas) -> tuple[UUID, UUID]:
+    """A platform and its grant, whose first tranche (EUR 50,000) was paid on 1 March."""
+    platform_id = given_platform(app)
+    grant_id = given_grant(app, given_budget(app), platform_id)
+    app.pay_tranche(
+        grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
+    )
+    return platform_id, grant_id
 
 
 class TestPlatformScope:
@@ -55,11 +65,7 @@ class TestPlatformScope:
     ) -> None:
         # given money received, then a month-end statement (opened on 30 April) listing
         # three cash withdrawals of 3 to 5 April
-        platform_id = given_platform(app)
-        grant_id = given_grant(app, given_budget(app), platform_id)
-        app.pay_tranche(
-            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
-        )
+        platform_id, _ = funded_platform(app)
         app.record_bank_lines(
             platform_id=platform_id,
             statement_ref="2020-04",
@@ -90,11 +96,7 @@ class TestPlatformScope:
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
         # given an expense submitted on 20 May and paid with a business date of 10 May
-        platform_id = given_platform(app)
-        grant_id = given_grant(app, given_budget(app), platform_id)
-        app.pay_tranche(
-            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
-        )
+        platform_id, grant_id = funded_platform(app)
         expense_id = app.submit_expense(
             expense_id=uuid4(),
             platform_id=platform_id,
