@@ -331,9 +331,10 @@ class Runner:
         """Whether nobody has folded ``generation`` for ``after`` seconds while events
         waited for it (a one-shot ``buurtkas project`` made it and ended): a follower then
         takes the read model back instead of leaving it behind for good."""
-        if not self.store.has_generation(self.name, generation):
+        try:
+            position = self.store.position(self.name, generation)
+        except ConcurrentUpdateError:  # dropped: nothing left to leave the model to
             return True
-        position = self.store.position(self.name, generation)
         now = time.monotonic()
         if position >= self.source.head():
             self.watched = None

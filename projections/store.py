@@ -123,11 +123,8 @@ class ReadModelStore:
             if resume and built == build:
                 return None
             inactive = [g for g in self.generations(projection) if g != active]
-            resumed = None
-            if resume:
-                begun = [g for g in inactive if g > active]  # not the ones replaced
-                same = [g for g in begun if self.build_of(projection, g) == build]
-                resumed = same[-1] if same else None
+            under_way = self.rebuild_under_way(projection, build) if resume else None
+            resumed = None if under_way is None else under_way[0]
             generation = resumed or max([active, *inactive]) + 1
             for old in inactive:
                 if old != resumed:
