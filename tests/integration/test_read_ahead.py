@@ -26,17 +26,17 @@ from tests.integration.test_projections import pure_fold, stored_rows
 class Counted(ReadAhead):
     """A reader process that counts the batches it handed over."""
 
-    batches = 0
+    handed = 0
 
     def read(self, after: int) -> tuple[int, int, list[tuple[int, Any]]]:
         found = super().read(after)
-        Counted.batches += 1
+        Counted.handed += 1
         return found
 
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> type[Counted]:
-    Counted.batches = 0
+    Counted.handed = 0
     monkeypatch.setattr("projections.runner.ReadAhead", Counted)
     return Counted
 
@@ -63,7 +63,7 @@ class TestReadAhead:
         # then the batches came from the reader process and the rows are the pure fold's
         head = app.recorder.max_notification_id()
         assert folded == head
-        assert counted.batches == -(-head // 300) + 1  # and an empty one at the head
+        assert counted.handed == -(-head // 300) + 1  # and an empty one at the head
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
     def test_a_catch_up_reading_ahead_goes_on_from_where_it_stopped(
@@ -77,7 +77,7 @@ class TestReadAhead:
         folded = reading_ahead(app, store, 250).catch_up()
         # then they folded only the new events, into the rows of the pure fold
         assert folded == 1200
-        assert counted.batches > 5
+        assert counted.handed > 5
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
     def test_a_reader_asked_for_another_position_starts_over_there(
@@ -119,5 +119,5 @@ class TestReadAhead:
         folded = reading_ahead(app, store, 200).rebuild()
         # then the runner read every batch itself, into the rows of the pure fold
         assert folded == app.recorder.max_notification_id()
-        assert counted.batches == 0
+        assert counted.handed == 0
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
