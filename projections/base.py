@@ -39,8 +39,9 @@ class Projection(ABC):
     give the same rows as the two steps, so a long catch-up may run the first step in
     another process (``projections.readahead``)."""
 
-    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Any]:
-        """For each event of ``batch`` in order, what folding it needs (None: nothing)."""
+    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """What folding each event of ``batch`` needs, by position, in order; events that
+        need nothing are left out."""
         raise NotImplementedError(f"{self.name} does not fold in two steps")
 
     def prefetch_extracted(self, rows: Rows, items: list[tuple[int, Any]]) -> None:  # noqa: B027

@@ -144,14 +144,10 @@ def serve(commands: Pipe, batches: Pipe) -> None:
                     batch = source.read(after, limit)
                     items = projection.extract_batch(events, batch) if batch else []
                     end = batch[-1][0] if batch else after
-                    kept = [
-                        (position, item)
-                        for (position, _), item in zip(batch, items, strict=True)
-                        if item is not None
-                    ]
-                    message = marshal.dumps((token, after, end, len(batch), kept))
+                    # version 2: no references between objects, written twice as fast
+                    message = marshal.dumps((token, after, end, len(batch), items), 2)
                 except Exception as error:  # reported, as above
-                    message = marshal.dumps(("failed", repr(error)))
+                    message = marshal.dumps(("failed", repr(error)), 2)
                     batch = []
                 try:
                     batches.send_bytes(message)

@@ -374,10 +374,11 @@ class Signals(Projection):
             return (platform, occurred.isoformat(), late, NOTHING)
         return (platform, occurred.isoformat(), late, *extractor(position, event))
 
-    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Any]:
+    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
         self._owners(events, batch)
         extract = self.extract
-        return [extract(events, position, event) for position, event in batch]
+        items = [(position, extract(events, position, event)) for position, event in batch]
+        return [item for item in items if item[1] is not None]
 
     def prefetch_extracted(self, rows: Rows, ops: list[tuple[int, Any]]) -> None:
         platforms = {op[0] for _, op in ops}
