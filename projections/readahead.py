@@ -75,14 +75,21 @@ class ReadAhead:
         to_parent, from_child = os.pipe()
         package = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([package, *sys.path])}
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-            [sys.executable, "-m", "projections.readahead", str(to_child), str(from_child)],
-            pass_fds=(to_child, from_child),
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        os.close(to_child)
-        os.close(from_child)
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+                [sys.executable, "-m", "projections.readahead", str(to_child), str(from_child)],
+                pass_fds=(to_child, from_child),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # the runner's output is its own (not its errors)
+                env=env,
+            )
+        except OSError:
+            for fd in (from_parent, to_parent):
+                os.close(fd)
+            raise
+        finally:
+            os.close(to_child)
+            os.close(from_child)
         self.commands = Pipe(from_parent, readable=False)
         self.batches = Pipe(to_parent, writable=False)
         self.limit = limit
@@ -90,7 +97,11 @@ class ReadAhead:
         self.expected: int | None = None
         """Where the reader's next batch starts, while it is reading on."""
         setup = (type(app), dict(app.store_env), projection.spawn(), limit)
-        self.commands.send_bytes(pickle.dumps(setup))
+        try:
+            self.commands.send_bytes(pickle.dumps(setup))
+        except OSError as error:  # it stopped at once
+            self.close()
+            raise ReadAheadFailed(f"the reader process stopped: {error!r}") from error
 
     def read(self, after: int) -> Batch:
         """The batch of up to ``limit`` events stored after position ``after``."""

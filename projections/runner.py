@@ -238,7 +238,10 @@ class Runner:
         except ConcurrentUpdateError:
             position = 0  # no active generation yet: it is made at the first step
         if self.source.head() - position >= self.read_ahead_from:
-            self.readahead = ReadAhead(self.source.app, self.projection, self.batch_size)
+            try:
+                self.readahead = ReadAhead(self.source.app, self.projection, self.batch_size)
+            except (OSError, ReadAheadFailed):
+                self.readahead = None  # no second process: read in this one
 
     def _stop_read_ahead(self) -> None:
         readahead, self.readahead = self.readahead, None
