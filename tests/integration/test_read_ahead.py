@@ -41,10 +41,12 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> type[Counted]:
     return Counted
 
 
-def reading_ahead(app: Buurtkas, store: ReadModelStore, batch_size: int) -> Runner:
-    signals = runner(app, store, "signals", batch_size)
-    signals.read_ahead_from = 0  # however short the catch-up
-    return signals
+def reading_ahead(
+    app: Buurtkas, store: ReadModelStore, batch_size: int, name: str = "signals"
+) -> Runner:
+    reading = runner(app, store, name, batch_size)
+    reading.read_ahead_from = 0  # however short the catch-up
+    return reading
 
 
 def failing_signals() -> Signals:
@@ -52,19 +54,20 @@ def failing_signals() -> Signals:
 
 
 class TestReadAhead:
+    @pytest.mark.parametrize("name", ["signals", "balances"])
     def test_a_rebuild_read_ahead_in_a_second_process_makes_the_rows_of_the_pure_fold(
-        self, app: Buurtkas, store: ReadModelStore, counted: type[Counted]
+        self, app: Buurtkas, store: ReadModelStore, counted: type[Counted], name: str
     ) -> None:
         # given a history of about 2,500 events
         load_demo(app)
         generate(app, 2000, seed=5)
-        # when the signals are rebuilt in batches of 300, reading ahead
-        folded = reading_ahead(app, store, 300).rebuild()
+        # when the read model is rebuilt in batches of 300, reading ahead
+        folded = reading_ahead(app, store, 300, name).rebuild()
         # then the batches came from the reader process and the rows are the pure fold's
         head = app.recorder.max_notification_id()
         assert folded == head
         assert counted.handed == -(-head // 300) + 1  # and an empty one at the head
-        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+        assert stored_rows(store, name) == pure_fold(app, name)
 
     def test_a_catch_up_reading_ahead_goes_on_from_where_it_stopped(
         self, app: Buurtkas, store: ReadModelStore, counted: type[Counted]
