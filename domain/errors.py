@@ -72,6 +72,12 @@ class TrancheBeyondAward(DomainError):
     rule = "tranche_beyond_award"
 
 
+class ScheduleBelowAward(DomainError):
+    """A tranche schedule that adds up to less than the award (Awb 4:53)."""
+
+    rule = "schedule_below_award"
+
+
 class TrancheNotScheduled(DomainError):
     rule = "tranche_not_scheduled"
 

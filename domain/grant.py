@@ -23,6 +23,7 @@ from domain.errors import (
     InvalidTransition,
     InvalidValue,
     PlatformNotRecognised,
+    ScheduleBelowAward,
     TrancheBeyondAward,
     TrancheNotScheduled,
 )
@@ -546,6 +547,13 @@ def _decision(decision_ref: str, reason: str, occurred_on: date, actor: str) -> 
 def _check_schedule(
     tranches: list[TrancheSpec], amount: Money, period_start: date, period_end: date
 ) -> None:
+    """The schedule of an award or amendment: it adds up to the amount exactly.
+
+    The award commits its whole amount from the budget, and money reaches the platform
+    only as a scheduled tranche of exactly its scheduled amount (Awb 4:53). A settlement
+    pays nothing: it fixes what the platform may keep and releases the rest. So a
+    schedule short of the award would commit money that no command can ever pay.
+    """
     if not tranches:
         raise InvalidValue("tranches", "the award must describe at least one tranche (Awb 4:53)")
     if len(tranches) > MAX_TRANCHES:
@@ -561,4 +569,10 @@ def _check_schedule(
     if scheduled > amount:
         raise TrancheBeyondAward(
             "tranches", f"the schedule totals EUR {scheduled}, beyond the award of EUR {amount}"
+        )
+    if scheduled < amount:
+        raise ScheduleBelowAward(
+            "tranches",
+            f"the schedule totals EUR {scheduled}, EUR {amount - scheduled} short of the award "
+            f"of EUR {amount}; the tranches must add up to the award (Awb 4:53)",
         )

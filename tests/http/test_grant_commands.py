@@ -57,6 +57,63 @@ class TestGrantCommands:
         assert "EUR 100000.00 exceeds the unawarded budget" in problem["detail"]
         assert api.events() == before
 
+    def test_an_award_whose_schedule_falls_short_of_the_amount_is_refused_and_nothing_is_stored(
+        self, api: Api
+    ) -> None:
+        # given
+        platform_id = recognised(api)
+        budget_id = budget(api)
+        before = api.events()
+        # when EUR 1,000 is awarded with one tranche of EUR 500
+        response = api.post(
+            "/grants",
+            {
+                "budget_id": str(budget_id),
+                "platform_id": str(platform_id),
+                "reference": "G-SHORT",
+                "amount": "1000.00",
+                "period_start": "2020-01-01",
+                "period_end": "2020-12-31",
+                "purpose": "half a schedule",
+                "tranches": [{"number": 1, "due_on": "2020-02-01", "amount": "500.00"}],
+                "decision_ref": "B-1",
+                "reason": "awarded",
+                "occurred_on": "2020-01-10",
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("tranches", "schedule_below_award")
+        assert "the schedule totals EUR 500.00, EUR 500.00 short of the award" in problem["detail"]
+        assert api.events() == before
+
+    def test_an_amendment_whose_schedule_falls_short_of_the_new_amount_is_refused(
+        self, api: Api
+    ) -> None:
+        # given a grant of EUR 100,000 in two tranches of EUR 50,000
+        grant_id = grant(api, budget(api), recognised(api))
+        before = api.events()
+        # when the amount is raised and the schedule is not
+        response = api.post(
+            f"/grants/{grant_id}/amendments",
+            {
+                "amount": "120000.00",
+                "period_end": "2021-06-30",
+                "tranches": [
+                    {"number": 1, "due_on": "2020-01-10", "amount": "50000.00"},
+                    {"number": 2, "due_on": "2021-01-10", "amount": "50000.00"},
+                ],
+                "decision_ref": "W-1",
+                **DECISION,
+                "expected_version": 1,
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("tranches", "schedule_below_award")
+        assert "EUR 20000.00 short of the award of EUR 120000.00" in problem["detail"]
+        assert api.events() == before
+
     def test_a_grant_is_amended_paid_settled_and_part_recovered_and_refunded(
         self, api: Api
     ) -> None:

@@ -3,9 +3,10 @@
 The machine drives the domain aggregates directly, saves what each command changed in a
 real store (SQLite and PostgreSQL), and keeps its own simple model of every platform's
 money. After each step: the postings of the whole store sum to zero; no grant has paid
-more than its award; every platform's funds in the ledger equal the model's received
-minus spent. At the end, every aggregate replayed from the store equals the one built by
-the commands, and every stored event decodes to exactly the event that was saved.
+more than its award; every grant's schedule adds up to its award; every platform's funds
+in the ledger equal the model's received minus spent. At the end, every aggregate replayed
+from the store equals the one built by the commands, and every stored event decodes to
+exactly the event that was saved.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from domain.errors import DomainError
 from domain.expense import Expense
 from domain.grant import Grant, TrancheSpec
 from domain.matching import BankMatch
-from domain.money import Money
+from domain.money import Money, total
 from domain.platform import Platform
 from domain.postings import Ledger, platform_funds
 from domain.transfer import PlatformTransfer
@@ -48,6 +49,8 @@ from tests.conftest import fresh_schema
 START = date(2020, 1, 1)
 ACTOR = "official"
 cents = st.integers(min_value=1, max_value=5_000_000)
+OFF_SCHEDULE = st.sampled_from([0, 0, 0, -1, 1])
+"""How far an award or amendment is from its schedule's total: mostly not at all."""
 T = TypeVar("T")
 
 
@@ -153,8 +156,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.save(platform)
 
     @precondition(lambda self: self.platforms)
-    @rule(data=st.data(), parts=st.lists(cents, min_size=1, max_size=4))
-    def award(self, data: st.DataObject, parts: list[int]) -> None:
+    @rule(data=st.data(), parts=st.lists(cents, min_size=1, max_size=4), off=OFF_SCHEDULE)
+    def award(self, data: st.DataObject, parts: list[int], off: int) -> None:
         platform = pick(data, self.platforms)
         day = self.next_day()
         grants: list[Grant] = []
@@ -164,7 +167,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     budget=self.budget,
                     platform=platform,
                     reference=f"G{len(self.grants) + 1}",
-                    amount=Money(sum(parts)),
+                    amount=Money(max(1, sum(parts) + off)),
                     period_start=day,
                     period_end=day + timedelta(days=400),
                     purpose="p",
@@ -330,8 +333,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.save(transfer)
 
     @precondition(lambda self: self.grants)
-    @rule(data=st.data(), cut=st.integers(min_value=0, max_value=100))
-    def amend(self, data: st.DataObject, cut: int) -> None:
+    @rule(data=st.data(), cut=st.integers(min_value=0, max_value=100), off=OFF_SCHEDULE)
+    def amend(self, data: st.DataObject, cut: int, off: int) -> None:
         grant = pick(data, self.grants)
         paid = grant.paid_total.cents
         amount = max(paid, 1, grant.amount.cents * cut // 100)
@@ -346,7 +349,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if not self.refused(
             lambda: grant.amend(
                 budget=self.budget,
-                amount=Money(amount),
+                amount=Money(max(1, amount + off)),
                 period_end=grant.period_end,
                 tranches=tranches,
                 decision_ref="w",
@@ -487,6 +490,11 @@ class LedgerMachine(RuleBasedStateMachine):
         for grant in self.grants:
             assert grant.paid_total <= grant.amount
         assert Money(0) <= self.budget.committed <= self.budget.amount
+
+    @invariant()
+    def every_schedule_adds_up_to_its_award(self) -> None:
+        for grant in self.grants:
+            assert total([t.amount for t in grant.tranches]) == grant.amount
 
     @invariant()
     def the_budget_accounts_for_every_cent(self) -> None:

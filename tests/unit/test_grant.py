@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.budget import DistrictBudget
 from domain.errors import (
@@ -16,11 +18,12 @@ from domain.errors import (
     InvalidTransition,
     InvalidValue,
     PlatformNotRecognised,
+    ScheduleBelowAward,
     TrancheBeyondAward,
     TrancheNotScheduled,
 )
 from domain.grant import MAX_TRANCHES, Grant, TrancheSpec
-from domain.money import Money
+from domain.money import Money, total
 from domain.platform import Platform
 from domain.values import GrantState
 from service.fixtures import d
@@ -116,7 +119,12 @@ def test_a_grant_beyond_the_budgets_unawarded_amount_is_refused() -> None:
 
     # when
     with pytest.raises(BudgetExceeded) as info:
-        award(budget, platform, amount=eur("250000.01"))
+        award(
+            budget,
+            platform,
+            amount=eur("250000.01"),
+            tranches=[*the_schedule(), TrancheSpec(3, PERIOD_END, eur("0.01"))],
+        )
 
     # then
     assert info.value.field == "amount"
@@ -240,6 +248,12 @@ def one_euro_tranches(count: int) -> list[TrancheSpec]:
             "the schedule totals EUR 250000.01, beyond the award of EUR 250000.00",
         ),
         (
+            {"tranches": the_schedule()[:1]},
+            ScheduleBelowAward,
+            "tranches",
+            "the schedule totals EUR 125000.00, EUR 125000.00 short of the award of EUR 250000.00",
+        ),
+        (
             {"period_end": d("2019-10-31"), "tranches": []},
             InvalidValue,
             "period_end",
@@ -268,6 +282,64 @@ def test_an_award_with_an_invalid_schedule_or_field_is_refused_before_the_budget
     assert message in str(info.value)
     assert f"[rule: {error.rule}]" in str(info.value)
     assert len(budget.pending_events) == before
+    assert budget.committed == Money(0)
+
+
+def test_an_award_whose_schedule_adds_up_to_less_than_the_award_is_refused() -> None:
+    # given EUR 1,000 to award and a schedule of one tranche of EUR 500
+    budget, platform = a_budget(), a_recognised_platform()
+    schedule = [TrancheSpec(1, FIRST_TRANCHE_ON, eur("500"))]
+    before = len(budget.pending_events)
+
+    # when
+    with pytest.raises(ScheduleBelowAward) as info:
+        award(budget, platform, amount=eur("1000"), tranches=schedule)
+
+    # then nothing is committed: the EUR 500 no tranche could pay stays unawarded
+    assert info.value.field == "tranches"
+    assert "the schedule totals EUR 500.00, EUR 500.00 short of the award of EUR 1000.00" in str(
+        info.value
+    )
+    assert "the tranches must add up to the award (Awb 4:53)" in str(info.value)
+    assert "[rule: schedule_below_award]" in str(info.value)
+    assert len(budget.pending_events) == before
+    assert budget.committed == Money(0)
+
+
+tranche_parts = st.lists(st.integers(min_value=1, max_value=5_000_000), min_size=1, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=tranche_parts, data=st.data())
+def test_an_award_is_accepted_exactly_when_its_schedule_adds_up_to_the_award(
+    parts: list[int], data: st.DataObject
+) -> None:
+    # given a schedule and an award of its total, less or more
+    scheduled = sum(parts)
+    amount = data.draw(
+        st.one_of(st.just(scheduled), st.integers(min_value=1, max_value=scheduled * 2)),
+        label="amount",
+    )
+    budget, platform = a_budget(), a_recognised_platform()
+    schedule = [TrancheSpec(n, FIRST_TRANCHE_ON, Money(c)) for n, c in enumerate(parts, 1)]
+
+    # when the schedule adds up to the award
+    if amount == scheduled:
+        grant = award(budget, platform, amount=Money(amount), tranches=schedule)
+
+        # then the award is made and committed whole
+        assert total([t.amount for t in grant.tranches]) == grant.amount == Money(amount)
+        assert budget.committed == Money(amount)
+        return
+
+    # when it does not
+    refusal = ScheduleBelowAward if scheduled < amount else TrancheBeyondAward
+    with pytest.raises(refusal) as info:
+        award(budget, platform, amount=Money(amount), tranches=schedule)
+
+    # then it is refused naming the schedule, and nothing is committed
+    assert info.value.field == "tranches"
+    assert budget.pending_events == []
     assert budget.committed == Money(0)
 
 
@@ -588,7 +660,7 @@ def test_an_amendment_below_what_was_already_paid_is_refused() -> None:
 @pytest.mark.parametrize(
     "new_schedule",
     [
-        [TrancheSpec(2, d("2020-06-01"), eur("125000"))],
+        [TrancheSpec(2, d("2020-06-01"), eur("250000"))],
         [TrancheSpec(1, d("2019-12-15"), eur("100000")), TrancheSpec(2, PERIOD_END, eur("150000"))],
     ],
     ids=["paid tranche dropped", "paid tranche changed"],
@@ -626,6 +698,66 @@ def test_an_amended_schedule_beyond_the_amended_award_is_refused() -> None:
     assert info.value.field == "tranches"
     assert "[rule: tranche_beyond_award]" in str(info.value)
     assert (len(grant.pending_events), len(budget.pending_events)) == before
+
+
+def test_an_amended_schedule_short_of_the_amended_award_is_refused() -> None:
+    # given a grant of EUR 250,000 in two tranches, raised to EUR 300,000 by an amendment
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    before = len(grant.pending_events), len(budget.pending_events)
+
+    # when the amendment keeps the old schedule
+    with pytest.raises(ScheduleBelowAward) as info:
+        amend(grant, budget, "300000", the_schedule())
+
+    # then
+    assert info.value.field == "tranches"
+    assert "the schedule totals EUR 250000.00, EUR 50000.00 short of the award" in str(info.value)
+    assert "short of the award of EUR 300000.00" in str(info.value)
+    assert "[rule: schedule_below_award]" in str(info.value)
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
+    assert (grant.amount, budget.committed) == (eur("250000"), eur("250000"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(first_paid=st.booleans(), parts=tranche_parts, data=st.data())
+def test_an_amendment_is_accepted_exactly_when_its_schedule_adds_up_to_the_new_amount(
+    first_paid: bool, parts: list[int], data: st.DataObject
+) -> None:
+    # given a grant of two tranches, perhaps with the first paid, and a new schedule that
+    # keeps a paid tranche
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    if first_paid:
+        grant = with_tranche_paid(grant, platform, 1)
+    kept = the_schedule()[:1] if first_paid else []
+    schedule = kept + [TrancheSpec(n, LATER, Money(c)) for n, c in enumerate(parts, len(kept) + 1)]
+    scheduled = total([t.amount for t in schedule]).cents
+    amount = data.draw(
+        st.one_of(st.just(scheduled), st.integers(min_value=1, max_value=scheduled * 2)),
+        label="amount",
+    )
+    before = len(grant.pending_events), len(budget.pending_events)
+
+    # when the new schedule adds up to the new amount
+    if amount == scheduled:
+        amend(grant, budget, str(Money(amount)), schedule)
+
+        # then the amendment is recorded and the budget commits the new amount
+        assert total([t.amount for t in grant.tranches]) == grant.amount == Money(amount)
+        assert budget.committed == Money(amount)
+        return
+
+    # when it does not
+    refusal = ScheduleBelowAward if scheduled < amount else TrancheBeyondAward
+    with pytest.raises(refusal) as info:
+        amend(grant, budget, str(Money(amount)), schedule)
+
+    # then it is refused naming the schedule (or the amount, when below what was paid),
+    # and nothing changes
+    assert info.value.field == ("amount" if amount < grant.paid_total.cents else "tranches")
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
+    assert total([t.amount for t in grant.tranches]) == grant.amount == eur("250000")
 
 
 def test_raising_the_award_beyond_the_budget_is_refused() -> None:

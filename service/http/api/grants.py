@@ -43,7 +43,14 @@ class Tranche(Command):
     amount: Amount
 
 
-Schedule = Annotated[list[Tranche], Field(min_length=1, max_length=60)]
+Schedule = Annotated[
+    list[Tranche],
+    Field(
+        min_length=1,
+        max_length=60,
+        description="The tranches of the award decision (Awb 4:53); they add up to the amount",
+    ),
+]
 
 
 class AwardGrant(Command):
