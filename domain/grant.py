@@ -29,7 +29,7 @@ from domain.errors import (
 )
 from domain.money import Money, total
 from domain.platform import Platform
-from domain.values import MAX_TEXT, GrantState, RecognitionState, period, stable_id, text
+from domain.values import MAX_TEXT, GrantState, period, stable_id, text
 
 MAX_TRANCHES = 60
 
@@ -335,20 +335,12 @@ class Grant(Ledgered):
             raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
         if platform.id != self.platform_id:
             raise InvalidValue("platform", f"grant {self.reference} is not for {platform.name}")
-        if not platform.is_recognised_on(occurred_on) or platform.recognition in (
-            RecognitionState.SUSPENDED,
-            RecognitionState.REVOKED,
-        ):
-            when = f"on {occurred_on.isoformat()}"
-            state = platform.recognition_on(occurred_on)
-            if state is RecognitionState.RECOGNISED:  # recognised then, but no longer
-                when = f"now (payment dated {occurred_on.isoformat()})"
-                state = platform.recognition
-            raise PlatformNotRecognised(
-                "platform",
-                f"{platform.name} is {state.value} {when}; tranches go only to a recognised "
-                "platform",
-            )
+        platform.require_in_good_standing(
+            "platform",
+            occurred_on,
+            dated="payment",
+            rule="tranches go only to a recognised platform",
+        )
         schedule = {t.number: t for t in self.tranches}
         if number not in schedule:
             raise TrancheNotScheduled("number", f"tranche {number} is not in the award's schedule")

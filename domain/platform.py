@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.base import Fact, actor_of, business_date, reason_of
-from domain.errors import InvalidTransition, InvalidValue
+from domain.errors import InvalidTransition, InvalidValue, PlatformNotRecognised
 from domain.values import (
     Criterion,
     LegalForm,
@@ -338,6 +338,23 @@ class Platform(Aggregate):
 
     def is_recognised_on(self, day: date) -> bool:
         return self.recognition_on(day) is RecognitionState.RECOGNISED
+
+    def require_in_good_standing(self, field: str, day: date, *, dated: str, rule: str) -> None:
+        """Refused unless recognised on ``day`` and still recognised now.
+
+        District money moves to or from a platform only while the council recognises it:
+        on the business date of the movement (by effective date), and in the platform's
+        current state, so that a movement backdated to before a suspension or revocation
+        is refused too. ``dated`` names the movement and ``rule`` the rule in the message.
+        """
+        if self.is_recognised_on(day) and self.recognition is RecognitionState.RECOGNISED:
+            return
+        when = f"on {day.isoformat()}"
+        state = self.recognition_on(day)
+        if state is RecognitionState.RECOGNISED:  # recognised then, but no longer
+            when = f"now ({dated} dated {day.isoformat()})"
+            state = self.recognition
+        raise PlatformNotRecognised(field, f"{self.name} is {state.value} {when}; {rule}")
 
     def _require(self, state: RecognitionState, verb: str) -> None:
         if self.recognition is not state:

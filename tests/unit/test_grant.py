@@ -539,6 +539,38 @@ def test_a_backdated_tranche_to_a_platform_suspended_now_is_refused() -> None:
     assert len(grant.pending_events) == before
 
 
+def test_a_backdated_tranche_to_a_platform_revoked_and_applying_again_is_refused() -> None:
+    # given a recognition revoked, and a new application not yet decided
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    platform.revoke(
+        decision_ref="INTREKKING-1",
+        effective_on=d("2020-01-01"),
+        reason="report overdue",
+        occurred_on=d("2020-01-05"),
+        actor=OFFICIAL,
+    )
+    platform.apply_for_recognition(
+        application_ref="AANVRAAG-2", occurred_on=d("2020-02-01"), actor=OFFICIAL
+    )
+    before = len(grant.pending_events)
+
+    # when the payment is dated while the first recognition was in force
+    with pytest.raises(PlatformNotRecognised) as info:
+        grant.pay_tranche(
+            platform=platform,
+            number=1,
+            amount=eur("125000"),
+            occurred_on=d("2019-12-31"),
+            actor=OFFICIAL,
+        )
+
+    # then
+    assert info.value.field == "platform"
+    assert "is applied now (payment dated 2019-12-31)" in info.value.message
+    assert len(grant.pending_events) == before
+
+
 def test_a_tranche_to_another_platform_than_the_grantee_is_refused() -> None:
     # given
     budget, platform = a_budget(), a_recognised_platform()
