@@ -613,12 +613,16 @@ class Buurtkas(Application[UUID]):
         actor: str,
         description: str = "",
     ) -> UUID:
-        self.load(Platform, from_platform_id, "from_platform")
-        self.load(Platform, to_platform_id, "to_platform")
+        """An official's decision to move money between two recognised platforms.
+
+        The paying platform's funds are not checked: no aggregate keeps them (see
+        ``domain.transfer``)."""
+        from_platform = self.load(Platform, from_platform_id, "from_platform")
+        to_platform = self.load(Platform, to_platform_id, "to_platform")
         transfer = PlatformTransfer.make(
             reference=reference,
-            from_platform_id=from_platform_id,
-            to_platform_id=to_platform_id,
+            from_platform=from_platform,
+            to_platform=to_platform,
             amount=amount,
             description=description,
             occurred_on=occurred_on,

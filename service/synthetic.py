@@ -348,8 +348,8 @@ class Generator:
         self.expense_no += 1
         transfer = PlatformTransfer.make(
             reference=f"SYN-s{self.seed}-T{self.expense_no}",
-            from_platform_id=sp.platform.id,
-            to_platform_id=target.platform.id,
+            from_platform=sp.platform,
+            to_platform=target.platform,
             amount=Money(self.rng.randint(10_000, 200_000)),
             occurred_on=self.today(),
             actor=ACTOR,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from domain.bank import BankStatement
 from domain.expense import Expense
 from domain.grant import Grant
@@ -247,6 +249,50 @@ class TestBankLinesTransfersAndCorrections:
         assert corrected["version"] == 2
         assert transfer.reversible_versions() == {}
         assert [e["type"] for e in corrected["events"]] == ["buurtkas.transfer.EntryReversed"]
+
+    @pytest.mark.parametrize(
+        ("decision", "state"), [("revocations", "revoked"), ("suspensions", "suspended")]
+    )
+    @pytest.mark.parametrize("side", ["from", "to"])
+    def test_a_transfer_from_or_to_a_platform_no_longer_recognised_is_refused(
+        self, api: Api, decision: str, state: str, side: str
+    ) -> None:
+        # given two recognised platforms, one of which the council then suspends or revokes
+        source = recognised(api, "Bronbuurt", 1)
+        target = recognised(api, "Doelbuurt", 2)
+        ended = source if side == "from" else target
+        ok(
+            api.post(
+                f"/platforms/{ended}/recognition/{decision}",
+                {
+                    "decision_ref": "BESLUIT-1",
+                    "effective_on": "2020-02-01",
+                    "reason": "no annual report",
+                    "occurred_on": "2020-02-01",
+                    "expected_version": 5,
+                },
+            )
+        )
+        before = api.events()
+        # when
+        response = api.post(
+            "/transfers",
+            {
+                "reference": "T-2020-2",
+                "from_platform_id": str(source),
+                "to_platform_id": str(target),
+                "amount": "99999999.00",
+                "occurred_on": "2020-03-01",
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == (
+            f"{side}_platform_id",
+            "platform_not_recognised",
+        )
+        assert f"is {state} on 2020-03-01" in problem["detail"]
+        assert api.events() == before
 
     def test_a_tranche_paid_in_error_is_reversed(self, sqlite_api: Api) -> None:
         api = sqlite_api

@@ -21,6 +21,7 @@ from domain.errors import (
     InvalidValue,
     NotFound,
     PlatformNotRecognised,
+    ScheduleBelowAward,
     SelfApproval,
     TrancheBeyondAward,
 )
@@ -352,6 +353,8 @@ def refused_commands() -> list[tuple[str, type[DomainError], str]]:
     return [
         ("award beyond the budget", BudgetExceeded, "amount"),
         ("award to an unrecognised platform", PlatformNotRecognised, "platform"),
+        ("award with a schedule short of the amount", ScheduleBelowAward, "tranches"),
+        ("transfer from an unrecognised platform", PlatformNotRecognised, "from_platform_id"),
         ("tranche beyond the award", TrancheBeyondAward, "amount"),
         ("tranche on a revoked grant", GrantRevoked, "number"),
         ("expense approved by its submitter", SelfApproval, "actor"),
@@ -404,6 +407,17 @@ class TestRefusalsStoreNothing:
             ),
             "award to an unrecognised platform": lambda: given_grant(
                 app, budget_id, unrecognised, "G-4", "10", ("10",)
+            ),
+            "award with a schedule short of the amount": lambda: given_grant(
+                app, budget_id, platform_id, "G-5", "1000", ("500",)
+            ),
+            "transfer from an unrecognised platform": lambda: app.make_transfer(
+                reference="T-9",
+                from_platform_id=unrecognised,
+                to_platform_id=platform_id,
+                amount=eur("10"),
+                occurred_on=DAY,
+                actor=OFFICIAL,
             ),
             "tranche beyond the award": lambda: app.pay_tranche(
                 grant_id, number=2, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL

@@ -15,7 +15,7 @@ from domain.grant import Grant
 from domain.matching import BankMatch, parse_reference, record_id
 from domain.platform import Platform
 from domain.transfer import PlatformTransfer
-from domain.values import BankLineKind, GrantState, Role
+from domain.values import BankLineKind, GrantState, RecognitionState, Role
 from service.application import Buurtkas
 from service.demo import build_demo
 from service.synthetic import generate
@@ -133,11 +133,17 @@ def every_event_type_history() -> list[Aggregate]:
         occurred_on=day,
         actor="t",
     )
-    other = next(a for a in aggregates if isinstance(a, Platform) and a is not platform)
+    other = next(
+        a
+        for a in aggregates
+        if isinstance(a, Platform)
+        and a is not platform
+        and a.recognition is RecognitionState.RECOGNISED  # a transfer needs two
+    )
     transfer = PlatformTransfer.make(
         reference="T",
-        from_platform_id=platform.id,
-        to_platform_id=other.id,
+        from_platform=platform,
+        to_platform=other,
         amount=expense.amount,
         occurred_on=day,
         actor=OFFICIAL,

@@ -2,9 +2,10 @@
 
 The machine drives the domain aggregates directly, saves what each command changed in a
 real store (SQLite and PostgreSQL), and keeps its own simple model of every platform's
-money. After each step: the postings of the whole store sum to zero; no grant has paid
-more than its award; every grant's schedule adds up to its award; every platform's funds
-in the ledger equal the model's received minus spent. At the end, every aggregate replayed
+money and recognition. A transfer is made exactly when both platforms are recognised.
+After each step: the postings of the whole store sum to zero; no grant has paid more than
+its award; every grant's schedule adds up to its award; every platform's funds in the
+ledger equal the model's received minus spent. At the end, every aggregate replayed
 from the store equals the one built by the commands, and every stored event decodes to
 exactly the event that was saved.
 """
@@ -90,6 +91,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.spent: dict[UUID, int] = {}
         self.counter = 0
         self.confirmed: set[UUID] = set()
+        self.recognised: set[UUID] = set()
+        """The model of recognition: platforms recognised now (every decision takes effect
+        on the day it is made, so also on any later day)."""
 
     # Helpers -----------------------------------------------------------------------
 
@@ -152,6 +156,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 actor=ACTOR,
             )
         self.platforms.append(platform)
+        if recognised:
+            self.recognised.add(platform.id)
         self.received[platform.id] = self.spent[platform.id] = 0
         self.save(platform)
 
@@ -320,17 +326,27 @@ class LedgerMachine(RuleBasedStateMachine):
         source = pick(data, self.platforms)
         target = pick(data, [p for p in self.platforms if p is not source])
         self.counter += 1
-        transfer = PlatformTransfer.make(
-            reference=f"T{self.counter}",
-            from_platform_id=source.id,
-            to_platform_id=target.id,
-            amount=Money(amount),
-            occurred_on=self.next_day(),
-            actor=ACTOR,
+        made: list[PlatformTransfer] = []
+        refused = self.refused(
+            lambda: made.append(
+                PlatformTransfer.make(
+                    reference=f"T{self.counter}",
+                    from_platform=source,
+                    to_platform=target,
+                    amount=Money(amount),
+                    occurred_on=self.next_day(),
+                    actor=ACTOR,
+                )
+            ),
+            source,
+            target,
         )
-        self.spent[source.id] += amount
-        self.received[target.id] += amount
-        self.save(transfer)
+        recognised = {source.id, target.id} <= self.recognised
+        assert refused is not recognised  # made exactly between two recognised platforms
+        if not refused:
+            self.spent[source.id] += amount
+            self.received[target.id] += amount
+            self.save(made[0])
 
     @precondition(lambda self: self.grants)
     @rule(data=st.data(), cut=st.integers(min_value=0, max_value=100), off=OFF_SCHEDULE)
@@ -431,6 +447,10 @@ class LedgerMachine(RuleBasedStateMachine):
             ),
             platform,
         ):
+            if verb == "lift_suspension":
+                self.recognised.add(platform.id)
+            else:
+                self.recognised.discard(platform.id)
             self.save(platform)
 
     @precondition(lambda self: self.paid_expenses)

@@ -151,8 +151,8 @@ def a_history() -> History:
 
     transfer = PlatformTransfer.make(
         reference="OVERBOEKING-1",
-        from_platform_id=platform.id,
-        to_platform_id=other.id,
+        from_platform=platform,
+        to_platform=other,
         amount=eur("10000"),
         occurred_on=LATER,
         actor=OFFICIAL,
@@ -277,8 +277,8 @@ def reversible_events() -> list[tuple[Any, Any]]:
         pairs.append((line, reverse(history.statement, line.originator_version)))
     transfer = PlatformTransfer.make(
         reference="OVERBOEKING-9",
-        from_platform_id=platform.id,
-        to_platform_id=history.other.id,
+        from_platform=platform,
+        to_platform=history.other,
         amount=eur("10"),
         occurred_on=LATER,
         actor=OFFICIAL,
