@@ -21,11 +21,11 @@ from domain.expense import Expense
 from domain.grant import Grant
 from domain.ids import text
 from domain.platform import Platform
-from domain.postings import REVERSALS, Leg, books, legs
+from domain.postings import REVERSALS, Leg, books, is_reversal, legs
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
-from projections.rows import Events, Rows
+from projections.rows import Rows
 from projections.store import Doc
 
 REVERSES = object()
@@ -51,9 +51,11 @@ def new_doc(kind: str) -> Doc:
     return base
 
 
+Handler = Callable[[Rows, Any, str], None]
+
+
 class Balances(Projection):
     name = "balances"
-    extracts = True
 
     def __init__(self) -> None:
         self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
@@ -63,159 +65,35 @@ class Balances(Projection):
         (``_plan``), by class."""
         self.batch: dict[int, tuple[Any, list[Leg]]] = {}
         """The entries of the batch's events by position, worked out while prefetching."""
-        self.extractors: Dispatch[Extractor] = Dispatch(
+        self.facts: Dispatch[Handler] = Dispatch(
             [
-                (
-                    DistrictBudget.Allocated,
-                    lambda rows, e, oid: (ALLOCATED, oid, e.district, e.year),
-                ),
-                (
-                    Platform.Registered,
-                    lambda rows, e, oid: (REGISTERED, oid, e.name, e.neighbourhood, e.district),
-                ),
-                (
-                    Grant.Awarded,
-                    lambda rows, e, oid: (
-                        AWARDED,
-                        oid,
-                        text(e.platform_id),
-                        e.reference,
-                        text(e.budget_id),
-                        e.amount.cents,
-                    ),
-                ),
-                (Grant.Amended, lambda rows, e, oid: (AMENDED, oid, e.amount.cents)),
-                (
-                    Grant.TranchePaid,
-                    lambda rows, e, oid: (
-                        TRANCHE_PAID,
-                        oid,
-                        e.originator_version,
-                        e.amount.cents,
-                        text(e.budget_id),
-                    ),
-                ),
-                (
-                    Grant.RefundReceived,
-                    lambda rows, e, oid: (
-                        MONEY,
-                        oid,
-                        "refunded",
-                        e.originator_version,
-                        e.amount.cents,
-                    ),
-                ),
-                (
-                    Grant.RecoveryReceived,
-                    lambda rows, e, oid: (
-                        MONEY,
-                        oid,
-                        "recovered",
-                        e.originator_version,
-                        e.amount.cents,
-                    ),
-                ),
-                (Grant.RecoveryClaimed, lambda rows, e, oid: (CLAIMED, oid, e.amount.cents)),
-                (Grant.Settled, lambda rows, e, oid: (SETTLED, oid, e.amount.cents)),
-                (Grant.Revoked, lambda rows, e, oid: (REVOKED, oid)),
-                (
-                    Grant.EntryReversed,
-                    lambda rows, e, oid: (GRANT_REVERSED, oid, e.reverses_version),
-                ),
+                (DistrictBudget.Allocated, self._allocated),
+                (Platform.Registered, self._registered),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.TranchePaid, self._tranche_paid),
+                (Grant.RefundReceived, self._money("refunded")),
+                (Grant.RecoveryReceived, self._money("recovered")),
+                (Grant.RecoveryClaimed, self._claimed),
+                (Grant.Settled, self._settled),
+                (Grant.Revoked, self._revoked),
+                (Grant.EntryReversed, self._grant_reversed),
                 (Expense.Submitted, self._submitted),
-                ((Expense.Approved, Expense.Rejected), self._decided(awaiting=True, spent=0)),
-                (Expense.Paid, self._decided(awaiting=False, spent=+1)),
-                (Expense.EntryReversed, self._decided(awaiting=False, spent=-1)),
+                ((Expense.Approved, Expense.Rejected), self._expense(awaiting=True, spent=0)),
+                (Expense.Paid, self._expense(awaiting=False, spent=+1)),
+                (Expense.EntryReversed, self._expense(awaiting=False, spent=-1)),
             ]
         )
-        """What an event of each class changes besides its postings, as plain data: an
-        action and its values (see ``extract``)."""
-        self.actions: dict[int, Callable[[Rows, Item], None]] = {
-            ALLOCATED: self._allocated,
-            REGISTERED: self._registered,
-            AWARDED: self._awarded,
-            AMENDED: self._amended,
-            TRANCHE_PAID: self._tranche_paid,
-            MONEY: self._money,
-            CLAIMED: self._claimed,
-            SETTLED: self._settled,
-            REVOKED: self._revoked,
-            GRANT_REVERSED: self._grant_reversed,
-            SUBMITTED: self._awaited,
-            DECIDED: self._decided_on,
-        }
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        item = self.extract(rows, position, event)
-        if item is not None:
-            self.apply_extracted(rows, position, item)
-
-    # Folding in two steps: what an event says, then what it does to the rows ---------
-
-    def extract(self, rows: Events, position: int, event: Any) -> Item | None:
-        """What folding ``event`` needs, as plain data: its postings as legs (of the event
-        it reverses, for a correction; None: none), whether they are reversed, and an
-        action with its values (``NOTHING``: none). None: nothing at all."""
         plan = self.plans.get(type(event))
         if plan is None:
             plan = self._plan(type(event))
-        booked: list[Leg] | None = None
-        reverse = False
         if plan[0]:  # it posts (``REVERSES`` too)
-            prepared = self.batch.get(position)
-            if prepared is not None and prepared[0] is event:
-                booked = prepared[1]
-            elif plan[0] is REVERSES:
-                original = rows.event(event.originator_id, event.reverses_version)
-                if original is not None:  # else not folded (left out of a replay)
-                    booked, reverse = legs(original), True
-            else:
-                booked = legs(event)
-        extractor = self.extractors[type(event)]
-        if extractor is None:
-            return (booked, reverse, NOTHING) if booked else None
-        return (booked or None, reverse, *extractor(rows, event, text(event.originator_id)))
-
-    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        self.batch = {}
-        expenses = [
-            (event.originator_id, 1)
-            for _, event in batch
-            if isinstance(event, Expense.Event) and event.originator_id.int not in self.expenses
-        ]
-        corrected = [
-            (event.originator_id, event.reverses_version)
-            for _, event in batch
-            if (self.plans.get(type(event)) or self._plan(type(event)))[0] is REVERSES
-        ]
-        events.preload_events([*expenses, *corrected])
-        extract = self.extract
-        items = [(position, extract(events, position, event)) for position, event in batch]
-        return [item for item in items if item[1] is not None]
-
-    def prefetch_extracted(self, rows: Rows, items: list[tuple[int, Any]]) -> None:
-        keys: set[tuple[str, str]] = set()
-        for _, item in items:
-            if item[0]:
-                keys.update((kind, entity) for kind, entity, _, _ in item[0])
-            code = item[2]
-            if code == NOTHING:
-                continue
-            kind = DOCUMENT[code]
-            if kind is None:  # an expense: its platform's document, and its grant's
-                keys.add(("platform", item[4]))
-                if code == DECIDED and item[5]:
-                    keys.add(("grant", item[5]))
-            else:
-                keys.add((kind, item[3]))
-        self._preload(rows, keys)
-
-    def apply_extracted(self, rows: Rows, position: int, item: Item) -> None:
-        booked, reverse, code = item[0], item[1], item[2]
-        if booked:
-            self._post(rows, booked, reverse)
-        if code:
-            self.actions[code](rows, item)
+            self._book(rows, position, event)
+        handler = self.facts[type(event)]
+        if handler is not None:
+            handler(rows, event, text(event.originator_id))
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         """Preload exactly the documents the batch will read (accounts, entities)."""
@@ -259,11 +137,6 @@ class Balances(Projection):
                 keys.add(("platform", expense[0]))
                 if expense[1]:
                     keys.add(("grant", expense[1]))
-        self._preload(rows, keys)
-
-    @staticmethod
-    def _preload(rows: Rows, keys: set[tuple[str, str]]) -> None:
-        """These documents, and the budgets of the grants among them."""
         rows.preload(keys)
         budgets: set[tuple[str, str]] = set()
         for kind, key in keys:
@@ -297,7 +170,7 @@ class Balances(Projection):
         self.expenses[submitted.originator_id.int] = found
         return found
 
-    def _expense_of(self, rows: Events, expense_id: UUID) -> tuple[str, str | None, int] | None:
+    def _expense_of(self, rows: Rows, expense_id: UUID) -> tuple[str, str | None, int] | None:
         found = self.expenses.get(expense_id.int)
         if found is None:
             submitted = rows.event(expense_id, 1)
@@ -308,8 +181,17 @@ class Balances(Projection):
 
     # Money through postings ------------------------------------------------------------
 
-    @staticmethod
-    def _post(rows: Rows, booked: list[Leg], reverse: bool) -> None:
+    def _book(self, rows: Rows, position: int, event: Any) -> None:
+        prepared = self.batch.get(position)
+        if prepared is not None and prepared[0] is event:
+            booked, reverse = prepared[1], False
+        elif is_reversal(event):
+            original = rows.event(event.originator_id, event.reverses_version)
+            if original is None:
+                return  # not folded (left out of a replay)
+            booked, reverse = legs(original), True
+        else:
+            booked, reverse = legs(event), False
         for kind, entity, field, cents in booked:
             doc = rows.get(kind, entity) or new_doc(kind)
             accounts = doc["accounts"]
@@ -322,24 +204,7 @@ class Balances(Projection):
             accounts[field] = [debit, credit]
             rows.put(kind, entity, doc, entity if kind == "platform" else doc.get("platform_id"))
 
-    # What events tell besides money (``Item`` values after the first three) -------------
-
-    def _submitted(self, rows: Events, event: Any, oid: str) -> tuple[Any, ...]:
-        known = self.expenses.get(event.originator_id.int)  # remembered by the prefetch
-        platform, _, cents = self._remember_expense(event) if known is None else known
-        return (SUBMITTED, oid, platform, cents)
-
-    def _decided(self, *, awaiting: bool, spent: int) -> Extractor:
-        """An expense left the submitted state (approved, rejected, paid or corrected)."""
-
-        def extract(rows: Events, event: Any, oid: str) -> tuple[Any, ...]:
-            expense = self._expense_of(rows, event.originator_id)
-            if expense is None:
-                return (NOTHING,)  # its submission was not folded (left out of a replay)
-            platform, grant, cents = expense
-            return (DECIDED, oid, platform, grant, cents, awaiting, spent)
-
-        return extract
+    # Entity facts -------------------------------------------------------------------
 
     @staticmethod
     def _update(rows: Rows, kind: str, key: str, platform: str | None, **changes: Any) -> Doc:
@@ -348,75 +213,75 @@ class Balances(Projection):
         rows.put(kind, key, doc, platform)
         return doc
 
-    def _allocated(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, district, year = item
-        self._update(rows, "budget", oid, None, district=district, year=year)
+    def _allocated(self, rows: Rows, event: Any, oid: str) -> None:
+        self._update(rows, "budget", oid, None, district=event.district, year=event.year)
 
-    def _registered(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, name, neighbourhood, district = item
+    def _registered(self, rows: Rows, event: Any, oid: str) -> None:
         self._update(
-            rows, "platform", oid, oid, name=name, neighbourhood=neighbourhood, district=district
+            rows,
+            "platform",
+            oid,
+            oid,
+            name=event.name,
+            neighbourhood=event.neighbourhood,
+            district=event.district,
         )
 
-    def _awarded(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, platform, reference, budget, cents = item
+    def _awarded(self, rows: Rows, event: Any, oid: str) -> None:
+        platform = text(event.platform_id)
         self._update(
             rows,
             "grant",
             oid,
             platform,
-            reference=reference,
+            reference=event.reference,
             platform_id=platform,
-            budget_id=budget,
-            awarded=cents,
+            budget_id=text(event.budget_id),
+            awarded=event.amount.cents,
         )
 
-    def _amended(self, rows: Rows, item: Item) -> None:
-        self._grant(rows, item[3], lambda d: d.update(awarded=item[4]))
+    def _amended(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(awarded=event.amount.cents))
 
-    def _tranche_paid(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, version, cents, budget = item
-        self._grant(rows, oid, lambda d: self._add(d, "tranches_paid", version, cents))
-        self._paid_out(rows, budget, cents)
+    def _tranche_paid(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: self._add(d, event, "tranches_paid"))
+        self._paid_out(rows, text(event.budget_id), event.amount.cents)
 
-    def _money(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, field, version, cents = item
-        self._grant(rows, oid, lambda d: self._add(d, field, version, cents))
+    def _money(self, field: str) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._grant(rows, oid, lambda d: self._add(d, event, field))
 
-    def _claimed(self, rows: Rows, item: Item) -> None:
-        self._grant(rows, item[3], lambda d: d.update(claimed=d["claimed"] + item[4]))
+        return handler
 
-    def _settled(self, rows: Rows, item: Item) -> None:
-        self._grant(rows, item[3], lambda d: d.update(settled=item[4], state="settled"))
+    def _claimed(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents))
 
-    def _revoked(self, rows: Rows, item: Item) -> None:
-        self._grant(rows, item[3], lambda d: d.update(state="revoked"))
+    def _settled(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled"))
 
-    def _grant_reversed(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, reverses_version = item
+    def _revoked(self, rows: Rows, event: Any, oid: str) -> None:
+        self._grant(rows, oid, lambda d: d.update(state="revoked"))
+
+    def _grant_reversed(self, rows: Rows, event: Any, oid: str) -> None:
         grant = rows.get("grant", oid) or new_doc("grant")
-        field, cents = grant["reversible"].pop(str(reverses_version))
+        field, cents = grant["reversible"].pop(str(event.reverses_version))
         grant[field] -= cents
         rows.put("grant", oid, grant, grant.get("platform_id"))
         if field == "tranches_paid":
             self._paid_out(rows, grant["budget_id"], -cents)
 
-    def _awaited(self, rows: Rows, item: Item) -> None:
-        _, _, _, oid, platform, cents = item
+    def _submitted(self, rows: Rows, event: Any, oid: str) -> None:
+        known = self.expenses.get(event.originator_id.int)  # remembered by the prefetch
+        platform, _, cents = self._remember_expense(event) if known is None else known
         doc = rows.get("platform", platform) or new_doc("platform")
         doc["awaiting"][oid] = cents
         self._awaiting(rows, platform, doc, +1, cents)
 
-    def _decided_on(self, rows: Rows, item: Item) -> None:
-        """Only an approval or a rejection of an expense still awaiting one counts down
-        the platform's expenses awaiting approval."""
-        _, _, _, key, platform, grant, cents, awaiting, spent = item
-        doc = rows.get("platform", platform)
-        if doc is not None and key in doc["awaiting"]:
-            del doc["awaiting"][key]
-            self._awaiting(rows, platform, doc, -1 if awaiting else 0, -cents if awaiting else 0)
-        if spent and grant:
-            self._grant(rows, grant, lambda d: d.update(spent=d["spent"] + spent * cents))
+    def _expense(self, *, awaiting: bool, spent: int) -> Handler:
+        def handler(rows: Rows, event: Any, oid: str) -> None:
+            self._decided(rows, event.originator_id, oid, awaiting=awaiting, spent=spent)
+
+        return handler
 
     @staticmethod
     def _grant(rows: Rows, key: str, change: Any) -> None:
@@ -425,9 +290,9 @@ class Balances(Projection):
         rows.put("grant", key, doc, doc.get("platform_id"))
 
     @staticmethod
-    def _add(doc: Doc, field: str, version: int, cents: int) -> None:
-        doc[field] += cents
-        doc["reversible"][str(version)] = [field, cents]
+    def _add(doc: Doc, event: Any, field: str) -> None:
+        doc[field] += event.amount.cents
+        doc["reversible"][str(event.originator_version)] = [field, event.amount.cents]
 
     @staticmethod
     def _paid_out(rows: Rows, budget: str, cents: int) -> None:
@@ -441,28 +306,23 @@ class Balances(Projection):
         doc["awaiting_cents"] += cents
         rows.put("platform", platform, doc, platform)
 
+    def _decided(
+        self, rows: Rows, expense_id: UUID, key: str, *, awaiting: bool, spent: int
+    ) -> None:
+        """An expense left the submitted state (approved, rejected, paid or corrected).
 
-Item = tuple[Any, ...]
-"""What folding an event needs (``Balances.extract``): its postings as legs (or None),
-whether they are reversed, an action, and the action's values; plain data, so another
-process can work it out."""
-
-Extractor = Callable[[Events, Any, str], tuple[Any, ...]]
-"""An action and its values, of an event and its aggregate's id as text."""
-
-# Actions (``Item[2]``), and the document each names by ``Item[3]`` (None: an expense's)
-NOTHING, ALLOCATED, REGISTERED, AWARDED, AMENDED, TRANCHE_PAID, MONEY = 0, 1, 2, 3, 4, 5, 6
-CLAIMED, SETTLED, REVOKED, GRANT_REVERSED, SUBMITTED, DECIDED = 7, 8, 9, 10, 11, 12
-DOCUMENT: dict[int, str | None] = {
-    ALLOCATED: "budget",
-    REGISTERED: "platform",
-    **dict.fromkeys(
-        (AWARDED, AMENDED, TRANCHE_PAID, MONEY, CLAIMED, SETTLED, REVOKED, GRANT_REVERSED),
-        "grant",
-    ),
-    SUBMITTED: None,
-    DECIDED: None,
-}
+        Only an approval or a rejection of an expense still awaiting one counts down
+        the platform's expenses awaiting approval."""
+        expense = self._expense_of(rows, expense_id)
+        if expense is None:
+            return
+        platform, grant, cents = expense
+        doc = rows.get("platform", platform)
+        if doc is not None and key in doc["awaiting"]:
+            del doc["awaiting"][key]
+            self._awaiting(rows, platform, doc, -1 if awaiting else 0, -cents if awaiting else 0)
+        if spent and grant:
+            self._grant(rows, grant, lambda d: d.update(spent=d["spent"] + spent * cents))
 
 
 # Reading ---------------------------------------------------------------------------

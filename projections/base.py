@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from projections.events import collector_paused
-from projections.rows import Events, MemoryRows, Rows
+from projections.rows import MemoryRows, Rows
 
 
 class Projection(ABC):
@@ -31,29 +31,6 @@ class Projection(ABC):
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:  # noqa: B027
         """Optional: ``rows.preload`` what a batch of events will read, in bulk."""
-
-    extracts: ClassVar[bool] = False
-    """Whether folding also comes in two steps: ``extract_batch`` works out, from the
-    events alone, what each event adds, as plain data (numbers, text, lists, tuples);
-    ``prefetch_extracted`` and ``apply_extracted`` fold that into rows. ``apply`` must
-    give the same rows as the two steps, so a long catch-up may run the first step in
-    another process (``projections.readahead``)."""
-
-    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        """What folding each event of ``batch`` needs, by position, in order; events that
-        need nothing are left out."""
-        raise NotImplementedError(f"{self.name} does not fold in two steps")
-
-    def prefetch_extracted(self, rows: Rows, items: list[tuple[int, Any]]) -> None:  # noqa: B027
-        """``prefetch`` for a batch of extracted items, by position (None items left out)."""
-
-    def apply_extracted(self, rows: Rows, position: int, item: Any) -> None:
-        """Fold one extracted item, of the event stored at ``position``, into ``rows``."""
-        raise NotImplementedError(f"{self.name} does not fold in two steps")
-
-    def spawn(self) -> tuple[Any, tuple[Any, ...]]:
-        """How another process makes the same projection: a callable and its arguments."""
-        return type(self), ()
 
     def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
         """Called when a batch reaches the head of the store (and at the end of a fold),

@@ -26,19 +26,7 @@ from projections.events import EventSource
 from projections.store import Doc, ReadModelStore
 
 
-class Events(Protocol):
-    """Events folded before, by aggregate and version."""
-
-    def event(self, originator_id: UUID, version: int) -> Any | None:
-        """Version ``version`` of aggregate ``originator_id``, folded before (else None)."""
-        ...
-
-    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
-        """Fetch these events in bulk before a batch needs them (a hint; may do nothing)."""
-        ...
-
-
-class Rows(Events, Protocol):
+class Rows(Protocol):
     def get(self, kind: str, key: str) -> Doc | None: ...
 
     def put(
@@ -67,6 +55,14 @@ class Rows(Events, Protocol):
 
     def remember(self, event: Any) -> None:
         """Shown every event before it is folded (rows that cannot read the store keep it)."""
+        ...
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
+        """Version ``version`` of aggregate ``originator_id``, folded before (else None)."""
+        ...
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        """Fetch these events in bulk before a batch needs them (a hint; may do nothing)."""
         ...
 
 

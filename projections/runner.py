@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from projections.base import Projection
 from projections.committer import Committer
 from projections.events import EventSource, PausedCollector, collector_paused
-from projections.readahead import ReadAhead, ReadAheadFailed
 from projections.rows import BatchRows
 from projections.store import (
     ConcurrentUpdateError,
@@ -35,9 +34,6 @@ REBUILD_BATCH = 20_000
 """Events per transaction of a rebuild: each commit rewrites the rows a batch touched
 (every platform's running totals, say), so a long fold commits seldom; memory grows
 with this, not with the store."""
-READ_AHEAD_FROM = 100_000
-"""Events behind the head from which a catch-up reads ahead in a second process (for a
-projection that folds in two steps, on a machine with two processors or more)."""
 CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 
@@ -84,12 +80,6 @@ class Runner:
         """The active generation when that rebuild began: the one it may replace."""
         self.watched: tuple[int, int, float] | None = None
         """A superseding generation, its position, and since when it has stood there."""
-        self.read_ahead_from: int | None = READ_AHEAD_FROM
-        """See ``READ_AHEAD_FROM``; None: never read ahead."""
-        self.readahead: ReadAhead | None = None
-        """The reader process of the catch-up under way, if it reads ahead."""
-        self.ahead = (0, 0)
-        """The end and the number of events of the last batch read ahead."""
         self.seen = 0
         """The newest generation there was at this runner's first look, or that it has made
         or found current since (see ``superseded``)."""
@@ -159,41 +149,28 @@ class Runner:
             if committer is not None:
                 committer.wait()
             start = self.store.position(self.name, generation)
-        events: list[tuple[int, Any]] = []
-        items: list[tuple[int, Any]] | None = None
-        if self.readahead is not None:
-            items = self._read_ahead(self.readahead, start)
-        if items is None:
-            events = self.source.read(start, self.batch_size)
-            count, end = len(events), events[-1][0] if events else start
-        else:
-            end, count = self.ahead
+        events = self.source.read(start, self.batch_size)
         if committer is not None:
             committer.wait()  # the rows read from here on include the previous batch
-        if not count:
+        if not events:
             return 0
         if self.cached_at != (generation, start):
             self.cache.clear()
         self.cached_at = None
         rows = BatchRows(self.store, self.name, generation, self.cache, self.source)
-        projection = self.projection
+        end = events[-1][0]
         try:
             with collector_paused():
-                if items is None:
-                    projection.prefetch(rows, events)
-                    for position, event in events:
-                        projection.apply(rows, position, event)
-                else:
-                    projection.prefetch_extracted(rows, items)
-                    for position, item in items:
-                        projection.apply_extracted(rows, position, item)
-                if count < self.batch_size or end >= self.source.head():
-                    projection.finish(rows)
+                self.projection.prefetch(rows, events)
+                for position, event in events:
+                    self.projection.apply(rows, position, event)
+                if len(events) < self.batch_size or end >= self.source.head():
+                    self.projection.finish(rows)
             if committer is None:
                 self.store.commit_batch(
                     self.name, generation, start, end, rows.writes, require_active=live
                 )
-                self.folded += count
+                self.folded += len(events)
             else:
                 encoded = encode_writes(rows.writes)
                 committer.submit(
@@ -203,7 +180,7 @@ class Runner:
                     end,
                     encoded,
                     require_active=live,
-                    events=count,
+                    events=len(events),
                 )
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
@@ -211,42 +188,8 @@ class Runner:
         self.cached_at = (generation, end)
         self._trim()
         if self.on_batch is not None:
-            self.on_batch(count, end)
-        return count
-
-    def _read_ahead(self, readahead: ReadAhead, start: int) -> list[tuple[int, Any]] | None:
-        """The reader process's batch after ``start`` (its end and count in ``ahead``);
-        None when it failed: it is stopped, and this runner reads in its own process."""
-        try:
-            end, count, items = readahead.read(start)
-        except ReadAheadFailed:
-            self._stop_read_ahead()
-            return None
-        self.ahead = (end, count)
-        return items
-
-    def _start_read_ahead(self, generation: int | None) -> None:
-        """Read ahead in a second process when this catch-up is long enough to gain by it."""
-        if (
-            self.read_ahead_from is None
-            or not self.projection.extracts
-            or (os.cpu_count() or 1) < 2
-        ):
-            return
-        try:
-            _, position = self._where(generation)
-        except ConcurrentUpdateError:
-            position = 0  # no active generation yet: it is made at the first step
-        if self.source.head() - position >= self.read_ahead_from:
-            try:
-                self.readahead = ReadAhead(self.source.app, self.projection, self.batch_size)
-            except (OSError, ReadAheadFailed):
-                self.readahead = None  # no second process: read in this one
-
-    def _stop_read_ahead(self) -> None:
-        readahead, self.readahead = self.readahead, None
-        if readahead is not None:
-            readahead.close()
+            self.on_batch(len(events), end)
+        return len(events)
 
     def _trim(self) -> None:
         """Forget the rows used longest ago, down to three quarters of the bound."""
@@ -301,7 +244,6 @@ class Runner:
             return
         committer = Committer(self.store)
         try:
-            self._start_read_ahead(generation)
             with PausedCollector() as collector:
                 while processed := self._step(generation, committer):
                     collector.folded(processed)
@@ -311,7 +253,6 @@ class Runner:
             self.cached_at = None
             raise
         finally:
-            self._stop_read_ahead()
             committer.close()
             self.folded += committer.committed
 

@@ -52,7 +52,7 @@ from domain.transfer import PlatformTransfer
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
-from projections.rows import Events, Rows
+from projections.rows import Rows
 from projections.store import Doc
 
 MAX_LATE_LISTED = 100
@@ -82,8 +82,8 @@ class Docs:
 
     meta: Doc
     head: Doc
-    day: str | None = None
-    """``head["clock"]``: the latest business day, in ISO form."""
+    day: date | None = None
+    """``head["clock"]`` as a date."""
     chunk: tuple[int, str, Doc] | None = None
     """The log row this batch appends to: its number, key and document."""
     observed: bool = False
@@ -125,7 +125,6 @@ class Batch:
 
 class Signals(Projection):
     name = "signals"
-    extracts = True
     version = 2
     """2: a governance finding names each expense's submission and approval once."""
 
@@ -141,131 +140,36 @@ class Signals(Projection):
         so a strong reference would keep a finished fold's rows (and its events) alive
         until the cyclic collector runs."""
         self.batch = Batch()
-        self.extractors: Dispatch[Callable[[int, Any], tuple[Any, ...]]] = Dispatch(
+        self.handlers: Dispatch[Callable[[Rows, Docs, str, int, Any], None]] = Dispatch(
             [
-                (Platform.Registered, lambda position, e: (REGISTERED, e.name)),
-                (
-                    Platform.MemberJoined,
-                    lambda position, e: (JOINED, e.person, e.role.value, e.iban),
-                ),
-                (Platform.MemberLeft, lambda position, e: (LEFT, e.person, e.role.value)),
-                (
-                    Platform.RelativeDeclared,
-                    lambda position, e: (RELATIVE, e.relative_name, e.relative_iban),
-                ),
-                (
-                    Platform.RecognitionRevoked,
-                    lambda position, e: (RECOGNITION_REVOKED, e.effective_on.isoformat()),
-                ),
-                (
-                    Grant.Awarded,
-                    lambda position, e: (
-                        AWARDED,
-                        text(e.originator_id),
-                        e.period_start.isoformat(),
-                        e.period_end.isoformat(),
-                    ),
-                ),
-                (
-                    Grant.Amended,
-                    lambda position, e: (AMENDED, text(e.originator_id), e.period_end.isoformat()),
-                ),
-                (
-                    Grant.Revoked,
-                    lambda position, e: (
-                        GRANT_REVOKED,
-                        text(e.originator_id),
-                        e.effective_on.isoformat(),
-                        e.occurred_on.isoformat(),
-                        e.retroactive,
-                    ),
-                ),
-                (
-                    Grant.TranchePaid,
-                    lambda position, e: (
-                        TRANCHE,
-                        text(e.originator_id),
-                        str(e.number),
-                        e.occurred_on.isoformat(),
-                        inflow(position, e),
-                    ),
-                ),
-                (
-                    Grant.TrancheRequested,
-                    lambda position, e: (
-                        REQUESTED,
-                        text(e.originator_id),
-                        e.number,
-                        e.occurred_on.isoformat(),
-                    ),
-                ),
-                (
-                    Grant.ReportSubmitted,
-                    lambda position, e: (
-                        REPORTED,
-                        text(e.originator_id),
-                        str(e.tranche),
-                        e.occurred_on.isoformat(),
-                    ),
-                ),
+                (Platform.MemberJoined, self._joined),
+                (Platform.MemberLeft, self._left),
+                (Platform.RelativeDeclared, self._relative),
+                (Platform.RecognitionRevoked, self._revoked_recognition),
+                (Grant.Awarded, self._awarded),
+                (Grant.Amended, self._amended),
+                (Grant.Revoked, self._revoked_grant),
+                (Grant.TranchePaid, self._tranche),
+                (Grant.TrancheRequested, self._requested),
+                (Grant.ReportSubmitted, self._reported),
                 (
                     (
                         Grant.EntryReversed,
                         BankStatement.EntryReversed,
                         PlatformTransfer.EntryReversed,
                     ),
-                    lambda position, e: (
-                        LOG,
-                        ["gone", f"{text(e.originator_id)}:{e.reverses_version}"],
-                    ),
+                    self._gone,
                 ),
-                (BankStatement.LineRecorded, bank_line),
-                (Expense.Submitted, submitted),
-                (
-                    Expense.ReceiptAttached,
-                    lambda position, e: (RECEIPT, text(e.originator_id), e.receipt_sha256),
-                ),
-                (
-                    Expense.Approved,
-                    lambda position, e: (
-                        APPROVED,
-                        [
-                            "approved",
-                            text(e.originator_id),
-                            position,
-                            e.actor,
-                            e.occurred_on.isoformat(),
-                        ],
-                        e.actor,
-                    ),
-                ),
-                (Expense.Rejected, state_changed("rejected")),
-                (Expense.Paid, state_changed("paid")),
-                (Expense.EntryReversed, state_changed("approved")),
-                (PlatformTransfer.Made, lambda position, e: (LOG, inflow(position, e))),
+                (BankStatement.LineRecorded, self._bank_line),
+                (Expense.Submitted, self._submitted),
+                (Expense.ReceiptAttached, self._receipt_attached),
+                (Expense.Approved, self._approved),
+                (Expense.Rejected, self._changed("rejected")),
+                (Expense.Paid, self._changed("paid")),
+                (Expense.EntryReversed, self._changed("approved")),
+                (PlatformTransfer.Made, self._inflow),
             ]
         )
-        """What folding needs of an event of each class, as plain data (see ``extract``);
-        None: only what every event gives (its platform, day and delay)."""
-        self.actions: dict[int, Callable[[Rows, Docs, str, int, Op], None]] = {
-            JOINED: self._joined,
-            LEFT: self._left,
-            RELATIVE: self._relative,
-            RECOGNITION_REVOKED: self._revoked_recognition,
-            AWARDED: self._awarded,
-            AMENDED: self._amended,
-            GRANT_REVOKED: self._revoked_grant,
-            TRANCHE: self._tranche,
-            REQUESTED: self._requested,
-            REPORTED: self._reported,
-            LOG: self._logged,
-            SUBMITTED: self._submitted,
-            RECEIPT: self._receipt_attached,
-            APPROVED: self._approved,
-        }
-
-    def spawn(self) -> tuple[Any, tuple[Any, ...]]:
-        return Signals, (self.config, self.clock)
 
     def build(self) -> str:
         """The version, and the risk configuration: its thresholds shape the rows too (the
@@ -274,7 +178,7 @@ class Signals(Projection):
 
     # Facts ------------------------------------------------------------------------
 
-    def owner(self, rows: Events, event: Any) -> str | None:
+    def owner(self, rows: Rows, event: Any) -> str | None:
         oid = event.originator_id
         platform = self.owners.get(oid.int)
         if platform is None:
@@ -301,14 +205,6 @@ class Signals(Projection):
             rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        platforms, keys = self._owners(rows, events)
-        self._preload(rows, platforms, keys)
-
-    def _owners(
-        self, rows: Events, events: list[tuple[int, Any]]
-    ) -> tuple[set[str], set[tuple[str, str]]]:
-        """The platforms a batch of events feeds (their owners found in bulk and kept), and
-        the receipt rows it reads."""
         owners = self.owners
         known = owners.get
         fields = PLATFORM_FIELD
@@ -340,9 +236,6 @@ class Signals(Projection):
         for event in unknown:
             platforms.add(self.owner(rows, event) or "")
         platforms.discard("")
-        return platforms, keys
-
-    def _preload(self, rows: Rows, platforms: set[str], keys: set[tuple[str, str]]) -> None:
         rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
         last_chunks = []
         for platform in platforms:
@@ -352,55 +245,28 @@ class Signals(Projection):
         rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        op = self.extract(rows, position, event)
-        if op is not None:
-            self.apply_extracted(rows, position, op)
-
-    # Folding in two steps: what an event says, then what it does to the rows ---------
-
-    def extract(self, rows: Events, position: int, event: Any) -> Op | None:
-        """What folding ``event`` needs, as plain data: its platform, business day, delay
-        in days, and what its kind adds (an action and its values). None: it feeds no
-        platform. Depends on the event alone (and on its aggregate's first event)."""
         platform = self.owners.get(event.originator_id.int)
         if platform is None:
             platform = self.owner(rows, event)
         if not platform:
-            return None
-        occurred = event.occurred_on
-        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
-        extractor = self.extractors[type(event)]
-        if extractor is None:
-            return (platform, occurred.isoformat(), late, NOTHING)
-        return (platform, occurred.isoformat(), late, *extractor(position, event))
-
-    def extract_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        self._owners(events, batch)
-        extract = self.extract
-        items = [(position, extract(events, position, event)) for position, event in batch]
-        return [item for item in items if item[1] is not None]
-
-    def prefetch_extracted(self, rows: Rows, ops: list[tuple[int, Any]]) -> None:
-        platforms = {op[0] for _, op in ops}
-        keys = {("receipt", op[-1]) for _, op in ops if op[3] in (SUBMITTED, RECEIPT) and op[-1]}
-        self._preload(rows, platforms, keys)
-
-    def apply_extracted(self, rows: Rows, position: int, op: Op) -> None:
-        platform, day, late, code = op[0], op[1], op[2], op[3]
+            return
         batch = self.batch if self.rows is not None and self.rows() is rows else self._batch(rows)
         docs = batch.docs.get(platform)
         if docs is None:
             docs = self._docs(rows, platform)
             if docs is None:
-                if code != REGISTERED:
+                if not isinstance(event, Platform.Registered):
                     return
-                docs = batch.docs[platform] = Docs(new_meta(op[4]), new_head(), changed=True)
+                docs = batch.docs[platform] = Docs(new_meta(event.name), new_head(), changed=True)
         if not docs.observed:
             docs.observed = True
             self._dirty(rows, platform)
         head = docs.head
-        if docs.day is None or day > docs.day:  # ISO days order as the dates do
-            docs.day = head["clock"] = day
+        occurred = event.occurred_on
+        if docs.day is None or occurred > docs.day:
+            docs.day = occurred
+            head["clock"] = occurred.isoformat()
+        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
         if late > self.late_days:  # a late booking (inline: in some stores, most events)
             head["late"] += 1
             if late > head["worst"]:
@@ -409,8 +275,9 @@ class Signals(Projection):
             if len(listed) < MAX_LATE_LISTED:
                 listed.append([position, late])
                 docs.changed = True
-        if code > REGISTERED:
-            self.actions[code](rows, docs, platform, position, op)
+        handler = self.handlers[type(event)]
+        if handler is not None:
+            handler(rows, docs, platform, position, event)
         if not docs.saved or (docs.changed and not docs.meta_saved):
             self._save(rows, platform, docs)
 
@@ -422,7 +289,8 @@ class Signals(Projection):
             meta = rows.get("meta", platform) if head is not None else None
             if head is None or meta is None:
                 return None
-            docs = batch.docs[platform] = Docs(meta, head, head["clock"])
+            clock = head["clock"]
+            docs = batch.docs[platform] = Docs(meta, head, iso_day(clock) if clock else None)
         return docs
 
     @staticmethod
@@ -452,45 +320,44 @@ class Signals(Projection):
         if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
 
-    # What each kind of event does to the rows (``Op`` values after the first four) --
+    # One handler per kind of event --------------------------------------------------
 
     @staticmethod
-    def _joined(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        person, role, iban = op[4:]
+    def _joined(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
         member = docs.meta["members"].setdefault(
-            person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
+            event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
         )
         member.setdefault("positions", []).append(position)
-        member["roles"] = sorted({*member["roles"], role})
-        member["iban"] = iban or member["iban"]
-        member["ever_board"] = member["ever_board"] or role in BOARD_ROLES
+        member["roles"] = sorted({*member["roles"], event.role.value})
+        member["iban"] = event.iban or member["iban"]
+        member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
 
     @staticmethod
-    def _left(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        person, role = op[4:]
+    def _left(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
-        member = docs.meta["members"][person]
-        member["roles"] = [r for r in member["roles"] if r != role]
+        member = docs.meta["members"][event.person]
+        member["roles"] = [r for r in member["roles"] if r != event.role.value]
         member.setdefault("positions", []).append(position)
 
     @staticmethod
-    def _relative(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
+    def _relative(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
-        docs.meta["relatives"][op[4]] = op[5]
+        docs.meta["relatives"][event.relative_name] = event.relative_iban
 
     @staticmethod
-    def _revoked_recognition(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
+    def _revoked_recognition(
+        rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    ) -> None:
         docs.changed = True
-        docs.meta["recognition_revoked_on"] = op[4]
+        docs.meta["recognition_revoked_on"] = event.effective_on.isoformat()
 
     @staticmethod
-    def _awarded(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        grant, start, end = op[4:]
+    def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
-        docs.meta["grants"][grant] = {
-            "start": start,
-            "end": end,
+        docs.meta["grants"][text(event.originator_id)] = {
+            "start": event.period_start.isoformat(),
+            "end": event.period_end.isoformat(),
             "revoked_on": None,
             "revoked_decided_on": None,
             "retroactive": False,
@@ -500,58 +367,113 @@ class Signals(Projection):
         }
 
     @staticmethod
-    def _amended(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
+    def _amended(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
-        docs.meta["grants"][op[4]]["end"] = op[5]
+        docs.meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
 
     @staticmethod
-    def _revoked_grant(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        grant, effective, decided, retroactive = op[4:]
+    def _revoked_grant(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
-        docs.meta["grants"][grant].update(
-            revoked_on=effective, revoked_decided_on=decided, retroactive=retroactive
+        docs.meta["grants"][text(event.originator_id)].update(
+            revoked_on=event.effective_on.isoformat(),
+            revoked_decided_on=event.occurred_on.isoformat(),
+            retroactive=event.retroactive,
         )
 
-    def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        grant, number, on, fact = op[4:]
-        self._log(rows, docs, platform, fact)
-        paid = docs.meta["grants"][grant].setdefault("paid", {})
-        paid[number] = {"on": on, "position": position}
+    def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        self._inflow(rows, docs, platform, position, event)
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("paid", {})[str(event.number)] = {
+            "on": event.occurred_on.isoformat(),
+            "position": position,
+        }
         docs.changed = True
 
     @staticmethod
-    def _requested(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        grant, number, on = op[4:]
-        requests = docs.meta["grants"][grant].setdefault("requests", [])
-        requests.append({"number": number, "on": on, "position": position})
+    def _requested(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("requests", []).append(
+            {"number": event.number, "on": event.occurred_on.isoformat(), "position": position}
+        )
         docs.changed = True
 
     @staticmethod
-    def _reported(rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        grant, tranche, on = op[4:]
-        docs.meta["grants"][grant].setdefault("reports", {})[tranche] = on
+    def _reported(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        grant = docs.meta["grants"][text(event.originator_id)]
+        grant.setdefault("reports", {})[str(event.tranche)] = event.occurred_on.isoformat()
         docs.changed = True
 
-    def _logged(self, rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        self._log(rows, docs, platform, op[4])
+    def _gone(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        gone = f"{text(event.originator_id)}:{event.reverses_version}"
+        self._log(rows, docs, platform, ["gone", gone])
 
-    def _submitted(self, rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        fact, expense, sha = op[4:]
+    def _bank_line(self, rows: Rows, docs: Docs, platform: str, position: int, line: Any) -> None:
+        day = line.occurred_on.isoformat()
+        if line.direction.value == "out":
+            fact = [
+                "out",
+                money_key(line),
+                day,
+                line.amount.cents,
+                line.kind.value,
+                line.counterparty_name,
+                line.counterparty_iban,
+                line.matches,
+                position,
+            ]
+        elif line.matches is None:
+            fact = ["in", money_key(line), day, line.amount.cents, position]
+        else:
+            return
         self._log(rows, docs, platform, fact)
-        if sha:
-            self._receipt(rows, docs, platform, expense, sha, position)
+
+    def _submitted(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        oid = text(event.originator_id)
+        fact = [
+            "expense",
+            oid,
+            event.occurred_on.isoformat(),
+            event.amount.cents,
+            event.payee_name,
+            event.payee_iban,
+            event.invoice_number,
+            event.payment_method.value,
+            event.actor,
+            position,
+        ]
+        self._log(rows, docs, platform, fact)
+        if event.receipt_sha256:
+            self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
 
     def _receipt_attached(
-        self, rows: Rows, docs: Docs, platform: str, position: int, op: Op
+        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
-        self._receipt(rows, docs, platform, op[4], op[5], position)
+        oid = text(event.originator_id)
+        self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
 
-    def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, op: Op) -> None:
-        fact, actor = op[4:]
+    def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        fact = [
+            "approved",
+            text(event.originator_id),
+            position,
+            event.actor,
+            event.occurred_on.isoformat(),
+        ]
         self._log(rows, docs, platform, fact)
-        if actor not in docs.meta["approvers"]:
-            docs.meta["approvers"] = sorted({*docs.meta["approvers"], actor})
+        if event.actor not in docs.meta["approvers"]:
+            docs.meta["approvers"] = sorted({*docs.meta["approvers"], event.actor})
             docs.changed = True
+
+    def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
+        def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+            fact = ["state", text(event.originator_id), position, state]
+            self._log(rows, docs, platform, fact)
+
+        return handler
+
+    def _inflow(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+        self._log(rows, docs, platform, fact)
 
     def _receipt(
         self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
@@ -674,66 +596,6 @@ class Signals(Projection):
             "score": risk_score(found),
             "config": f"{self.config.version}:{self.config.digest()}",
         }
-
-
-Op = tuple[Any, ...]
-"""What folding an event needs (``Signals.extract``): its platform, ISO business day,
-delay in days, an action and the action's values; plain data, so another process can
-work it out."""
-
-# Actions (``Op[3]``)
-NOTHING, REGISTERED, JOINED, LEFT, RELATIVE, RECOGNITION_REVOKED = 0, 1, 2, 3, 4, 5
-AWARDED, AMENDED, GRANT_REVOKED, TRANCHE, REQUESTED, REPORTED = 6, 7, 8, 9, 10, 11
-LOG, SUBMITTED, RECEIPT, APPROVED = 12, 13, 14, 15
-
-
-def inflow(position: int, event: Any) -> list[Any]:
-    return ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
-
-
-def bank_line(position: int, line: Any) -> tuple[Any, ...]:
-    day = line.occurred_on.isoformat()
-    if line.direction.value == "out":
-        fact = [
-            "out",
-            money_key(line),
-            day,
-            line.amount.cents,
-            line.kind.value,
-            line.counterparty_name,
-            line.counterparty_iban,
-            line.matches,
-            position,
-        ]
-    elif line.matches is None:
-        fact = ["in", money_key(line), day, line.amount.cents, position]
-    else:
-        return (NOTHING,)
-    return (LOG, fact)
-
-
-def submitted(position: int, event: Any) -> tuple[Any, ...]:
-    oid = text(event.originator_id)
-    fact = [
-        "expense",
-        oid,
-        event.occurred_on.isoformat(),
-        event.amount.cents,
-        event.payee_name,
-        event.payee_iban,
-        event.invoice_number,
-        event.payment_method.value,
-        event.actor,
-        position,
-    ]
-    return (SUBMITTED, fact, oid, event.receipt_sha256 or "")
-
-
-def state_changed(state: str) -> Callable[[int, Any], tuple[Any, ...]]:
-    def extract(position: int, event: Any) -> tuple[Any, ...]:
-        return (LOG, ["state", text(event.originator_id), position, state])
-
-    return extract
 
 
 FINISH_FACTS = 5_000

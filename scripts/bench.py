@@ -43,7 +43,6 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from projections.registry import FACTORIES
 from projections.runner import REBUILD_BATCH
 from service.application import Buurtkas
 from service.storage import persistence_env
@@ -135,9 +134,9 @@ def bench_generate(args: argparse.Namespace) -> None:
         print(f"{name:12} {gen:14,.0f} {bare:15,.0f} {gen / bare:7.2f}")
 
 
-def rss_mib(pid: int | None = None) -> float:
-    """A process's peak resident memory so far (VmHWM), in MiB: this one's by default."""
-    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
+def rss_mib() -> float:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -169,10 +168,8 @@ def ceiling(app: Buurtkas, batch: int = REBUILD_BATCH) -> tuple[int, float]:
         conn.close()
 
 
-def rebuild_one(database_url: str, name: str, read_ahead: bool = True) -> dict[str, float]:
-    """Rebuild one read model in a fresh process; RSS sampled as it goes (of the runner's
-    process; a reader process reading ahead is sampled apart, see ``reader_rss``).
-    ``read_ahead=False``: all in one process, as before reading ahead existed."""
+def rebuild_one(database_url: str, name: str) -> dict[str, float]:
+    """Rebuild one read model in a fresh process; RSS sampled as it goes."""
     code = f"""
 import json, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
@@ -183,24 +180,18 @@ from service.storage import persistence_env
 app = Buurtkas(env=persistence_env({database_url!r}))
 store = open_store(app.store_env)
 r = runner(app, store, {name!r}, batch_size={REBUILD_BATCH})
-if not {read_ahead!r}:
-    r.read_ahead_from = None
 head = app.recorder.max_notification_id()
 samples = {{}}
-reader = {{}}
 def sample(n, position):
     for mark in (0.25, 0.5, 1.0):
         if position >= mark * head and mark not in samples:
             samples[mark] = rss_mib()
-            reader[mark] = rss_mib(r.readahead.process.pid) if r.readahead else 0
 r.on_batch = sample
 start = time.perf_counter()
 folded = r.rebuild()
 seconds = time.perf_counter() - start
 print(json.dumps({{"events": folded, "seconds": seconds, "rss_25": samples.get(0.25, 0),
-                  "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0),
-                  "reader_25": reader.get(0.25, 0), "reader_50": reader.get(0.5, 0),
-                  "reader_100": reader.get(1.0, 0)}}))
+                  "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0)}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -231,8 +222,6 @@ def bench_projections(args: argparse.Namespace) -> None:
             results = {
                 m: rebuild_one(url, m) for m in ("balances", "status", "platform_index", "signals")
             }
-            # the same rebuild of the signals all in one process: what reading ahead gains
-            results["signals, 1 process"] = rebuild_one(url, "signals", read_ahead=False)
             # Read again once the store has been read (PostgreSQL has set its hint bits,
             # SQLite has checkpointed the generator's WAL): the higher rate is the ceiling.
             _, second_read = ceiling(app)
@@ -244,26 +233,19 @@ def bench_projections(args: argparse.Namespace) -> None:
                 "the rebuilds)"
             )
             print(
-                f"{'read model':18} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
-                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9}  (peak RSS so far, MiB; "
-                "+ the reader process's, when it reads ahead)"
+                f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
+                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9}  (peak RSS so far, MiB)"
             )
             total_seconds = 0.0
             for model, result in results.items():
                 rate = result["events"] / result["seconds"]
-                if model in FACTORIES:
-                    total_seconds += result["seconds"]
-                peaks = [
-                    f"{result[f'rss_{m}']:.0f}"
-                    + (f"+{result[f'reader_{m}']:.0f}" if result[f"reader_{m}"] else "")
-                    for m in (25, 50, 100)
-                ]
+                total_seconds += result["seconds"]
                 print(
-                    f"{model:18} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
-                    f"{peaks[0]:>8} {peaks[1]:>8} {peaks[2]:>9}"
+                    f"{model:16} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
+                    f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f}"
                 )
             print(
-                f"{'all four':18} {count / total_seconds:10,.0f} (events/s over the four "
+                f"{'all four':16} {count / total_seconds:10,.0f} (events/s over the four "
                 "rebuilds in sequence)"
             )
             replay_busy(app, env)
