@@ -38,7 +38,15 @@ class Reference:
 
 
 def parse_reference(text: str) -> Reference:
+    """The reference ``text`` names, in its one canonical spelling.
+
+    A record has one spelling, so that it has one match: an expense id in the standard
+    form of a UUID (whether written in hexadecimal, in braces or as a URN), a number
+    without leading zeros. Otherwise ``expense:<hex>`` and ``tranche:G1:01`` would be
+    other records than ``expense:<uuid>`` and ``tranche:G1:1``, and a second line could
+    confirm a record a first one already confirms, hiding the money it moved."""
     kind, _, rest = text.strip().partition(":")
+    rest = rest.strip()
     if kind not in KINDS or not rest:
         raise InvalidValue(
             "matches",
@@ -47,9 +55,14 @@ def parse_reference(text: str) -> Reference:
         )
     if kind in ("tranche", "refund"):
         key, _, detail = rest.rpartition(":")
-        if not key or not detail.isdigit():
+        if not key.strip() or not (detail.isascii() and detail.isdigit()):
             raise InvalidValue("matches", f"{kind} references end in a number: {kind}:<grant>:<n>")
-        return Reference(kind, key, detail)
+        return Reference(kind, key.strip(), str(int(detail)))
+    if kind == "expense":
+        try:
+            return Reference(kind, str(UUID(rest)))
+        except ValueError:
+            raise InvalidValue("matches", f"{rest!r} is not an expense id") from None
     return Reference(kind, rest)
 
 
@@ -76,10 +89,7 @@ def record_id(reference: Reference) -> UUID:
     """The id of the aggregate a reference names."""
 
     if reference.kind == "expense":
-        try:
-            return UUID(reference.key)
-        except ValueError:
-            raise InvalidValue("matches", f"{reference.key!r} is not an expense id") from None
+        return UUID(reference.key)  # canonical: ``parse_reference`` checked it
     if reference.kind == "transfer":
         return PlatformTransfer.id_for(reference.key)
     return Grant.id_for(reference.key)
@@ -153,7 +163,9 @@ class BankMatch(Aggregate):
         self.active = True
 
     @staticmethod
-    def id_for(platform_id: UUID, reference: Reference) -> UUID:
+    def id_for(platform_id: UUID, reference: Reference | str) -> UUID:
+        """The match of a record, by its reference (a ``Reference`` is in its canonical
+        spelling; a text is taken as it was written)."""
         return stable_id("bank-match", str(platform_id), str(reference))
 
     @classmethod

@@ -563,7 +563,7 @@ class Buurtkas(Application[UUID]):
                 counterparty_name=line.counterparty_name,
                 counterparty_iban=line.counterparty_iban,
                 description=line.description,
-                matches=line.matches,
+                matches=canonical_matches(line.matches),
                 occurred_on=line.occurred_on,
                 actor=actor,
             )
@@ -598,6 +598,15 @@ class Buurtkas(Application[UUID]):
             occurred_on=occurred_on,
             actor=actor,
         )
+
+    def _line_match(self, platform_id: UUID, matches: str) -> BankMatch | None:
+        """The match a stored line made: by the canonical reference, or by the text as
+        written (a line stored before references were made canonical)."""
+        try:
+            found = self._match(BankMatch.id_for(platform_id, parse_reference(matches)))
+        except InvalidValue:
+            found = None
+        return found or self._match(BankMatch.id_for(platform_id, matches.strip()))
 
     def _match(self, match_id: UUID) -> BankMatch | None:
         return self.load(BankMatch, match_id, "matches") if self.exists(match_id) else None
@@ -651,8 +660,7 @@ class Buurtkas(Application[UUID]):
         if isinstance(aggregate, BankStatement):
             line = aggregate.lines.get(reverses_version)
             if line is not None and line.matches is not None:
-                reference = parse_reference(line.matches)
-                match = self._match(BankMatch.id_for(aggregate.platform_id, reference))
+                match = self._line_match(aggregate.platform_id, line.matches)
                 if match is not None:
                     match.release(reason=reason, occurred_on=occurred_on, actor=actor)
                     released.append(match)
@@ -685,3 +693,10 @@ class Buurtkas(Application[UUID]):
     def stored_events(self, start: int = 1, stop: int | None = None) -> Iterator[tuple[int, Any]]:
         for notification in self.notifications(start, stop):
             yield notification.id, self.mapper.to_domain_event(notification)
+
+
+def canonical_matches(matches: str | None) -> str | None:
+    """A line's ``matches`` in the canonical spelling of the reference (blank: none)."""
+    if matches is None or not matches.strip():
+        return None
+    return str(parse_reference(matches))

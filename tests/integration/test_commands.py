@@ -538,6 +538,58 @@ class TestBankLinesConfirmRecords:
         assert message in refused.value.message
         assert app.recorder.max_notification_id() == before
 
+    @pytest.mark.parametrize(
+        "spelling",
+        ["{hex}", "{{{uuid}}}", "urn:uuid:{uuid}", "{upper}", " {uuid} "],
+        ids=["hex", "braces", "urn", "upper-case", "spaces"],
+    )
+    def test_a_second_line_cannot_confirm_a_confirmed_record_by_spelling_it_otherwise(
+        self, app: Buurtkas, spelling: str
+    ) -> None:
+        # given an expense confirmed by a line
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
+        )
+        before = app.recorder.max_notification_id()
+        other = spelling.format(hex=expense_id.hex, uuid=expense_id, upper=str(expense_id).upper())
+        # when another line names the same expense spelt otherwise
+        with pytest.raises(InvalidTransition) as refused:
+            app.record_bank_lines(
+                platform_id=platform_id,
+                statement_ref="2020-02",
+                occurred_on=DAY,
+                actor="bank",
+                lines=[out_line(1, "120.00", f"expense:{other}")],
+            )
+        # then it is refused, and nothing is stored
+        assert refused.value.field == "matches"
+        assert "already confirmed by another line" in refused.value.message
+        assert app.recorder.max_notification_id() == before
+
+    def test_a_line_stores_the_reference_it_confirms_in_its_canonical_spelling(
+        self, app: Buurtkas
+    ) -> None:
+        # given
+        platform_id = given_platform(app)
+        expense_id = paid_expense(app, platform_id)
+        # when
+        statement_id = app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2020-01",
+            occurred_on=DAY,
+            actor="bank",
+            lines=[out_line(1, "120.00", f"  expense:{{{expense_id.hex.upper()}}}")],
+        )
+        # then
+        statement = app.load(BankStatement, statement_id, "statement")
+        assert statement.lines[2].matches == f"expense:{expense_id}"
+
     def test_a_second_line_cannot_hide_an_outflow_behind_a_confirmed_record(
         self, app: Buurtkas
     ) -> None:
