@@ -2,9 +2,10 @@
 
 - **official**: the district's decisions (platforms, recognition, budgets, grants,
   transfers, their corrections) and the current figures, status, history and risk;
-- **treasurer**: one platform only: its expenses and bank statement lines (and their
-  corrections), its tranche requests and spending reports, and that platform's figures,
-  status and history (officials may record requests and reports received on paper);
+- **treasurer**: one platform only: its expenses (and their corrections) and bank
+  statement lines (an official reverses a line: a fact from the bank), its tranche
+  requests and spending reports, and that platform's figures, status and history
+  (officials may record requests and reports received on paper);
 - **auditor**: reads everything, including replay, inclusion proofs and checkpoints;
 - **viewer**: balances and status only.
 

@@ -212,6 +212,43 @@ class TestBankLinesTransfersAndCorrections:
         assert ok(stale, 409)["rule"] == "concurrent_update"
         assert ok(current)["version"] == 3
 
+    def test_only_an_official_reverses_a_bank_line_and_not_the_treasurer_who_recorded_it(
+        self, api: Api
+    ) -> None:
+        # given an outflow a treasurer recorded on the platform's statement
+        platform_id = recognised(api)
+        tess, _ = treasurers(api, platform_id)
+        ok(
+            api.post(
+                f"/platforms/{platform_id}/bank-lines",
+                {
+                    "statement_ref": "2020-02",
+                    "occurred_on": "2020-02-29",
+                    "expected_version": 0,
+                    "lines": [line(1, amount="9500.00", counterparty_name="Chair, own account")],
+                },
+                who=tess,
+            )
+        )
+        statement_id = BankStatement.id_for(platform_id, "2020-02")
+        correction = {
+            "aggregate_id": str(statement_id),
+            "reverses_version": 2,
+            "reason": "typed wrongly",
+            "occurred_on": "2020-03-01",
+            "expected_version": 2,
+        }
+        head = api.events()
+        # when the treasurer reverses it, and then an official
+        refused = api.post("/corrections", correction, who=tess)
+        unchanged = api.events()
+        reversed_ = api.post("/corrections", correction)
+        # then the treasurer is refused and nothing is stored; the official's is recorded
+        problem = ok(refused, 403)
+        assert problem["rule"] == "bank_line_by_official"
+        assert unchanged == head
+        assert ok(reversed_)["version"] == 3
+
     def test_a_transfer_is_made_and_corrected_by_a_reversal(self, api: Api) -> None:
         # given
         source = recognised(api, "Bronbuurt", 1)

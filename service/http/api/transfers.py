@@ -30,8 +30,11 @@ from service.http.context import Services
 from service.http.policy import PLATFORM_BOUND, Permission
 from service.http.problems import ApiProblem, responses
 
-PLATFORM_BOOKS = ("expense", "statement")
-"""The records a platform-bound token may correct: its own expenses and bank lines."""
+PLATFORM_BOOKS = ("expense",)
+"""The records a platform-bound token may correct: its own expenses. A bank line is a
+fact from the bank, and reversing one takes its money out of the books and out of the
+risk rules: only an official does so (a treasurer who typed a line wrongly asks one),
+so that nobody alone can make an outflow disappear."""
 
 
 class MakeTransfer(Command):
@@ -115,14 +118,19 @@ class CorrectionController(Controller):
         principal = principal_of(request)
         if principal.role in PLATFORM_BOUND:
             owner = services.owner(data.aggregate_id, "aggregate_id")
-            if owner.kind not in PLATFORM_BOOKS:
+            if owner.kind not in (*PLATFORM_BOOKS, "statement"):
                 raise ApiProblem(
                     403,
                     "outside_platform",
-                    f"a {principal.role.value} token corrects only its platform's expenses "
-                    "and bank lines",
+                    f"a {principal.role.value} token corrects only its platform's expenses",
                 )
             require_reach(principal, set(owner.platforms), "this record")
+            if owner.kind == "statement":
+                raise ApiProblem(
+                    403,
+                    "bank_line_by_official",
+                    "a bank line is a fact from the bank: only an official reverses one",
+                )
         return run(
             services,
             request,
