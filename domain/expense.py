@@ -9,10 +9,12 @@ from eventsourcing.domain import Aggregate
 
 from domain.base import Fact, Ledgered, actor_of, business_date, reason_of
 from domain.errors import InvalidTransition, InvalidValue, SelfApproval
+from domain.grant import Grant
 from domain.money import Money
 from domain.values import (
     MAX_TEXT,
     ExpenseState,
+    GrantState,
     PaymentMethod,
     optional_iban,
     optional_text,
@@ -168,6 +170,7 @@ class Expense(Ledgered):
     def approve(self, *, occurred_on: date, actor: str) -> None:
         actor = actor_of(actor)
         self._require(ExpenseState.SUBMITTED, "approve")
+        occurred_on = self._after_submission(occurred_on, "approved")
         if actor.casefold() == self.submitted_by.casefold():
             raise SelfApproval(
                 "actor",
@@ -183,7 +186,7 @@ class Expense(Ledgered):
         self.trigger_event(
             self.Rejected,
             reason=reason_of(reason),
-            occurred_on=business_date("occurred_on", occurred_on),
+            occurred_on=self._after_submission(occurred_on, "rejected"),
             actor=actor_of(actor),
         )
 
@@ -195,10 +198,41 @@ class Expense(Ledgered):
             amount=self.amount,
             category=self.category,
             payment_method=self.payment_method,
-            occurred_on=business_date("occurred_on", occurred_on),
+            occurred_on=self._after_submission(occurred_on, "paid"),
             actor=actor_of(actor),
         )
+
+    def _after_submission(self, occurred_on: date, done: str) -> date:
+        """A decision on the expense is dated on or after the day it was submitted."""
+        day = business_date("occurred_on", occurred_on)
+        if day < self.business_date:
+            raise InvalidValue(
+                "occurred_on",
+                f"the expense was submitted on {self.business_date.isoformat()}; it cannot be "
+                f"{done} on {day.isoformat()}, before that",
+            )
+        return day
 
     def _require(self, state: ExpenseState, verb: str) -> None:
         if self.state is not state:
             raise InvalidTransition("state", f"cannot {verb} an expense that is {self.state.value}")
+
+
+def require_chargeable(grant: Grant, platform_id: UUID, occurred_on: date) -> None:
+    """An expense may be charged to ``grant`` (its spending counts towards the grant's
+    settlement) only if the grant is the platform's, still in force and unsettled, and
+    the expense falls inside the grant's period. Otherwise it is submitted without one."""
+    if grant.platform_id != platform_id:
+        raise InvalidValue("grant_id", "the grant belongs to another platform")
+    if grant.state is not GrantState.AWARDED:
+        raise InvalidValue(
+            "grant_id",
+            f"grant {grant.reference} is {grant.state.value}: no expense is charged to it",
+        )
+    day = business_date("occurred_on", occurred_on)
+    if not grant.period_start <= day <= grant.period_end:
+        raise InvalidValue(
+            "grant_id",
+            f"the expense of {day.isoformat()} falls outside grant {grant.reference}'s period "
+            f"({grant.period_start.isoformat()} to {grant.period_end.isoformat()})",
+        )

@@ -25,7 +25,7 @@ from domain.errors import (
     InvalidValue,
     NotFound,
 )
-from domain.expense import Expense
+from domain.expense import Expense, require_chargeable
 from domain.grant import Grant, TrancheSpec
 from domain.matching import BankMatch, confirmable, parse_reference
 from domain.matching import record_id as record_id_of
@@ -448,9 +448,7 @@ class Buurtkas(Application[UUID]):
     ) -> UUID:
         self.load(Platform, platform_id, "platform_id")
         if grant_id is not None:
-            grant = self.load(Grant, grant_id, "grant_id")
-            if grant.platform_id != platform_id:
-                raise InvalidValue("grant_id", "the grant belongs to another platform")
+            require_chargeable(self.load(Grant, grant_id, "grant_id"), platform_id, occurred_on)
         expense = Expense.submit(
             expense_id=expense_id,
             platform_id=platform_id,

@@ -273,6 +273,36 @@ class TestCommandsThroughTheStore:
             "EntryReversed",
         ]
 
+    @pytest.mark.parametrize(
+        ("day", "message"),
+        [(date(2019, 12, 31), "falls outside grant"), (date(2021, 1, 1), "falls outside grant")],
+    )
+    def test_an_expense_outside_its_grants_period_is_not_charged_to_it_and_nothing_is_stored(
+        self, app: Buurtkas, day: date, message: str
+    ) -> None:
+        # given a grant for 2020
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, given_budget(app), platform_id, amount="100000")
+        before = app.recorder.max_notification_id()
+        # when an expense of ``day`` is charged to it
+        with pytest.raises(InvalidValue) as refused:
+            app.submit_expense(
+                expense_id=uuid4(),
+                platform_id=platform_id,
+                grant_id=grant_id,
+                payee_name="Drukkerij",
+                amount=eur("120.00"),
+                category="communicatie",
+                description="flyers",
+                payment_method=PaymentMethod.BANK,
+                occurred_on=day,
+                actor=TREASURER,
+            )
+        # then
+        assert refused.value.field == "grant_id"
+        assert message in refused.value.message
+        assert app.recorder.max_notification_id() == before
+
     def test_a_rejected_expense_records_the_reason(self, app: Buurtkas) -> None:
         # given
         expense_id = submit(app, given_platform(app))

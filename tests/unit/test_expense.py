@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import InvalidAmount, InvalidIban, InvalidTransition, InvalidValue, SelfApproval
-from domain.expense import Expense
+from domain.expense import Expense, require_chargeable
+from domain.grant import Grant
 from domain.money import Money
 from domain.platform import Platform
 from domain.values import ExpenseState, PaymentMethod
 from service.fixtures import d
 from tests.unit.builders import (
     CHAIR,
+    OFFICIAL,
+    PERIOD_END,
+    PERIOD_START,
     RECEIPT,
     SECRETARY,
     SUPPLIER_IBAN,
     TREASURER,
+    a_budget,
     a_paid_expense,
+    a_recognised_platform,
     a_registered_platform,
     a_submitted_expense,
     an_approved_expense,
+    an_awarded_grant,
     eur,
     one_new_event,
 )
@@ -441,3 +451,100 @@ def test_attaching_no_receipt_is_refused() -> None:
     # then
     assert info.value.field == "receipt_sha256"
     assert len(expense.pending_events) == before
+
+
+# Dates and grants ---------------------------------------------------------------------
+
+DECISIONS: dict[str, Callable[[Expense, date], None]] = {
+    "approved": lambda e, day: e.approve(occurred_on=day, actor=CHAIR),
+    "rejected": lambda e, day: e.reject(reason="no invoice", occurred_on=day, actor=CHAIR),
+}
+
+
+@given(done=st.sampled_from(sorted(DECISIONS)), days=st.integers(min_value=-4000, max_value=4000))
+def test_a_decision_on_an_expense_is_recorded_exactly_when_dated_on_or_after_its_submission(
+    done: str, days: int
+) -> None:
+    # given an expense submitted on 2020-02-10
+    expense = a_submitted_expense(a_registered_platform())
+    day = d("2020-02-10") + timedelta(days=days)
+    decide = DECISIONS[done]
+    # when it is approved or rejected on ``day``
+    if days < 0:
+        with pytest.raises(InvalidValue) as refused:
+            decide(expense, day)
+        # then it is refused when that is before the submission, naming the date
+        assert refused.value.field == "occurred_on"
+        assert "submitted on 2020-02-10" in refused.value.message
+        assert not expense.pending_events
+    else:
+        decide(expense, day)
+        # and recorded otherwise
+        assert [getattr(e, "occurred_on", None) for e in expense.collect_events()] == [day]
+
+
+def test_an_expense_paid_before_it_was_submitted_is_refused() -> None:
+    # given an expense submitted on 2020-02-10 and approved on 2020-02-11
+    expense = an_approved_expense(a_registered_platform())
+    # when it is paid on 2020-02-09
+    with pytest.raises(InvalidValue) as refused:
+        expense.pay(occurred_on=d("2020-02-09"), actor=TREASURER)
+    # then
+    assert refused.value.field == "occurred_on"
+    assert not expense.pending_events
+
+
+def chargeable_grant(state: str) -> Grant:
+    budget = a_budget()
+    grant = an_awarded_grant(budget, a_recognised_platform())
+    if state == "revoked":
+        grant.revoke(
+            budget=budget,
+            decision_ref="INTREKKING-1",
+            reason="the platform lost its recognition",
+            effective_on=d("2020-03-01"),
+            retroactive=False,
+            occurred_on=d("2020-03-01"),
+            actor=OFFICIAL,
+        )
+    elif state == "settled":
+        grant.settle(
+            budget=budget,
+            amount=eur("250000"),
+            decision_ref="VASTSTELLING-1",
+            reason="nothing was spent",
+            occurred_on=d("2020-03-01"),
+            actor=OFFICIAL,
+        )
+    grant.collect_events()
+    return grant
+
+
+@pytest.mark.parametrize(
+    ("state", "day", "message"),
+    [
+        ("revoked", PERIOD_START, "is revoked: no expense is charged to it"),
+        ("settled", PERIOD_START, "is settled: no expense is charged to it"),
+        ("awarded", PERIOD_START - timedelta(days=1), "falls outside grant"),
+        ("awarded", PERIOD_END + timedelta(days=1), "falls outside grant"),
+    ],
+)
+def test_an_expense_is_not_charged_to_a_grant_no_longer_in_force_or_outside_its_period(
+    state: str, day: date, message: str
+) -> None:
+    # given
+    grant = chargeable_grant(state)
+    # when
+    with pytest.raises(InvalidValue) as refused:
+        require_chargeable(grant, grant.platform_id, day)
+    # then
+    assert refused.value.field == "grant_id"
+    assert message in refused.value.message
+
+
+@pytest.mark.parametrize("day", [PERIOD_START, PERIOD_END])
+def test_an_expense_inside_the_period_of_a_grant_in_force_is_charged_to_it(day: date) -> None:
+    # given
+    grant = chargeable_grant("awarded")
+    # when / then nothing is refused
+    require_chargeable(grant, grant.platform_id, day)
