@@ -304,7 +304,7 @@ class Generator:
         expense = Expense.submit(
             expense_id=UUID(int=self.rng.getrandbits(128), version=4),
             platform_id=sp.platform.id,
-            grant_id=sp.grant.id if sp.grant else None,
+            grant_id=charged_to(sp.grant, day),
             payee_name=payee[0],
             payee_iban=payee[1],
             amount=Money(cents),
@@ -451,3 +451,11 @@ def generate(
 ) -> int:
     """Append a synthetic history of exactly ``events`` events; return how many were stored."""
     return Generator(app, events, seed, batch_size).run(progress)
+
+
+def charged_to(grant: Grant | None, day: date) -> UUID | None:
+    """The grant an expense of ``day`` is charged to: the platform's, inside its period
+    (as ``submit_expense`` requires); else none."""
+    if grant is None or not grant.period_start <= day <= grant.period_end:
+        return None
+    return grant.id
