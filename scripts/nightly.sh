@@ -9,7 +9,9 @@
 #    reach); the JSON report goes to DIR/reports/verify-<time>.json.
 # 2. Only if everything holds, `buurtkas checkpoint` signs tonight's tree head and keeps a
 #    copy in DIR/checkpoints, so that tomorrow's check covers today's history.
-# Exit status: 0 when intact, 1 when a check failed (the report says which), 2 on usage.
+# Exit status: 0 when intact, 1 when a check failed (the report says which), 2 when the
+# check could not run (usage, no event store at the URL, a store that cannot be opened:
+# DIR/reports/verify-<time>.err says why).
 set -euo pipefail
 
 dir="${1:-}"
@@ -27,10 +29,16 @@ for file in "$dir"/checkpoints/*.json; do
 done
 
 report="$dir/reports/verify-$stamp.json"
-if "$buurtkas" verify --json ${kept[@]+"${kept[@]}"} >"$report"; then
+errors="$dir/reports/verify-$stamp.err"
+status=0
+"$buurtkas" verify --json ${kept[@]+"${kept[@]}"} >"$report" 2>"$errors" || status=$?
+if [[ $status -eq 0 ]]; then
     "$buurtkas" checkpoint --out "$dir/checkpoints/checkpoint-$stamp.json" >/dev/null
     echo "integrity intact; report $report; checkpoint $dir/checkpoints/checkpoint-$stamp.json"
-else
+elif [[ $status -eq 1 ]]; then
     echo "integrity check FAILED; see $report" >&2
     exit 1
+else
+    echo "integrity check could not run (exit $status): $(tail -n 1 "$errors")" >&2
+    exit 2
 fi

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
+
+from eventsourcing.persistence import PersistenceError
 
 from audit.seal import SealCorrupted
 from domain.errors import DomainError
@@ -22,14 +25,37 @@ from service.http import cli as http_commands
 from service.logging import configure_logging, get_logger
 from service.reports import find_platform, platform_balances, platform_history
 from service.settings import RiskConfigError, Settings, load_settings
-from service.storage import DatabaseUrlError, persistence_env
+from service.storage import DatabaseUrlError, persistence_env, require_sqlite_file
 from service.synthetic import GenerateError, generate
 
+STORE_MAKERS = frozenset({"demo", "generate", "token", "keys", "serve"})
+"""Commands that may begin a new store; every other one reads an existing event store, and
+refuses a URL that holds none rather than making an empty one (a mistyped URL in the
+nightly check would otherwise be checked, found intact and signed)."""
 
-def open_app(settings: Settings) -> Buurtkas:
+
+def open_app(settings: Settings, *, existing: bool = False) -> Buurtkas:
+    """The application on the configured store; ``existing``: refused unless the store
+    holds an event store already (nothing is created to find out)."""
+    if existing:
+        require_sqlite_file(settings.database_url)
+        probe = Buurtkas(env=persistence_env(settings.database_url, create_tables=False))
+        try:
+            probe.recorder.max_notification_id()
+        except PersistenceError as error:
+            raise DatabaseUrlError(
+                "BUURTKAS_DATABASE_URL: no event store there (buurtkas demo or buurtkas "
+                f"generate makes one): {first_line(error)}"
+            ) from None
+        finally:
+            probe.close()
     return Buurtkas(
         env=persistence_env(settings.database_url, create_tables=settings.create_tables)
     )
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,9 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_commands.cmd_keygen(args, log)
         if args.command == "serve":
             return http_commands.cmd_serve(settings, args, log)
-        app = open_app(settings)
+        app = open_app(settings, existing=args.command not in STORE_MAKERS)
     except (DatabaseUrlError, ValueError, *audit_commands.ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (PersistenceError, sqlite3.DatabaseError) as error:
+        print(
+            f"error: BUURTKAS_DATABASE_URL: cannot open the store: {first_line(error)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         return COMMANDS[args.command](app, args, log)
@@ -190,6 +222,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("command.refused", error=str(error))
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (PersistenceError, sqlite3.DatabaseError) as error:
+        log.error("command.store_failed", error=first_line(error))
+        print(f"error: the store failed: {first_line(error)}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        log.error("command.file_failed", error=str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        log.warning("command.interrupted")
+        print("interrupted: what was committed is kept (run the command again)", file=sys.stderr)
+        return 130
     finally:
         app.close()
 

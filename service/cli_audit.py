@@ -109,6 +109,11 @@ def public_key(settings: Settings) -> Ed25519PublicKey | None:
 
 def cmd_checkpoint(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     key = signing_key(load_settings())
+    if args.out:  # found writable before anything is signed, so no copy is lost
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        target = args.out if args.out.exists() else args.out.parent
+        if args.out.is_dir() or not os.access(target, os.W_OK):
+            raise AuditConfigError(f"--out: cannot write the checkpoint to {args.out}")
     store = open_store(app.store_env)
     try:
         checkpoint = audit_log.write_checkpoint(store.conn, key)

@@ -9,7 +9,9 @@ import time
 from datetime import date
 from typing import Any
 
+from domain.errors import InvalidValue
 from domain.risk import RiskConfig
+from domain.values import calendar_date
 from projections.registry import FACTORIES, open_store, runner, runners
 from projections.replay import replay_platform
 from projections.runner import REBUILD_BATCH, Runner, SignalStop, follow_together
@@ -23,7 +25,9 @@ from service.settings import load_risk_config, load_settings
 def add_commands(sub: Any) -> None:
     project = sub.add_parser("project", help="bring every read model up to date")
     project.add_argument("--follow", action="store_true", help="keep following new events")
-    project.add_argument("--batch-size", type=int, default=1000, help="events per transaction")
+    project.add_argument(
+        "--batch-size", type=_batch_size, default=1000, help="events per transaction"
+    )
     project.add_argument(  # set by `buurtkas serve` for its projector child
         "--parent", type=int, default=None, help=argparse.SUPPRESS
     )
@@ -32,21 +36,41 @@ def add_commands(sub: Any) -> None:
     rebuild = sub.add_parser("rebuild", help="rebuild read models side by side and swap")
     rebuild.add_argument("name", nargs="?", help=f"one of {', '.join(FACTORIES)} (default all)")
     rebuild.add_argument(
-        "--batch-size", type=int, default=REBUILD_BATCH, help="events per transaction"
+        "--batch-size", type=_batch_size, default=REBUILD_BATCH, help="events per transaction"
     )
     replay = sub.add_parser("replay", help="a platform as of a business date or a position")
     replay.add_argument("--platform", required=True, help="platform name or neighbourhood")
     axis = replay.add_mutually_exclusive_group(required=True)
     axis.add_argument("--as-of", type=_date, help="business date YYYY-MM-DD")
-    axis.add_argument("--position", type=int, help="recorded position in the store")
+    axis.add_argument("--position", type=_position, help="recorded position in the store")
     replay.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return calendar_date("--as-of", date.fromisoformat(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--as-of: {text!r} is not a date YYYY-MM-DD") from None
+    except InvalidValue as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _whole(option: str, text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{option}: {text!r} is not a whole number") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{option}: must be at least {least}")
+    return value
+
+
+def _batch_size(text: str) -> int:
+    return _whole("--batch-size", text, 1)
+
+
+def _position(text: str) -> int:
+    return _whole("--position", text, 1)
 
 
 def print_status(all_runners: list[Runner], as_json: bool = False) -> None:
@@ -72,9 +96,10 @@ def risk() -> RiskConfig:
 def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
     all_runners = runners(app, store, args.batch_size, risk())
-    if args.follow and args.parent is not None:
-        # a server's projector child: it catches up batch by batch while following, so
-        # that it stops with its server at once and outlives a failing batch
+    if args.follow:
+        # it catches up batch by batch while following, so that SIGINT or SIGTERM (or, for
+        # a server's projector child, its server's end) stops it between two batches even
+        # in a long catch-up, and a failing batch does not end it
         follow(all_runners, log, args.parent)
         return 0
     for r in all_runners:
@@ -90,8 +115,6 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
             seconds=round(time.perf_counter() - started, 3),
         )
     print_status(all_runners)
-    if args.follow:
-        follow(all_runners, log)
     return 0
 
 
@@ -154,6 +177,11 @@ def cmd_rebuild(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
 
 def cmd_replay(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     platform = find_platform(app, args.platform)
+    head = int(app.recorder.max_notification_id() or 0)
+    if args.position is not None and args.position > head:
+        raise InvalidValue(
+            "--position", f"{args.position} is beyond the head of the store ({head})"
+        )
     store = open_store(app.store_env)
     started = time.perf_counter()
     result = replay_platform(

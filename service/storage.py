@@ -61,3 +61,21 @@ def persistence_env(database_url: str, *, create_tables: bool = True) -> dict[st
     raise DatabaseUrlError(
         f"BUURTKAS_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
     )
+
+
+def sqlite_path(database_url: str) -> str | None:
+    """The file of a ``sqlite:///PATH`` URL (None: not SQLite, or in memory)."""
+    if not database_url.startswith("sqlite:///"):
+        return None
+    path = database_url[len("sqlite:///") :]
+    return None if path in ("", ":memory:") else path
+
+
+def require_sqlite_file(database_url: str) -> None:
+    """Refused unless a SQLite URL names a file that exists (nothing is made on the way)."""
+    path = sqlite_path(database_url)
+    if path is not None and not Path(path).is_file():
+        raise DatabaseUrlError(
+            f"BUURTKAS_DATABASE_URL: no event store at {path} (buurtkas demo or buurtkas "
+            "generate makes one)"
+        )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from audit import merkle
+from projections.registry import open_store
 from service.application import Buurtkas
 from service.cli import main
 from service.storage import persistence_env
@@ -32,6 +33,14 @@ def operator(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BUURTKAS_SIGNING_KEY", str(tmp_path / "keys" / "audit.key"))
     assert main(["demo"]) == 0
     return tmp_path / "keys" / "audit"
+
+
+def checkpoints(database_url: str) -> int:
+    store = open_store(persistence_env(database_url))
+    try:
+        return int(store.conn.execute("SELECT count(*) FROM audit_checkpoints")[0][0])
+    finally:
+        store.conn.close()
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
@@ -422,6 +431,39 @@ class TestNightlyScript:
         reports = sorted((tmp_path / "audit" / "reports").glob("*.json"))
         report = json.loads(reports[-1].read_text())
         assert report["checks"][0]["details"][0]["kind"] == "log_shorter_than_checkpoint"
+
+    def test_the_nightly_script_exits_2_and_signs_nothing_where_there_is_no_event_store(
+        self, operator: Path, tmp_path: Path
+    ) -> None:
+        # given a configured signing key, and a URL with no event store behind it
+        missing = tmp_path / "typo" / "buurtkas.db"
+        env = {
+            **os.environ,
+            "BUURTKAS": str(Path(sys.executable).parent / "buurtkas"),
+            "BUURTKAS_DATABASE_URL": f"sqlite:///{missing}",
+        }
+        nightly = [str(ROOT / "scripts" / "nightly.sh"), str(tmp_path / "audit")]
+        # when
+        night = subprocess.run(nightly, env=env, capture_output=True, text=True, check=False)
+        # then it could not run the check, says why, and signed no checkpoint
+        assert night.returncode == 2, night.stderr
+        assert "no event store" in night.stderr
+        assert not list((tmp_path / "audit" / "checkpoints").glob("*.json"))
+        assert not missing.exists()
+
+    def test_a_checkpoint_that_cannot_be_written_out_is_not_signed(
+        self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        # given one checkpoint signed, and a directory where a file should go
+        assert main(["checkpoint"]) == 0
+        (tmp_path / "adir").mkdir()
+        capsys.readouterr()
+        # when
+        code = main(["checkpoint", "--out", str(tmp_path / "adir")])
+        # then it is refused before signing: the store still holds one checkpoint
+        assert code == 2
+        assert "--out: cannot write the checkpoint" in capsys.readouterr().err
+        assert checkpoints(database_url) == 1
 
     def test_a_command_the_trail_cannot_seal_exits_1_saying_nothing_was_stored(
         self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]

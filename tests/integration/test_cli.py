@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import PersistenceError
 
 from projections.registry import open_store
 from projections.runner import Runner
+from service.application import Buurtkas
 from service.cli import main
+from service.storage import persistence_env, sqlite_path
 
 
 @pytest.fixture
@@ -104,6 +107,9 @@ class TestCommandLine:
     def test_an_unknown_platform_exits_2(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
+        # given
+        assert main(["demo"]) == 0
+        capsys.readouterr()
         # when
         code = main(["history", "--platform", "Nergens"])
         # then
@@ -220,3 +226,72 @@ def test_a_rebuild_that_another_process_started_over_exits_1_and_the_active_mode
     main(["projections", "--json"])
     after = {s["projection"]: s for s in json.loads(capsys.readouterr().out)}
     assert after["status"] == before["status"]
+
+
+READERS = [
+    ["verify"],
+    ["balances"],
+    ["history", "--platform", "G-buurt"],
+    ["replay", "--platform", "G-buurt", "--position", "1"],
+    ["projections"],
+    ["project"],
+    ["rebuild", "balances"],
+    ["export", "--platform", "G-buurt", "--out", "bundle"],
+]
+
+
+class TestCommandsThatReadAStore:
+    @pytest.mark.parametrize("argv", READERS, ids=[a[0] for a in READERS])
+    def test_a_url_with_no_event_store_is_refused_and_nothing_is_made_there(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str], argv: list[str]
+    ) -> None:
+        # given a URL where no event store was made (a mistyped one, say)
+        # when a command that reads the store runs against it
+        code = main(argv)
+        # then it exits 2 saying so, and makes no store there (no file, no tables)
+        assert code == 2
+        assert "BUURTKAS_DATABASE_URL: no event store" in capsys.readouterr().err
+        path = sqlite_path(cli_env)
+        if path is not None:
+            assert not Path(path).exists()
+        else:
+            probe = Buurtkas(env=persistence_env(cli_env, create_tables=False))
+            try:
+                with pytest.raises(PersistenceError):
+                    probe.recorder.max_notification_id()
+            finally:
+                probe.close()
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["rebuild", "balances", "--batch-size", "0"], "--batch-size: must be at least 1"),
+            (["project", "--batch-size", "-1"], "--batch-size: must be at least 1"),
+            (["replay", "--platform", "G-buurt", "--position", "0"], "--position: must be at"),
+            (["replay", "--platform", "G-buurt", "--as-of", "0001-01-01"], "must lie between"),
+        ],
+    )
+    def test_an_option_out_of_range_is_refused_before_anything_runs(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    ) -> None:
+        # given
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        with pytest.raises(SystemExit) as refused:
+            main(argv)
+        # then
+        assert refused.value.code == 2
+        assert message in capsys.readouterr().err
+
+    def test_a_replay_beyond_the_head_of_the_store_is_refused(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given the demo (494 events)
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        code = main(["replay", "--platform", "G-buurt", "--position", "99999"])
+        # then
+        assert code == 2
+        assert "--position: 99999 is beyond the head of the store (494)" in capsys.readouterr().err
