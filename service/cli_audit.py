@@ -25,7 +25,7 @@ from audit.checkpoint import (
 from projections.registry import open_store
 from service.application import Buurtkas
 from service.export import ExportError, export_bundle
-from service.integrity import CheckResult, verify
+from service.integrity import MAX_LAG, CheckResult, verify
 from service.settings import Settings, load_risk_config, load_settings
 
 
@@ -55,6 +55,12 @@ def add_commands(sub: Any) -> None:
     export.add_argument("--out", type=Path, required=True, help="an empty or new directory")
     check = sub.add_parser("verify", help="the integrity check (store, read models, ledger)")
     check.add_argument("--json", action="store_true", help="print the JSON report")
+    check.add_argument(
+        "--max-lag",
+        type=_lag,
+        default=MAX_LAG,
+        help=f"events a read model may stand behind the head (default {MAX_LAG})",
+    )
     check.add_argument(
         "--checkpoint",
         type=Path,
@@ -218,6 +224,16 @@ def _trusted(paths: list[Path]) -> list[Checkpoint]:
     return found
 
 
+def _lag(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-lag: {text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--max-lag: must be at least 0")
+    return value
+
+
 def cmd_verify(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     settings = load_settings()
 
@@ -238,6 +254,7 @@ def cmd_verify(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         trusted_checkpoints=_trusted(args.checkpoint),
         read_models=not args.skip_read_models,
         on_check=logged,
+        max_lag=args.max_lag,
     )
     log.info("verify.completed", ok=report.ok, checks=len(report.checks))
     if args.json:

@@ -58,6 +58,11 @@ class CheckResult:
         }
 
 
+MAX_LAG = 1000
+"""Events a read model may stand behind the head and still pass the check (the HTTP
+service's readiness threshold)."""
+
+
 @dataclass
 class IntegrityReport:
     checks: list[CheckResult]
@@ -79,8 +84,10 @@ def verify(
     on_check: Callable[[CheckResult], None] | None = None,
     workers: int | None = None,
     scan_options: Mapping[str, Any] | None = None,
+    max_lag: int = MAX_LAG,
 ) -> IntegrityReport:
     """Run every check; ``trusted_checkpoints`` are kept outside the database (files).
+    A read model more than ``max_lag`` events behind the head fails its check.
 
     ``scan_options`` tune the store scan (``parallel_from``, ``min_level``, ``start_method``).
     """
@@ -97,7 +104,7 @@ def verify(
         ]
         runs.append(("subtrees", lambda: check_stored_subtrees(store)))
         if read_models:
-            runs.append(("read_models", lambda: check_read_models(app, store, risk)))
+            runs.append(("read_models", lambda: check_read_models(app, store, risk, max_lag)))
         runs.append(("ledger", lambda: check_double_entry(app)))
         results = []
         for name, run in runs:
@@ -181,9 +188,15 @@ def _position(finding: Any) -> tuple[int, int]:
     return (0 if finding.position is None else 1, finding.position or 0)
 
 
-def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | None) -> CheckResult:
+def check_read_models(
+    app: Buurtkas, store: ReadModelStore, risk: RiskConfig | None, max_lag: int = MAX_LAG
+) -> CheckResult:
     """Every built read model against a fresh fold up to its position; read models at the
     same position (the usual case) are folded together, in one pass over the history.
+
+    A read model that equals the replay up to its position but stands more than
+    ``max_lag`` events behind the head fails too: it does not show the history as it
+    is (nothing keeps it current, say); its figures give its position, head and lag.
 
     A read model whose active generation another build made (other code, other risk
     thresholds) is named as stale rather than compared row by row: every row may differ,
@@ -207,6 +220,7 @@ def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | N
             continue
         position, stored[name] = _stable_rows(store, name, generation)
         by_position.setdefault(position, []).append(name)
+    head = int(app.recorder.max_notification_id() or 0)
     for position, names in sorted(by_position.items()):
         folded = fold_together(
             [projection(name, risk) for name in names], app.stored_events(stop=position)
@@ -215,17 +229,38 @@ def check_read_models(app: Buurtkas, store: ReadModelStore, risk: RiskConfig | N
             differences = diff_rows(stored[name], _keyed(fresh.select()))
             figures[name] = {
                 "position": position,
+                "head": head,
+                "lag": head - position,
                 "rows": len(stored[name]),
                 "differences": len(differences),
             }
             details += [{"read_model": name, **d} for d in differences[:MAX_DIFFERENCES]]
+            if head - position > max_lag:
+                details.append(
+                    {
+                        "read_model": name,
+                        "difference": "behind",
+                        "position": position,
+                        "head": head,
+                        "lag": head - position,
+                        "max_lag": max_lag,
+                    }
+                )
     built = [name for name, value in figures.items() if value != "not built"]
     if details:
         stale = sorted({d["read_model"] for d in details if d["difference"] == "stale"})
-        differ = sorted({d["read_model"] for d in details if d["difference"] != "stale"})
+        behind = sorted({d["read_model"] for d in details if d["difference"] == "behind"})
+        differ = sorted(
+            {d["read_model"] for d in details if d["difference"] not in ("stale", "behind")}
+        )
         said = []
         if differ:
             said.append(f"{', '.join(differ)} differ(s) from a fresh replay of the history")
+        if behind:
+            said.append(
+                f"{', '.join(behind)} more than {max_lag} events behind the head "
+                "(nothing keeps it current? run buurtkas project)"
+            )
         if stale:
             said.append(
                 f"{', '.join(stale)} built by another version or configuration "

@@ -162,6 +162,35 @@ class TestAuditCommands:
         assert report["checks"][1]["figures"]["findings"] == {}
         assert report["checks"][2]["figures"]["balances"]["differences"] == 0
 
+    def test_verify_fails_a_read_model_further_behind_the_head_than_allowed(
+        self, operator: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given read models projected, and then 1,200 events nobody projected
+        assert main(["checkpoint"]) == 0
+        assert main(["project"]) == 0
+        assert main(["generate", "--events", "1200", "--seed", "4"]) == 0
+        assert main(["checkpoint"]) == 0
+        # when the check runs with the default allowance (1,000), and with 2,000
+        code, report = run_json(capsys, "verify", "--json")
+        allowed, relaxed = run_json(capsys, "verify", "--json", "--max-lag", "2000")
+        # then the first fails naming each read model's lag; the second passes
+        assert code == 1
+        assert isinstance(report, dict)
+        assert isinstance(relaxed, dict)
+        read_models = report["checks"][2]
+        assert "more than 1000 events behind the head" in read_models["summary"]
+        behind = [d for d in read_models["details"] if d["difference"] == "behind"]
+        assert {d["read_model"] for d in behind} == {
+            "balances",
+            "status",
+            "signals",
+            "platform_index",
+        }
+        assert {d["lag"] for d in behind} == {1200}
+        assert read_models["figures"]["balances"]["lag"] == 1200
+        assert allowed == 0
+        assert relaxed["ok"] is True
+
     def test_verify_names_the_position_of_a_changed_event_and_exits_1(
         self, operator: Path, database_url: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
