@@ -5,6 +5,7 @@ These fold the whole store; the projections package keeps incremental read model
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 
 from domain.bank import BankStatement
 from domain.budget import DistrictBudget
-from domain.errors import NotFound
+from domain.errors import InvalidValue, NotFound
 from domain.expense import Expense
 from domain.grant import Grant
 from domain.money import Money
@@ -64,8 +65,21 @@ def find_platform(app: Buurtkas, query: str) -> Platform.Registered:
         matches = [p for p in candidates if getattr(p, attribute).casefold() == wanted]
         if len(matches) == 1:
             return matches[0]
-    names = ", ".join(sorted(p.name for p in candidates)) or "none registered"
+        if matches:
+            raise InvalidValue(
+                "platform",
+                f"{query!r} is the {attribute} of {len(matches)} platforms "
+                f"({listed(p.name for p in matches)}): give the platform's name",
+            )
+    names = listed(p.name for p in candidates) or "none registered"
     raise NotFound("platform", f"no platform named {query!r} (known: {names})")
+
+
+def listed(names: Iterable[str], most: int = 20) -> str:
+    """Up to ``most`` names, sorted, and how many more there are."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:most])
+    return shown if len(ordered) <= most else f"{shown} and {len(ordered) - most} more"
 
 
 def concerns(event: Any, platform_id: UUID, related: set[UUID]) -> bool:

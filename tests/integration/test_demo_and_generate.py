@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import NotFound
+from domain.errors import InvalidValue, NotFound
 from domain.grant import Grant
 from domain.money import Money
 from domain.platform import Platform
@@ -15,7 +15,12 @@ from domain.postings import Ledger
 from domain.values import GrantState, RecognitionState
 from service.application import Buurtkas
 from service.demo import load_demo
-from service.reports import find_platform, platform_balances, platform_history
+from service.reports import (
+    find_platform,
+    platform_balances,
+    platform_history,
+    registered_platforms,
+)
 from service.synthetic import GenerateError, generate
 
 
@@ -85,6 +90,23 @@ class TestDemoHistory:
         # then
         assert refused.value.field == "platform"
         assert "Hart voor de K-buurt" in refused.value.message
+
+    def test_a_neighbourhood_of_two_platforms_is_refused_as_ambiguous_naming_both(
+        self, app: Buurtkas
+    ) -> None:
+        # given two synthetic histories whose first platforms share a neighbourhood
+        generate(app, 40, seed=7)
+        generate(app, 40, seed=8)
+        shared = [p for p in registered_platforms(app) if p.neighbourhood == "Buurt 0000"]
+        assert len(shared) == 2
+        # when
+        with pytest.raises(InvalidValue) as refused:
+            find_platform(app, "buurt 0000")
+        # then
+        assert refused.value.field == "platform"
+        assert "is the neighbourhood of 2 platforms" in refused.value.message
+        assert all(p.name in refused.value.message for p in shared)
+        assert find_platform(app, shared[0].name).originator_id == shared[0].originator_id
 
     def test_the_demo_ledger_balances_to_zero(self, app: Buurtkas) -> None:
         # given
