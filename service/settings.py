@@ -54,7 +54,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "audit_public_key": env.get("BUURTKAS_AUDIT_PUBLIC_KEY") or None,
         "create_tables": env.get("BUURTKAS_CREATE_TABLES", "yes").lower(),
     }
-    return Settings.model_validate(values)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        raise SettingsError(
+            "; ".join(
+                f"BUURTKAS_{'_'.join(str(part) for part in e['loc']).upper()}: "
+                f"{values.get(str(e['loc'][0]))!r} {e['msg'].lower()}"
+                for e in error.errors()
+            )
+        ) from None
+
+
+class SettingsError(ValueError):
+    """A setting from the environment that cannot be used, named by its variable."""
 
 
 class RiskConfigError(ValueError):

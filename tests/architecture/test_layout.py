@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from domain.risk import RiskConfig
-from service.settings import RiskConfigError, load_risk_config, load_settings
+from service.settings import RiskConfigError, SettingsError, load_risk_config, load_settings
 from service.storage import DatabaseUrlError, persistence_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,9 +91,25 @@ def test_unusable_database_urls_are_refused(url: str) -> None:
         persistence_env(url)
 
 
-def test_a_bad_log_level_is_refused_naming_the_setting() -> None:
-    with pytest.raises(ValueError, match="log_level"):
-        load_settings({"BUURTKAS_LOG_LEVEL": "loud"})
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("BUURTKAS_LOG_LEVEL", "loud", "should be 'debug', 'info', 'warning' or 'error'"),
+        ("BUURTKAS_LOG_FORMAT", "xml", "should be"),
+        ("BUURTKAS_CREATE_TABLES", "maybe", "valid boolean"),
+    ],
+)
+def test_a_bad_setting_is_refused_in_one_line_naming_its_variable(
+    variable: str, value: str, rule: str
+) -> None:
+    # when
+    with pytest.raises(SettingsError) as refused:
+        load_settings({variable: value})
+    # then
+    message = str(refused.value)
+    assert message.startswith(f"{variable}: {value!r} ")
+    assert rule in message
+    assert "\n" not in message
 
 
 def test_risk_thresholds_are_read_from_a_json_file(tmp_path: Path) -> None:
