@@ -94,3 +94,27 @@ class AmountBeyondLimit(DomainError):
     """A settlement, claim, refund or receipt exceeds what the grant allows."""
 
     rule = "amount_beyond_limit"
+
+
+class ReturnsBeyondPaid(AmountBeyondLimit):
+    """Refunds and recoveries together would exceed what the grant paid."""
+
+    rule = "returns_beyond_paid"
+
+
+class SettlementNotPayable(AmountBeyondLimit):
+    """A settlement above what was paid that no scheduled tranches can make up exactly."""
+
+    rule = "settlement_not_payable"
+
+
+class ReversalBreaksReturns(InvalidTransition):
+    """Reversing a tranche would leave less paid than was returned or is still claimed."""
+
+    rule = "reversal_below_returns"
+
+
+class BeforeAward(InvalidValue):
+    """A grant's decision or payment dated before the award decision."""
+
+    rule = "before_award"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -18,12 +18,16 @@ from domain.budget import DistrictBudget
 from domain.errors import (
     AlreadyExists,
     AmountBeyondLimit,
+    BeforeAward,
     GrantRevoked,
     InvalidAmount,
     InvalidTransition,
     InvalidValue,
     PlatformNotRecognised,
+    ReturnsBeyondPaid,
+    ReversalBreaksReturns,
     ScheduleBelowAward,
+    SettlementNotPayable,
     TrancheBeyondAward,
     TrancheNotScheduled,
 )
@@ -61,6 +65,9 @@ class Grant(Ledgered):
         purpose: str
         tranches: list[TrancheSpec]
         decision_ref: str
+
+        def apply(self, aggregate: Grant) -> None:
+            aggregate.awarded_on = self.occurred_on
 
     class Amended(Event):
         TOPIC = "buurtkas.grant.Amended"
@@ -196,6 +203,7 @@ class Grant(Ledgered):
         self.period_end = period_end
         self.purpose = purpose
         self.tranches = list(tranches)
+        self.awarded_on = period_start  # the award's business date, set by Awarded.apply
         self.state = GrantState.AWARDED
         self.paid: dict[int, Money] = {}
         self.revoked_on: date | None = None
@@ -219,15 +227,42 @@ class Grant(Ledgered):
         return total(list(self.paid.values()))
 
     @property
-    def reclaimable(self) -> Money:
-        """What may still be claimed back: paid minus what the grant finally allows."""
+    def allowed(self) -> Money | None:
+        """What the platform may finally keep: none until a revocation or settlement.
+
+        A retroactive revocation (Awb 4:48) leaves nothing; a revocation from a later
+        date leaves what its settlement fixed (nothing without one).
+        """
         if self.state is GrantState.REVOKED:
-            allowed = Money(0) if self.retroactive else (self.settled or Money(0))
-        elif self.settled is not None:
-            allowed = self.settled
-        else:
+            return Money(0) if self.retroactive else (self.settled or Money(0))
+        return self.settled
+
+    @property
+    def returned(self) -> Money:
+        """Money that came back: refunds and recoveries; never more than was paid."""
+        return self.refunded + self.recovered
+
+    @property
+    def still_owed(self) -> Money:
+        """What must still come back: paid beyond what the grant allows, less returns."""
+        allowed = self.allowed
+        if allowed is None:
             return Money(0)
-        return Money(max(0, (self.paid_total - self.refunded - allowed).cents)) - self.claimed
+        owed = max(0, (self.paid_total - allowed).cents)
+        return Money(max(0, owed - self.returned.cents))
+
+    @property
+    def to_recover(self) -> Money:
+        """The outstanding claim: claimed and not recovered, as far as it is still owed.
+
+        A refund after a claim pays the claim too: money comes back once, whichever way.
+        """
+        return Money(max(0, min((self.claimed - self.recovered).cents, self.still_owed.cents)))
+
+    @property
+    def reclaimable(self) -> Money:
+        """What may still be claimed: still owed and not yet covered by a claim."""
+        return self.still_owed - self.to_recover
 
     # Commands ----------------------------------------------------------------------
 
@@ -288,6 +323,7 @@ class Grant(Ledgered):
         self,
         *,
         budget: DistrictBudget,
+        platform: Platform,
         amount: Money,
         period_end: date,
         tranches: list[TrancheSpec],
@@ -298,8 +334,10 @@ class Grant(Ledgered):
     ) -> None:
         self._require_open("amount")
         self._require_own(budget)
+        self._require_grantee(platform)
         amount.require_positive("amount")
         decision = _decision(decision_ref, reason, occurred_on, actor)
+        self._require_after_award("occurred_on", decision["occurred_on"], "an amendment")
         period("period_start", self.period_start, "period_end", period_end)
         if amount < self.paid_total:
             raise TrancheBeyondAward(
@@ -315,6 +353,12 @@ class Grant(Ledgered):
         delta = amount - self.amount
         when, who = decision["occurred_on"], decision["actor"]
         if delta.cents > 0:
+            platform.require_in_good_standing(
+                "platform",
+                when,
+                dated="amendment",
+                rule="an award is raised only for a recognised platform",
+            )
             budget.commit(grant_id=self.id, amount=delta, occurred_on=when, actor=who)
         else:
             budget.release(grant_id=self.id, amount=-delta, occurred_on=when, actor=who)
@@ -333,8 +377,8 @@ class Grant(Ledgered):
         amount.require_positive("amount")
         if self.state is GrantState.REVOKED:
             raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
-        if platform.id != self.platform_id:
-            raise InvalidValue("platform", f"grant {self.reference} is not for {platform.name}")
+        self._require_grantee(platform)
+        self._require_after_award("occurred_on", occurred_on, "a tranche")
         platform.require_in_good_standing(
             "platform",
             occurred_on,
@@ -356,6 +400,13 @@ class Grant(Ledgered):
                 "amount",
                 f"EUR {self.paid_total + amount} would exceed the grant's EUR {limit}",
             )
+        if self.settled is not None:
+            problem = self._unpayable(self.settled, {**self.paid, number: amount})
+            if problem is not None:
+                raise SettlementNotPayable(
+                    "number",
+                    f"paying tranche {number} out of schedule order would break the {problem}",
+                )
         self.trigger_event(
             self.TranchePaid,
             number=number,
@@ -382,6 +433,12 @@ class Grant(Ledgered):
         self._require_own(budget)
         decision = _decision(decision_ref, reason, occurred_on, actor)
         effective_on = business_date("effective_on", effective_on)
+        self._require_after_award("occurred_on", decision["occurred_on"], "a revocation")
+        self._require_after_award(
+            "effective_on",
+            effective_on,
+            "a revocation's effect (Awb 4:48 works back to the award at most)",
+        )
         budget.release(
             grant_id=self.id,
             amount=self._open_commitment(),
@@ -409,12 +466,22 @@ class Grant(Ledgered):
         """
         if self.settled is not None:
             raise InvalidTransition("amount", f"grant {self.reference} is already settled")
+        if self.state is GrantState.REVOKED and self.retroactive:
+            raise GrantRevoked(
+                "amount",
+                f"grant {self.reference} was revoked with retroactive effect (Awb 4:48): "
+                "nothing is left to settle, everything paid is owed back",
+            )
         if amount.cents < 0 or amount > self.amount:
             raise AmountBeyondLimit(
                 "amount", f"settlement must be between EUR 0.00 and the award of EUR {self.amount}"
             )
+        problem = self._unpayable(amount, self.paid)
+        if problem is not None:
+            raise SettlementNotPayable("amount", problem)
         self._require_own(budget)
         decision = _decision(decision_ref, reason, occurred_on, actor)
+        self._require_after_award("occurred_on", decision["occurred_on"], "a settlement")
         unpaid_needed = Money(max(amount.cents, self.paid_total.cents))
         if self.state is not GrantState.REVOKED:
             budget.release(
@@ -472,16 +539,25 @@ class Grant(Ledgered):
                 "(a claim needs a revocation or a settlement below what was paid)",
             )
         decision = _decision(decision_ref, reason, occurred_on, actor)
+        self._require_after_award("occurred_on", decision["occurred_on"], "a recovery claim")
         self.trigger_event(
             self.RecoveryClaimed, amount=amount, budget_id=self.budget_id, **decision
         )
 
     def receive_recovery(self, *, amount: Money, occurred_on: date, actor: str) -> None:
         amount.require_positive("amount")
-        outstanding = self.claimed - self.recovered
-        if amount > outstanding:
+        claim = self.claimed - self.recovered
+        if amount > claim:
             raise AmountBeyondLimit(
-                "amount", f"EUR {amount} exceeds the outstanding claim of EUR {outstanding}"
+                "amount", f"EUR {amount} exceeds the outstanding claim of EUR {claim}"
+            )
+        if amount > self.to_recover:
+            raise ReturnsBeyondPaid(
+                "amount",
+                f"EUR {amount} exceeds the outstanding claim of EUR {self.to_recover} still owed: "
+                f"EUR {self.paid_total} was paid, EUR {self.refunded} refunded and "
+                f"EUR {self.recovered} recovered; a refund pays the claim too, and refunds "
+                "and recoveries together never exceed what was paid",
             )
         self.trigger_event(
             self.RecoveryReceived,
@@ -510,6 +586,70 @@ class Grant(Ledgered):
         )
 
     # Internals ---------------------------------------------------------------------
+
+    def _check_reversible(self, version: object) -> tuple[str, Money]:
+        """A tranche payment is reversed only if what stays paid still covers the money
+        returned (refunds, recoveries) and the claim still open, and, on a grant that is
+        not revoked, a settlement stays payable as scheduled."""
+        kind, amount = super()._check_reversible(version)
+        if kind != "tranche":
+            return kind, amount
+        number = self.tranche_by_version[cast(int, version)]
+        remaining = {n: paid for n, paid in self.paid.items() if n != number}
+        left = total(list(remaining.values()))
+        bound = self.returned + self.to_recover
+        if left < bound:
+            raise ReversalBreaksReturns(
+                "reverses_version",
+                f"reversing tranche {number} (EUR {amount}) would leave EUR {left} paid, below "
+                f"the EUR {self.refunded} refunded, EUR {self.recovered} recovered and "
+                f"EUR {self.to_recover} still claimed; what stays paid must cover what came "
+                "back and what is claimed (reverse those first)",
+            )
+        if self.settled is not None and self.state is not GrantState.REVOKED:
+            problem = self._unpayable(self.settled, remaining)
+            if problem is not None:
+                raise SettlementNotPayable(
+                    "reverses_version", f"reversing tranche {number} would break the {problem}"
+                )
+        return kind, amount
+
+    def _unpayable(self, settlement: Money, paid: dict[int, Money]) -> str | None:
+        """Why ``settlement`` could never be paid as scheduled, or None if it can.
+
+        A settlement is at most what was paid, or what was paid plus whole unpaid
+        tranches in schedule order (the first of them by number, none skipped): only
+        scheduled tranches of their exact amount are ever paid (Awb 4:53), and none on a
+        revoked grant, so any other amount would stay committed and never be paid.
+        """
+        paid_total = total(list(paid.values()))
+        if settlement <= paid_total:
+            return None
+        reachable = [paid_total]
+        if self.state is not GrantState.REVOKED:
+            for tranche in sorted(self.tranches):
+                if tranche.number not in paid:
+                    reachable.append(reachable[-1] + tranche.amount)
+        if settlement in reachable:
+            return None
+        options = ", ".join(f"EUR {m}" for m in reachable[1:])
+        return (
+            f"settlement of EUR {settlement}: a settlement is at most the EUR {paid_total} "
+            "paid, or that plus whole unpaid tranches in schedule order"
+            + (f" ({options})" if options else " (a revoked grant pays no more tranches)")
+        )
+
+    def _require_grantee(self, platform: Platform) -> None:
+        if platform.id != self.platform_id:
+            raise InvalidValue("platform", f"grant {self.reference} is not for {platform.name}")
+
+    def _require_after_award(self, field: str, day: date, what: str) -> None:
+        if day < self.awarded_on:
+            raise BeforeAward(
+                field,
+                f"{what} dated {day.isoformat()} is before the award of grant "
+                f"{self.reference} on {self.awarded_on.isoformat()}; it must be on or after it",
+            )
 
     def _require_own(self, budget: DistrictBudget) -> None:
         if budget.id != self.budget_id:

@@ -328,7 +328,8 @@ class Buurtkas(Application[UUID]):
     ) -> None:
         grant = self.load(Grant, grant_id, "grant", expected_version)
         budget = self.load(DistrictBudget, grant.budget_id, "budget")
-        grant.amend(budget=budget, **amendment)
+        platform = self.load(Platform, grant.platform_id, "platform")
+        grant.amend(budget=budget, platform=platform, **amendment)
         self._save(budget, grant)
 
     def pay_tranche(

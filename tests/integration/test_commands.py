@@ -196,7 +196,7 @@ class TestCommandsThroughTheStore:
         # when
         app.revoke_grant(
             grant_id,
-            effective_on=date(2020, 1, 1),
+            effective_on=DAY,
             retroactive=True,
             decision_ref="I1",
             reason="fraud",
@@ -422,7 +422,7 @@ class TestRefusalsStoreNothing:
         app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=DAY, actor=OFFICIAL)
         app.settle_grant(
             grant_id,
-            amount=eur("60000"),
+            amount=eur("50000"),
             decision_ref="V",
             reason="lower",
             occurred_on=DAY,

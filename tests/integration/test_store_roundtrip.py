@@ -102,8 +102,10 @@ def every_event_type_history() -> list[Aggregate]:
     )
     bloemen = next(a for a in aggregates if isinstance(a, Grant) and "BLOEM-GROEN" in a.reference)
     budget = next(a for a in aggregates if isinstance(a, DistrictBudget) and a.district == "Noord")
+    grantee = next(a for a in aggregates if isinstance(a, Platform) and a.id == bloemen.platform_id)
     bloemen.amend(
         budget=budget,
+        platform=grantee,
         amount=bloemen.amount,
         period_end=date(2021, 6, 30),
         tranches=bloemen.tranches,

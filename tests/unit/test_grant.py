@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -436,7 +437,7 @@ def test_a_tranche_not_in_the_schedule_already_paid_or_of_another_amount_is_refu
 def test_a_tranche_beyond_the_award_is_refused() -> None:
     # given a settlement below the award: the schedule now asks more than the grant allows
     budget, platform = a_budget(), a_recognised_platform()
-    grant = settled(an_awarded_grant(budget, platform), budget, "200000")
+    grant = settled(an_awarded_grant(budget, platform), budget, "125000")
     grant = with_tranche_paid(grant, platform, 1)
     before = len(grant.pending_events)
 
@@ -448,7 +449,7 @@ def test_a_tranche_beyond_the_award_is_refused() -> None:
 
     # then
     assert info.value.field == "amount"
-    assert "EUR 250000.00 would exceed the grant's EUR 200000.00" in str(info.value)
+    assert "EUR 250000.00 would exceed the grant's EUR 125000.00" in str(info.value)
     assert "[rule: tranche_beyond_award]" in str(info.value)
     assert len(grant.pending_events) == before
     assert grant.paid_total == eur("125000")
@@ -612,15 +613,23 @@ def test_a_tranche_of_nothing_is_refused() -> None:
 # Amendment ----------------------------------------------------------------------------
 
 
-def amend(grant: Grant, budget: DistrictBudget, amount: str, tranches: list[TrancheSpec]) -> None:
+def amend(
+    grant: Grant,
+    budget: DistrictBudget,
+    platform: Platform,
+    amount: str,
+    tranches: list[TrancheSpec],
+    occurred_on: date = LATER,
+) -> None:
     grant.amend(
         budget=budget,
+        platform=platform,
         amount=eur(amount),
         period_end=d("2021-06-30"),
         tranches=tranches,
         decision_ref="WIJZIGING-1",
         reason="more plans were approved",
-        occurred_on=LATER,
+        occurred_on=occurred_on,
         actor=OFFICIAL,
     )
 
@@ -633,7 +642,7 @@ def test_raising_the_award_commits_the_difference_from_the_budget() -> None:
     before = len(grant.pending_events), len(budget.pending_events)
 
     # when
-    amend(grant, budget, "300000", new_schedule)
+    amend(grant, budget, platform, "300000", new_schedule)
 
     # then
     event = one_new_event(grant, before[0], Grant.Amended)
@@ -661,7 +670,7 @@ def test_lowering_the_award_releases_the_difference_to_the_budget() -> None:
     before = len(grant.pending_events), len(budget.pending_events)
 
     # when
-    amend(grant, budget, "200000", new_schedule)
+    amend(grant, budget, platform, "200000", new_schedule)
 
     # then
     one_new_event(grant, before[0], Grant.Amended)
@@ -679,7 +688,7 @@ def test_an_amendment_below_what_was_already_paid_is_refused() -> None:
 
     # when
     with pytest.raises(TrancheBeyondAward) as info:
-        amend(grant, budget, "100000", [TrancheSpec(1, d("2019-12-15"), eur("100000"))])
+        amend(grant, budget, platform, "100000", [TrancheSpec(1, d("2019-12-15"), eur("100000"))])
 
     # then
     assert info.value.field == "amount"
@@ -707,7 +716,7 @@ def test_an_amendment_that_drops_or_changes_a_paid_tranche_is_refused(
 
     # when
     with pytest.raises(TrancheNotScheduled) as info:
-        amend(grant, budget, "250000", new_schedule)
+        amend(grant, budget, platform, "250000", new_schedule)
 
     # then
     assert info.value.field == "tranches"
@@ -724,7 +733,7 @@ def test_an_amended_schedule_beyond_the_amended_award_is_refused() -> None:
 
     # when
     with pytest.raises(TrancheBeyondAward) as info:
-        amend(grant, budget, "200000", the_schedule())
+        amend(grant, budget, platform, "200000", the_schedule())
 
     # then
     assert info.value.field == "tranches"
@@ -740,7 +749,7 @@ def test_an_amended_schedule_short_of_the_amended_award_is_refused() -> None:
 
     # when the amendment keeps the old schedule
     with pytest.raises(ScheduleBelowAward) as info:
-        amend(grant, budget, "300000", the_schedule())
+        amend(grant, budget, platform, "300000", the_schedule())
 
     # then
     assert info.value.field == "tranches"
@@ -773,7 +782,7 @@ def test_an_amendment_is_accepted_exactly_when_its_schedule_adds_up_to_the_new_a
 
     # when the new schedule adds up to the new amount
     if amount == scheduled:
-        amend(grant, budget, str(Money(amount)), schedule)
+        amend(grant, budget, platform, str(Money(amount)), schedule)
 
         # then the amendment is recorded and the budget commits the new amount
         assert total([t.amount for t in grant.tranches]) == grant.amount == Money(amount)
@@ -783,7 +792,7 @@ def test_an_amendment_is_accepted_exactly_when_its_schedule_adds_up_to_the_new_a
     # when it does not
     refusal = ScheduleBelowAward if scheduled < amount else TrancheBeyondAward
     with pytest.raises(refusal) as info:
-        amend(grant, budget, str(Money(amount)), schedule)
+        amend(grant, budget, platform, str(Money(amount)), schedule)
 
     # then it is refused naming the schedule (or the amount, when below what was paid),
     # and nothing changes
@@ -801,7 +810,7 @@ def test_raising_the_award_beyond_the_budget_is_refused() -> None:
 
     # when
     with pytest.raises(BudgetExceeded) as info:
-        amend(grant, budget, "300000", new_schedule)
+        amend(grant, budget, platform, "300000", new_schedule)
 
     # then
     assert info.value.field == "amount"
@@ -818,7 +827,7 @@ def test_amending_a_revoked_grant_is_refused() -> None:
 
     # when
     with pytest.raises(GrantRevoked) as info:
-        amend(grant, budget, "250000", the_schedule())
+        amend(grant, budget, platform, "250000", the_schedule())
 
     # then
     assert info.value.field == "amount"
@@ -835,7 +844,7 @@ def test_amending_a_settled_grant_is_refused() -> None:
 
     # when
     with pytest.raises(InvalidTransition) as info:
-        amend(grant, budget, "250000", the_schedule())
+        amend(grant, budget, platform, "250000", the_schedule())
 
     # then
     assert info.value.field == "amount"
@@ -854,6 +863,7 @@ def test_an_amendment_refused_for_an_empty_reason_leaves_the_budget_untouched() 
     with pytest.raises(InvalidValue) as info:
         grant.amend(
             budget=budget,
+            platform=platform,
             amount=eur("200000"),
             period_end=PERIOD_END,
             tranches=[TrancheSpec(1, d("2019-12-15"), eur("200000"))],
@@ -879,7 +889,7 @@ def test_amending_against_another_budget_than_the_grants_own_is_refused() -> Non
 
     # when
     with pytest.raises(InvalidValue) as info:
-        amend(grant, other_budget, "300000", new_schedule)
+        amend(grant, other_budget, platform, "300000", new_schedule)
 
     # then
     assert info.value.field == "budget"
@@ -952,7 +962,7 @@ def test_revoking_a_settled_grant_releases_only_the_settled_but_unpaid_part() ->
     # given
     budget, platform = a_budget(), a_recognised_platform()
     grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
-    grant = settled(grant, budget, "200000")
+    grant = settled(grant, budget, "250000")
     before = len(budget.pending_events)
 
     # when
@@ -1028,12 +1038,17 @@ def settle(grant: Grant, budget: DistrictBudget, amount: Money, reason: str = "a
 
 
 def test_settling_below_the_award_releases_the_rest_of_the_commitment() -> None:
-    # given
+    # given a schedule of 100,000, 100,000 and 50,000, the first tranche paid
     budget, platform = a_budget(), a_recognised_platform()
-    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    schedule = [
+        TrancheSpec(1, d("2019-12-15"), eur("100000")),
+        TrancheSpec(2, d("2020-06-01"), eur("100000")),
+        TrancheSpec(3, d("2020-09-01"), eur("50000")),
+    ]
+    grant = with_tranche_paid(an_awarded_grant(budget, platform, tranches=schedule), platform, 1)
     before = len(grant.pending_events), len(budget.pending_events)
 
-    # when
+    # when settled at what was paid plus the next tranche
     settle(grant, budget, eur("200000"))
 
     # then
@@ -1103,7 +1118,7 @@ def test_a_settlement_above_the_award_or_below_zero_is_refused(amount: Money) ->
 def test_settling_twice_is_refused() -> None:
     # given
     budget, platform = a_budget(), a_recognised_platform()
-    grant = settled(an_awarded_grant(budget, platform), budget, "200000")
+    grant = settled(an_awarded_grant(budget, platform), budget, "125000")
     before = len(grant.pending_events), len(budget.pending_events)
 
     # when
@@ -1115,7 +1130,7 @@ def test_settling_twice_is_refused() -> None:
     assert "grant SUB-2019-G is already settled" in str(info.value)
     assert "[rule: invalid_transition]" in str(info.value)
     assert (len(grant.pending_events), len(budget.pending_events)) == before
-    assert grant.settled == eur("200000")
+    assert grant.settled == eur("125000")
 
 
 def test_settling_a_revoked_grant_releases_nothing_more() -> None:
@@ -1139,7 +1154,7 @@ def test_a_revoked_grant_stays_closed_to_tranches_after_its_settlement() -> None
     # given
     budget, platform = a_budget(), a_recognised_platform()
     grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
-    grant = settled(revoked(grant, budget, retroactive=False), budget, "200000")
+    grant = settled(revoked(grant, budget, retroactive=False), budget, "100000")
     before = len(grant.pending_events), len(budget.pending_events)
 
     # when
@@ -1167,7 +1182,7 @@ def test_a_settlement_refused_for_an_empty_reason_leaves_the_budget_untouched() 
 
     # when
     with pytest.raises(InvalidValue) as info:
-        settle(grant, budget, eur("200000"), reason="")
+        settle(grant, budget, eur("125000"), reason="")
 
     # then
     assert info.value.field == "reason"

@@ -260,13 +260,30 @@ def reverse(aggregate: Grant | Expense | BankStatement | PlatformTransfer, versi
     return the_only_new_event(aggregate)
 
 
+def a_paid_tranche() -> tuple[Grant, Platform, Any]:
+    """A grant with its first tranche paid and nothing returned or claimed, so that the
+    tranche can be reversed; and that tranche's event."""
+    platform = a_recognised_platform()
+    grant = an_awarded_grant(a_budget(), platform)
+    grant.pay_tranche(
+        platform=platform,
+        number=1,
+        amount=eur("125000"),
+        occurred_on=FIRST_TRANCHE_ON,
+        actor=OFFICIAL,
+    )
+    return grant, platform, the_only_new_event(grant)
+
+
 def reversible_events() -> list[tuple[Any, Any]]:
     """(original, reversal) pairs, one of each reversible kind."""
     history = a_history()
     platform = history.platform
-    pairs = [
+    tranche_grant, _, tranche = a_paid_tranche()
+    pairs = [(tranche, reverse(tranche_grant, tranche.originator_version))]
+    pairs += [
         (history.events[name], reverse(history.grant, history.events[name].originator_version))
-        for name in ("tranche", "refund", "recovery")
+        for name in ("refund", "recovery")
     ]
     expense = an_approved_expense(platform)
     expense.pay(occurred_on=LATER, actor=TREASURER)
@@ -343,13 +360,12 @@ def test_the_ledger_of_a_whole_history_balances_to_zero() -> None:
 
 def test_a_reversal_is_booked_as_a_red_storno_on_the_original_sides() -> None:
     # given
-    history = a_history()
-    tranche = history.events["tranche"]
+    grant, platform, tranche = a_paid_tranche()
     ledger = Ledger()
     ledger.apply(tranche)
-    correction = reverse(history.grant, tranche.originator_version)
-    bank = f"platform:{history.platform.id}:bank"
-    commitment = f"grant:{history.grant.id}:commitment"
+    correction = reverse(grant, tranche.originator_version)
+    bank = f"platform:{platform.id}:bank"
+    commitment = f"grant:{grant.id}:commitment"
 
     # when
     entries = ledger.apply(correction)
