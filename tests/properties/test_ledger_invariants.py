@@ -5,7 +5,10 @@ real store (SQLite and PostgreSQL), and keeps its own simple model of every plat
 money and recognition. A transfer is made exactly when both platforms are recognised.
 After each step: the postings of the whole store sum to zero; no grant has paid more than
 its award; every grant's schedule adds up to its award; every platform's funds in the
-ledger equal the model's received minus spent. At the end, every aggregate replayed
+ledger equal the model's received minus spent; no grant got back (refunds and recoveries)
+more than it paid, nor has more claimed than is still owed; every settlement of a grant
+not revoked can be paid as scheduled; no grant decision or tranche is dated before its
+award; an award is raised only for a recognised platform. At the end, every aggregate replayed
 from the store equals the one built by the commands, and every stored event decodes to
 exactly the event that was saved.
 """
@@ -41,7 +44,15 @@ from domain.money import Money, total
 from domain.platform import Platform
 from domain.postings import Ledger, platform_funds
 from domain.transfer import PlatformTransfer
-from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role, stable_id
+from domain.values import (
+    BankLineKind,
+    Direction,
+    GrantState,
+    LegalForm,
+    PaymentMethod,
+    Role,
+    stable_id,
+)
 from service.application import Buurtkas
 from service.fixtures import assessment, dutch_iban
 from service.storage import persistence_env
@@ -210,14 +221,14 @@ class LedgerMachine(RuleBasedStateMachine):
             self.save(grant)
 
     @precondition(lambda self: self.grants)
-    @rule(data=st.data())
-    def revoke(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), retroactive=st.booleans())
+    def revoke(self, data: st.DataObject, retroactive: bool) -> None:
         grant = pick(data, self.grants)
         if not self.refused(
             lambda: grant.revoke(
                 budget=self.budget,
-                effective_on=self.day,
-                retroactive=True,
+                effective_on=grant.awarded_on if retroactive else self.day,
+                retroactive=retroactive,
                 decision_ref="i",
                 reason="r",
                 occurred_on=self.next_day(),
@@ -362,10 +373,13 @@ class LedgerMachine(RuleBasedStateMachine):
             tranches.append(TrancheSpec(number, grant.period_start, Money(rest)))
         if not tranches:
             return
-        if not self.refused(
+        platform = next(p for p in self.platforms if p.id == grant.platform_id)
+        new_amount = Money(max(1, amount + off))
+        refused = self.refused(
             lambda: grant.amend(
                 budget=self.budget,
-                amount=Money(max(1, amount + off)),
+                platform=platform,
+                amount=new_amount,
                 period_end=grant.period_end,
                 tranches=tranches,
                 decision_ref="w",
@@ -375,14 +389,30 @@ class LedgerMachine(RuleBasedStateMachine):
             ),
             grant,
             self.budget,
-        ):
+        )
+        if new_amount > grant.amount and platform.id not in self.recognised:
+            assert refused  # an award is raised only for a recognised platform
+        if not refused:
             self.save(self.budget, grant)
 
     @precondition(lambda self: self.grants)
     @rule(data=st.data(), share=st.integers(min_value=0, max_value=100))
     def settle(self, data: st.DataObject, share: int) -> None:
         grant = pick(data, self.grants)
-        amount = Money(grant.amount.cents * share // 100)
+        paid = grant.paid_total
+        payable = [paid]
+        for t in sorted(grant.tranches):
+            if t.number not in grant.paid:
+                payable.append(payable[-1] + t.amount)
+        amount = data.draw(
+            st.sampled_from(
+                [
+                    Money(grant.amount.cents * share // 100),  # mostly not payable
+                    Money(paid.cents * share // 100),  # at most what was paid
+                    *payable[1:],  # what was paid plus whole tranches in schedule order
+                ]
+            )
+        )
         if not self.refused(
             lambda: grant.settle(
                 budget=self.budget,
@@ -416,6 +446,95 @@ class LedgerMachine(RuleBasedStateMachine):
             self.save(grant)
 
     @precondition(lambda self: self.grants)
+    @rule(data=st.data(), share=st.integers(min_value=1, max_value=100))
+    def claim(self, data: st.DataObject, share: int) -> None:
+        grant = pick(data, self.grants)
+        amount = Money(max(1, grant.reclaimable.cents * share // 100))
+        if not self.refused(
+            lambda: grant.claim_recovery(
+                amount=amount,
+                decision_ref="t",
+                reason="r",
+                occurred_on=self.next_day(),
+                actor=ACTOR,
+            ),
+            grant,
+        ):
+            self.save(grant)
+
+    @precondition(lambda self: self.grants)
+    @rule(data=st.data(), amount=cents)
+    def receive_recovery(self, data: st.DataObject, amount: int) -> None:
+        grant = pick(data, self.grants)
+        chosen = data.draw(st.sampled_from([Money(amount), grant.claimed - grant.recovered]))
+        if not self.refused(
+            lambda: grant.receive_recovery(amount=chosen, occurred_on=self.next_day(), actor=ACTOR),
+            grant,
+        ):
+            self.save(grant)
+
+    @precondition(lambda self: self.grants)
+    @rule(
+        data=st.data(),
+        command=st.sampled_from(["tranche", "revoke", "revoke_effect", "settle", "amend"]),
+    )
+    def backdate_before_the_award(self, data: st.DataObject, command: str) -> None:
+        grant = pick(data, self.grants)
+        platform = next(p for p in self.platforms if p.id == grant.platform_id)
+        before = grant.awarded_on - timedelta(days=1)
+        decided = before if command != "revoke_effect" else self.next_day()
+        commands: dict[str, Callable[[], object]] = {
+            "tranche": lambda: grant.pay_tranche(
+                platform=platform,
+                number=grant.tranches[0].number,
+                amount=grant.tranches[0].amount,
+                occurred_on=before,
+                actor=ACTOR,
+            ),
+            "revoke": lambda: grant.revoke(
+                budget=self.budget,
+                effective_on=grant.awarded_on,
+                retroactive=True,
+                decision_ref="i",
+                reason="r",
+                occurred_on=before,
+                actor=ACTOR,
+            ),
+            "revoke_effect": lambda: grant.revoke(
+                budget=self.budget,
+                effective_on=before,
+                retroactive=True,
+                decision_ref="i",
+                reason="r",
+                occurred_on=decided,
+                actor=ACTOR,
+            ),
+            "settle": lambda: grant.settle(
+                budget=self.budget,
+                amount=grant.paid_total,
+                decision_ref="v",
+                reason="r",
+                occurred_on=before,
+                actor=ACTOR,
+            ),
+            "amend": lambda: grant.amend(
+                budget=self.budget,
+                platform=platform,
+                amount=grant.amount,
+                period_end=grant.period_end,
+                tranches=grant.tranches,
+                decision_ref="w",
+                reason="r",
+                occurred_on=before,
+                actor=ACTOR,
+            ),
+        }
+        refused = self.refused(commands[command], grant, self.budget)
+        assert refused  # refused for its date, or for another rule first (a revoked grant)
+        assert not grant.pending_events
+        assert not self.budget.pending_events
+
+    @precondition(lambda self: self.grants)
     @rule(data=st.data())
     def reverse_grant_entry(self, data: st.DataObject) -> None:
         grant = pick(data, self.grants)
@@ -424,9 +543,14 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         version = pick(data, versions)
         kind, amount = grant.reversible_versions()[version]
-        grant.reverse(
-            reverses_version=version, reason="error", occurred_on=self.next_day(), actor=ACTOR
-        )
+        if self.refused(
+            lambda: grant.reverse(
+                reverses_version=version, reason="error", occurred_on=self.next_day(), actor=ACTOR
+            ),
+            grant,
+        ):
+            assert kind == "tranche"  # only a tranche reversal can be refused
+            return
         if kind == "tranche":
             self.received[grant.platform_id] -= amount.cents
         elif kind == "refund":
@@ -529,6 +653,43 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(c >= 0 for c in commitments)
         assert allocated == available + sum(commitments) + paid
         assert self.budget.committed.cents == sum(commitments) + paid
+
+    @invariant()
+    def money_returned_never_exceeds_what_was_paid(self) -> None:
+        for grant in self.grants:
+            assert grant.refunded + grant.recovered <= grant.paid_total
+            assert Money(0) <= grant.to_recover
+            assert grant.refunded + grant.recovered + grant.to_recover <= grant.paid_total
+            assert Money(0) <= grant.reclaimable
+
+    @invariant()
+    def every_settlement_of_a_grant_not_revoked_can_be_paid_as_scheduled(self) -> None:
+        for grant in self.grants:
+            if grant.settled is None or grant.state is GrantState.REVOKED:
+                continue
+            payable = [grant.paid_total]
+            for t in sorted(grant.tranches):
+                if t.number not in grant.paid:
+                    payable.append(payable[-1] + t.amount)
+            assert grant.settled <= grant.paid_total or grant.settled in payable
+
+    @invariant()
+    def no_grant_decision_or_tranche_is_dated_before_its_award(self) -> None:
+        awarded: dict[UUID, date] = {}
+        for event in self.saved_events:
+            if isinstance(event, Grant.Awarded):
+                awarded[event.originator_id] = event.occurred_on
+            elif isinstance(
+                event,
+                Grant.TranchePaid
+                | Grant.Revoked
+                | Grant.Settled
+                | Grant.Amended
+                | Grant.RecoveryClaimed,
+            ):
+                assert event.occurred_on >= awarded[event.originator_id]
+                if isinstance(event, Grant.Revoked):
+                    assert event.effective_on >= awarded[event.originator_id]
 
     @invariant()
     def no_tranche_is_paid_after_its_grant_was_revoked(self) -> None:
