@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.budget import DistrictBudget
 from domain.errors import (
     AmountBeyondLimit,
+    BeforeAward,
     BudgetExceeded,
     DomainError,
     GrantRevoked,
@@ -19,7 +20,10 @@ from domain.errors import (
     InvalidTransition,
     InvalidValue,
     PlatformNotRecognised,
+    ReturnsBeyondPaid,
+    ReversalBreaksReturns,
     ScheduleBelowAward,
+    SettlementNotPayable,
     TrancheBeyondAward,
     TrancheNotScheduled,
 )
@@ -1574,3 +1578,341 @@ def test_the_g_buurt_case_leaves_a_claim_of_what_was_not_recovered() -> None:
     assert grant.claimed - grant.recovered == eur("34000")
     assert grant.reclaimable == Money(0)
     assert budget.unawarded == eur("125000")
+
+
+# Rules that tie later decisions to what was paid and to the award ------------------------
+
+
+def test_given_a_claim_when_a_refund_returns_the_money_then_it_is_no_longer_to_recover() -> None:
+    # given EUR 125,000 paid, revoked with retroactive effect and claimed in full
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = claimed(
+        revoked(with_tranche_paid(an_awarded_grant(budget, platform), platform), budget), "125000"
+    )
+
+    # when the platform refunds EUR 25,000
+    grant.receive_refund(amount=eur("25000"), occurred_on=LATER, actor=OFFICIAL)
+
+    # then only the rest is still to recover, and nothing more can be claimed
+    assert grant.to_recover == eur("100000")
+    assert grant.reclaimable == Money(0)
+
+
+def test_given_a_claim_paid_by_a_refund_when_the_recovery_is_received_too_then_it_is_refused() -> (
+    None
+):
+    # given EUR 125,000 paid, revoked, claimed in full and refunded in full
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = claimed(
+        revoked(with_tranche_paid(an_awarded_grant(budget, platform), platform), budget), "125000"
+    )
+    grant.receive_refund(amount=eur("125000"), occurred_on=LATER, actor=OFFICIAL)
+    before = len(grant.pending_events)
+
+    # when
+    with pytest.raises(ReturnsBeyondPaid) as info:
+        grant.receive_recovery(amount=eur("0.01"), occurred_on=LATER, actor=OFFICIAL)
+
+    # then
+    assert info.value.field == "amount"
+    assert "refunds and recoveries together never exceed what was paid" in str(info.value)
+    assert "[rule: returns_beyond_paid]" in str(info.value)
+    assert len(grant.pending_events) == before
+    assert grant.refunded + grant.recovered == grant.paid_total
+
+
+@pytest.mark.parametrize("given_return", ["refund", "claim", "recovery"])
+def test_given_money_returned_or_claimed_when_its_tranche_is_reversed_then_it_is_refused(
+    given_return: str,
+) -> None:
+    # given EUR 125,000 paid and part of it refunded, claimed, or claimed and recovered
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform)
+    tranche_version = grant.version
+    if given_return == "refund":
+        grant.receive_refund(amount=eur("20000"), occurred_on=LATER, actor=OFFICIAL)
+    else:
+        grant = claimed(revoked(grant, budget), "20000")
+        if given_return == "recovery":
+            grant.receive_recovery(amount=eur("20000"), occurred_on=LATER, actor=OFFICIAL)
+    before = len(grant.pending_events)
+
+    # when
+    with pytest.raises(ReversalBreaksReturns) as info:
+        grant.reverse(
+            reverses_version=tranche_version, reason="error", occurred_on=LATER, actor=OFFICIAL
+        )
+
+    # then
+    assert info.value.field == "reverses_version"
+    assert "would leave EUR 0.00 paid" in str(info.value)
+    assert "[rule: reversal_below_returns]" in str(info.value)
+    assert len(grant.pending_events) == before
+    assert grant.paid_total == eur("125000")
+
+
+def test_given_two_tranches_paid_one_refunded_when_the_other_is_reversed_then_accepted() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    grant = with_tranche_paid(grant, platform, 2)
+    second = grant.version
+    grant.receive_refund(amount=eur("125000"), occurred_on=LATER, actor=OFFICIAL)
+
+    # when
+    grant.reverse(reverses_version=second, reason="error", occurred_on=LATER, actor=OFFICIAL)
+
+    # then
+    assert grant.paid_total == eur("125000")
+    assert grant.refunded == eur("125000")
+
+
+@pytest.mark.parametrize(
+    ("amount", "accepted"),
+    [("100000", True), ("125000", True), ("250000", True), ("200000", False), ("125000.01", False)],
+)
+def test_given_one_tranche_paid_when_settled_then_only_what_can_be_paid_as_scheduled_is_accepted(
+    amount: str, accepted: bool
+) -> None:
+    # given EUR 250,000 in two tranches of EUR 125,000, the first paid
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    before = len(grant.pending_events), len(budget.pending_events)
+
+    # when
+    if accepted:
+        settle(grant, budget, eur(amount))
+    else:
+        with pytest.raises(SettlementNotPayable) as info:
+            settle(grant, budget, eur(amount))
+
+    # then
+    if accepted:
+        assert grant.settled == eur(amount)
+    else:
+        assert info.value.field == "amount"
+        assert "at most the EUR 125000.00 paid, or that plus whole unpaid tranches" in str(
+            info.value
+        )
+        assert "[rule: settlement_not_payable]" in str(info.value)
+        assert (len(grant.pending_events), len(budget.pending_events)) == before
+        assert grant.settled is None
+
+
+def test_given_a_settlement_of_tranche_one_when_a_later_one_is_paid_first_then_refused() -> None:
+    # given a schedule of 100,000, 100,000 and 50,000, settled at the first tranche
+    budget, platform = a_budget(), a_recognised_platform()
+    schedule = [
+        TrancheSpec(1, d("2019-12-15"), eur("100000")),
+        TrancheSpec(2, d("2020-06-01"), eur("100000")),
+        TrancheSpec(3, d("2020-09-01"), eur("50000")),
+    ]
+    grant = settled(an_awarded_grant(budget, platform, tranches=schedule), budget, "100000")
+    before = len(grant.pending_events)
+
+    # when tranche 3 (EUR 50,000, within the settlement) is paid before tranche 1
+    with pytest.raises(SettlementNotPayable) as info:
+        grant.pay_tranche(
+            platform=platform, number=3, amount=eur("50000"), occurred_on=LATER, actor=OFFICIAL
+        )
+
+    # then
+    assert info.value.field == "number"
+    assert "out of schedule order" in str(info.value)
+    assert len(grant.pending_events) == before
+
+
+def test_given_a_settlement_when_a_reversal_leaves_it_unpayable_then_refused() -> None:
+    # given both tranches paid and settled at EUR 200,000
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    first = grant.version
+    grant = settled(with_tranche_paid(grant, platform, 2), budget, "200000")
+    before = len(grant.pending_events)
+
+    # when
+    with pytest.raises(SettlementNotPayable) as info:
+        grant.reverse(reverses_version=first, reason="error", occurred_on=LATER, actor=OFFICIAL)
+
+    # then
+    assert info.value.field == "reverses_version"
+    assert len(grant.pending_events) == before
+
+
+def test_given_a_revocation_when_settled_above_what_was_paid_then_refused() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = revoked(with_tranche_paid(an_awarded_grant(budget, platform), platform), budget, False)
+
+    # when
+    with pytest.raises(SettlementNotPayable) as info:
+        settle(grant, budget, eur("250000"))
+
+    # then
+    assert "a revoked grant pays no more tranches" in str(info.value)
+    assert grant.settled is None
+
+
+@pytest.mark.parametrize("decision", ["suspend", "revoke"])
+def test_given_a_platform_no_longer_recognised_when_its_award_is_raised_then_it_is_refused(
+    decision: str,
+) -> None:
+    # given a grant awarded while recognised; recognition ended on 2020-02-01
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    before = len(grant.pending_events), len(budget.pending_events)
+    getattr(platform, decision)(
+        decision_ref="S-1",
+        effective_on=d("2020-02-01"),
+        reason="r",
+        occurred_on=d("2020-02-01"),
+        actor=OFFICIAL,
+    )
+
+    # when
+    with pytest.raises(PlatformNotRecognised) as info:
+        amend(
+            grant,
+            budget,
+            platform,
+            "300000",
+            [*the_schedule(), TrancheSpec(3, d("2020-09-01"), eur("50000"))],
+        )
+
+    # then
+    assert info.value.field == "platform"
+    assert "an award is raised only for a recognised platform" in str(info.value)
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
+    assert grant.amount == eur("250000")
+
+
+def test_given_a_suspended_platform_when_its_award_is_lowered_then_it_is_accepted() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    platform.suspend(
+        decision_ref="S-1",
+        effective_on=d("2020-02-01"),
+        reason="r",
+        occurred_on=d("2020-02-01"),
+        actor=OFFICIAL,
+    )
+
+    # when
+    amend(grant, budget, platform, "125000", [the_schedule()[0]])
+
+    # then
+    assert grant.amount == eur("125000")
+
+
+def test_given_a_retroactive_revocation_when_the_grant_is_settled_then_it_is_refused() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = revoked(with_tranche_paid(an_awarded_grant(budget, platform), platform), budget)
+    before = len(grant.pending_events), len(budget.pending_events)
+
+    # when
+    with pytest.raises(GrantRevoked) as info:
+        settle(grant, budget, eur("125000"))
+
+    # then
+    assert info.value.field == "amount"
+    assert "revoked with retroactive effect (Awb 4:48)" in str(info.value)
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
+    assert grant.reclaimable == eur("125000")
+
+
+BEFORE_AWARD = d("2019-10-31")
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ("tranche", "occurred_on"),
+        ("revocation decided", "occurred_on"),
+        ("revocation effective", "effective_on"),
+        ("settlement", "occurred_on"),
+        ("amendment", "occurred_on"),
+        ("claim", "occurred_on"),
+    ],
+)
+def test_given_an_award_when_a_decision_or_tranche_is_dated_before_it_then_it_is_refused(
+    command: str, field: str
+) -> None:
+    # given a grant awarded on 2019-11-01 (revoked first for the claim)
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+    if command == "claim":
+        grant = revoked(with_tranche_paid(grant, platform), budget)
+    before = len(grant.pending_events), len(budget.pending_events)
+    commands: dict[str, Callable[[], None]] = {
+        "tranche": lambda: grant.pay_tranche(
+            platform=platform,
+            number=1,
+            amount=eur("125000"),
+            occurred_on=BEFORE_AWARD,
+            actor=OFFICIAL,
+        ),
+        "revocation decided": lambda: grant.revoke(
+            budget=budget,
+            effective_on=AWARDED_ON,
+            retroactive=True,
+            decision_ref="I",
+            reason="r",
+            occurred_on=BEFORE_AWARD,
+            actor=OFFICIAL,
+        ),
+        "revocation effective": lambda: grant.revoke(
+            budget=budget,
+            effective_on=BEFORE_AWARD,
+            retroactive=True,
+            decision_ref="I",
+            reason="r",
+            occurred_on=LATER,
+            actor=OFFICIAL,
+        ),
+        "settlement": lambda: grant.settle(
+            budget=budget,
+            amount=Money(0),
+            decision_ref="V",
+            reason="r",
+            occurred_on=BEFORE_AWARD,
+            actor=OFFICIAL,
+        ),
+        "amendment": lambda: amend(grant, budget, platform, "250000", the_schedule(), BEFORE_AWARD),
+        "claim": lambda: grant.claim_recovery(
+            amount=eur("1"), decision_ref="T", reason="r", occurred_on=BEFORE_AWARD, actor=OFFICIAL
+        ),
+    }
+
+    # when
+    with pytest.raises(BeforeAward) as info:
+        commands[command]()
+
+    # then
+    assert info.value.field == field
+    assert "is before the award of grant SUB-2019-G on 2019-11-01" in str(info.value)
+    assert "[rule: before_award]" in str(info.value)
+    assert (len(grant.pending_events), len(budget.pending_events)) == before
+
+
+def test_given_an_award_when_a_revocation_works_back_to_the_award_date_then_it_is_accepted() -> (
+    None
+):
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = an_awarded_grant(budget, platform)
+
+    # when
+    grant.revoke(
+        budget=budget,
+        effective_on=AWARDED_ON,
+        retroactive=True,
+        decision_ref="I",
+        reason="r",
+        occurred_on=AWARDED_ON,
+        actor=OFFICIAL,
+    )
+
+    # then
+    assert grant.revoked_on == grant.awarded_on == AWARDED_ON
