@@ -288,3 +288,161 @@ class TestTrancheRequestsAndReports:
         # then
         assert ok(response, 403)["rule"] == "outside_platform"
         assert api.events() == before
+
+
+class TestGrantRulesOverHttp:
+    """Each refusal keeps the domain's field and rule, and stores nothing."""
+
+    def test_given_a_claim_paid_by_a_refund_when_the_recovery_is_received_too_then_422(
+        self, api: Api
+    ) -> None:
+        # given EUR 50,000 paid, revoked with retroactive effect, claimed, and refunded
+        grant_id = grant(api, budget(api), recognised(api))
+        version = paid_tranche(api, grant_id)
+        base = f"/grants/{grant_id}"
+        steps: list[tuple[str, dict[str, object]]] = [
+            (
+                "revocation",
+                {"effective_on": "2020-01-10", "retroactive": True, "decision_ref": "I-1"},
+            ),
+            ("recovery-claims", {"amount": "50000.00", "decision_ref": "T-1"}),
+        ]
+        for path, body in steps:
+            version = ok(
+                api.post(f"{base}/{path}", {**body, **DECISION, "expected_version": version})
+            )["version"]
+        refund = {"amount": "50000.00", "occurred_on": "2020-07-01", "expected_version": version}
+        version = ok(api.post(f"{base}/refunds", refund))["version"]
+        before = api.events()
+        # when
+        response = api.post(
+            f"{base}/recovery-receipts",
+            {"amount": "50000.00", "occurred_on": "2020-07-02", "expected_version": version},
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("amount", "returns_beyond_paid")
+        assert api.events() == before
+
+    def test_given_a_refund_of_a_tranche_when_the_tranche_is_reversed_then_409(
+        self, api: Api
+    ) -> None:
+        # given
+        grant_id = grant(api, budget(api), recognised(api))
+        tranche_version = paid_tranche(api, grant_id)
+        refund = {"amount": "20000.00", "occurred_on": "2020-02-01"}
+        version = ok(
+            api.post(f"/grants/{grant_id}/refunds", {**refund, "expected_version": tranche_version})
+        )["version"]
+        before = api.events()
+        # when
+        response = api.post(
+            "/corrections",
+            {
+                "aggregate_id": str(grant_id),
+                "reverses_version": tranche_version,
+                "reason": "booked in error",
+                "occurred_on": "2020-02-02",
+                "expected_version": version,
+            },
+        )
+        # then
+        problem = ok(response, 409)
+        assert (problem["field"], problem["rule"]) == ("reverses_version", "reversal_below_returns")
+        assert api.events() == before
+
+    def test_given_one_tranche_paid_when_settled_between_tranches_then_422(self, api: Api) -> None:
+        # given EUR 100,000 in two tranches of EUR 50,000, the first paid
+        grant_id = grant(api, budget(api), recognised(api))
+        version = paid_tranche(api, grant_id)
+        before = api.events()
+        # when
+        response = api.post(
+            f"/grants/{grant_id}/settlement",
+            {"amount": "75000.00", "decision_ref": "V-1", **DECISION, "expected_version": version},
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("amount", "settlement_not_payable")
+        assert "(EUR 100000.00)" in problem["detail"]
+        assert api.events() == before
+
+    def test_given_a_suspended_platform_when_its_award_is_raised_then_422(self, api: Api) -> None:
+        # given
+        platform_id = recognised(api)
+        grant_id = grant(api, budget(api), platform_id)
+        ok(
+            api.post(
+                f"/platforms/{platform_id}/recognition/suspensions",
+                {
+                    "decision_ref": "S-1",
+                    "effective_on": "2020-02-01",
+                    "reason": "investigation",
+                    "occurred_on": "2020-02-01",
+                    "expected_version": 5,
+                },
+            )
+        )
+        before = api.events()
+        # when
+        response = api.post(
+            f"/grants/{grant_id}/amendments",
+            {
+                "amount": "120000.00",
+                "period_end": "2020-12-31",
+                "tranches": [
+                    {"number": 1, "due_on": "2020-01-10", "amount": "50000.00"},
+                    {"number": 2, "due_on": "2020-02-10", "amount": "70000.00"},
+                ],
+                "decision_ref": "W-1",
+                **DECISION,
+                "expected_version": 1,
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("platform", "platform_not_recognised")
+        assert api.events() == before
+
+    def test_given_a_retroactive_revocation_when_the_grant_is_settled_then_409(
+        self, api: Api
+    ) -> None:
+        # given
+        grant_id = grant(api, budget(api), recognised(api))
+        version = paid_tranche(api, grant_id)
+        version = ok(
+            api.post(
+                f"/grants/{grant_id}/revocation",
+                {
+                    "effective_on": "2020-01-10",
+                    "retroactive": True,
+                    "decision_ref": "I-1",
+                    **DECISION,
+                    "expected_version": version,
+                },
+            )
+        )["version"]
+        before = api.events()
+        # when
+        response = api.post(
+            f"/grants/{grant_id}/settlement",
+            {"amount": "50000.00", "decision_ref": "V-1", **DECISION, "expected_version": version},
+        )
+        # then
+        problem = ok(response, 409)
+        assert (problem["field"], problem["rule"]) == ("amount", "grant_revoked")
+        assert api.events() == before
+
+    def test_given_an_award_when_a_tranche_is_dated_before_it_then_422(self, api: Api) -> None:
+        # given a grant awarded on 2020-01-10
+        grant_id = grant(api, budget(api), recognised(api))
+        before = api.events()
+        # when
+        response = api.post(
+            f"/grants/{grant_id}/tranche-payments",
+            {"number": 1, "amount": "50000.00", "occurred_on": "2020-01-09", "expected_version": 1},
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("occurred_on", "before_award")
+        assert api.events() == before
