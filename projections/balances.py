@@ -56,6 +56,9 @@ Handler = Callable[[Rows, Any, str], None]
 
 class Balances(Projection):
     name = "balances"
+    version = 2
+    """2: a revoked grant's document says whether the revocation works back (the grant's
+    figures count what is still to recover as the grant does)."""
 
     def __init__(self) -> None:
         self.expenses: Memo[int, tuple[str, str | None, int]] = Memo(KNOWN_AGGREGATES)
@@ -257,10 +260,10 @@ class Balances(Projection):
         self._grant(rows, oid, lambda d: d.update(claimed=d["claimed"] + event.amount.cents))
 
     def _settled(self, rows: Rows, event: Any, oid: str) -> None:
-        self._grant(rows, oid, lambda d: d.update(settled=event.amount.cents, state="settled"))
+        self._grant(rows, oid, lambda d: d.update(settled=event.amount.cents, state=settled(d)))
 
     def _revoked(self, rows: Rows, event: Any, oid: str) -> None:
-        self._grant(rows, oid, lambda d: d.update(state="revoked"))
+        self._grant(rows, oid, lambda d: d.update(state="revoked", retroactive=event.retroactive))
 
     def _grant_reversed(self, rows: Rows, event: Any, oid: str) -> None:
         grant = rows.get("grant", oid) or new_doc("grant")
@@ -362,6 +365,23 @@ def platform_figures(doc: Doc) -> dict[str, Any]:
     }
 
 
+def settled(doc: Doc) -> str:
+    """A grant's state once settled: a revocation stays in force (as in ``Grant``)."""
+    return "revoked" if doc["state"] == "revoked" else "settled"
+
+
+def grant_to_recover(doc: Doc) -> int:
+    """The outstanding claim, as the grant counts it (``Grant.to_recover``): claimed and not
+    recovered, as far as money is still owed (a refund after a claim pays it too)."""
+    paid, returned = doc["tranches_paid"], doc["refunded"] + doc["recovered"]
+    if doc["state"] == "revoked":
+        allowed: int | None = 0 if doc.get("retroactive") else (doc["settled"] or 0)
+    else:
+        allowed = doc["settled"]
+    owed = 0 if allowed is None else max(0, max(0, paid - allowed) - returned)
+    return max(0, min(int(doc["claimed"]) - int(doc["recovered"]), owed))
+
+
 def grant_figures(doc: Doc) -> dict[str, Any]:
     paid, spent, refunded = doc["tranches_paid"], doc["spent"], doc["refunded"]
     return {
@@ -373,7 +393,7 @@ def grant_figures(doc: Doc) -> dict[str, Any]:
         "unspent": paid - spent - refunded,
         "settled": doc["settled"],
         "refunded": refunded,
-        "to_recover": doc["claimed"] - doc["recovered"],
+        "to_recover": grant_to_recover(doc),
         "recovered": doc["recovered"],
     }
 

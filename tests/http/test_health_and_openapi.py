@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from projections.balances import Balances
 from projections.registry import open_store, runner
 from service.demo import load_demo
 from service.http.app import create_app
@@ -34,7 +35,9 @@ class TestHealth:
         assert (body["status"], body["head"]) == ("ready", 0)
         assert {p["lag"] for p in body["projections"]} == {0}
         assert {p["current"] for p in body["projections"]} == {True}
-        assert {p["projection"]: p["build"] for p in body["projections"]}["balances"] == "v1"
+        assert {p["projection"]: p["build"] for p in body["projections"]}[
+            "balances"
+        ] == f"v{Balances.version}"
 
     def test_ready_is_503_while_the_read_models_lag_too_far_behind(self, api: Api) -> None:
         # given

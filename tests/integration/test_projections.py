@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from domain.expense import Expense
+from domain.grant import Grant
 from projections import signals as signals_module
-from projections.balances import budget_figures, platform_figures
+from projections.balances import budget_figures, grant_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
 from projections.registry import FACTORIES, runner, runners
@@ -167,6 +168,49 @@ class TestReadModels:
                 expected.cash_withdrawn_unaccounted.cents,
                 expected.funds.cents,
             )
+
+    @pytest.mark.parametrize("retroactive", [True, False])
+    def test_a_grants_figures_count_what_is_to_recover_as_the_grant_does(
+        self, app: Buurtkas, store: ReadModelStore, retroactive: bool
+    ) -> None:
+        # given a grant paid 50,000, revoked, a claim of 50,000, and then a refund of 20,000
+        # and a recovery of 10,000
+        budget_id, platform_id = given_budget(app), given_platform(app)
+        grant_id = given_grant(app, budget_id, platform_id)
+        day = date(2020, 6, 1)
+        app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=day, actor=OFFICIAL)
+        app.revoke_grant(
+            grant_id,
+            effective_on=day if retroactive else date(2020, 6, 2),
+            retroactive=retroactive,
+            decision_ref="INTREKKING-1",
+            reason="no longer recognised",
+            occurred_on=day,
+            actor=OFFICIAL,
+        )
+        app.claim_recovery(
+            grant_id,
+            amount=eur("50000"),
+            decision_ref="TERUGVORDERING-1",
+            reason="paid without ground",
+            occurred_on=day,
+            actor=OFFICIAL,
+        )
+        app.receive_refund(grant_id, amount=eur("20000"), occurred_on=day, actor=OFFICIAL)
+        app.receive_recovery(grant_id, amount=eur("10000"), occurred_on=day, actor=OFFICIAL)
+        # when
+        for r in runners(app, store):
+            r.catch_up()
+        # then the read model, a replay and the grant say the same: 20,000 still to recover
+        grant = app.load(Grant, grant_id, "grant")
+        doc = store.get("balances", store.ensure("balances"), "grant", str(grant_id))
+        assert doc is not None
+        assert grant_figures(doc)["to_recover"] == grant.to_recover.cents == 20_000_00
+        replayed = replay_platform(
+            app, store, platform_id, position=app.recorder.max_notification_id()
+        )
+        assert [g["to_recover"] for g in replayed.grants] == [20_000_00]
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
 
     def test_district_budgets_show_allocated_awarded_paid_out_and_available(
         self, app: Buurtkas, store: ReadModelStore

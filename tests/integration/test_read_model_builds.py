@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from domain.risk import RiskConfig
+from projections.balances import Balances
 from projections.base import fold
 from projections.registry import FACTORIES, runner
 from projections.rows import MemoryRows
@@ -60,7 +61,7 @@ class TestReadModelBuilds:
         status = signals.status()
         assert status.build == f"v{Signals.version} risk test-2:{OTHER.digest()}"
         assert status.current
-        assert runner(app, store, "balances").status().build == "v1"
+        assert runner(app, store, "balances").status().build == f"v{Balances.version}"
 
     def test_read_models_built_with_other_thresholds_are_rebuilt_side_by_side_by_a_catch_up(
         self, app: Buurtkas, store: ReadModelStore
@@ -162,7 +163,7 @@ class TestReadModelBuilds:
         assert not rebuilt
         assert folded > 0
         assert store.active_generation("balances") == 1
-        assert store.build_of("balances", 1) == "v1"
+        assert store.build_of("balances", 1) == f"v{Balances.version}"
 
     def test_a_stopped_rebuild_is_resumed_rather_than_begun_again(
         self, app: Buurtkas, store: ReadModelStore
