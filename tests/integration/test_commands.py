@@ -506,6 +506,17 @@ def paid_expense(app: Buurtkas, platform_id: UUID, amount: str = "120.00") -> UU
     return expense_id
 
 
+def line_for(app: Buurtkas, platform_id: UUID, statement_ref: str, matches: str) -> UUID:
+    """One line of 120.00 out on ``statement_ref``, naming the record it confirms."""
+    return app.record_bank_lines(
+        platform_id=platform_id,
+        statement_ref=statement_ref,
+        occurred_on=DAY,
+        actor="bank",
+        lines=[out_line(1, "120.00", matches)],
+    )
+
+
 def out_line(line_no: int, amount: str, matches: str | None) -> BankLine:
     return BankLine(
         line_no=line_no,
@@ -524,13 +535,7 @@ class TestBankLinesConfirmRecords:
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
         # when
-        statement_id = app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        statement_id = line_for(app, platform_id, "2020-01", f"expense:{expense_id}")
         # then
         match = app.load(
             BankMatch, BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}")), "m"
@@ -579,24 +584,12 @@ class TestBankLinesConfirmRecords:
         # given an expense confirmed by a line
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
-        app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        line_for(app, platform_id, "2020-01", f"expense:{expense_id}")
         before = app.recorder.max_notification_id()
         other = spelling.format(hex=expense_id.hex, uuid=expense_id, upper=str(expense_id).upper())
         # when another line names the same expense spelt otherwise
         with pytest.raises(InvalidTransition) as refused:
-            app.record_bank_lines(
-                platform_id=platform_id,
-                statement_ref="2020-02",
-                occurred_on=DAY,
-                actor="bank",
-                lines=[out_line(1, "120.00", f"expense:{other}")],
-            )
+            line_for(app, platform_id, "2020-02", f"expense:{other}")
         # then it is refused, and nothing is stored
         assert refused.value.field == "matches"
         assert "already confirmed by another line" in refused.value.message
@@ -609,12 +602,8 @@ class TestBankLinesConfirmRecords:
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
         # when
-        statement_id = app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"  expense:{{{expense_id.hex.upper()}}}")],
+        statement_id = line_for(
+            app, platform_id, "2020-01", f"  expense:{{{expense_id.hex.upper()}}}"
         )
         # then
         statement = app.load(BankStatement, statement_id, "statement")
@@ -626,23 +615,11 @@ class TestBankLinesConfirmRecords:
         # given
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
-        app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        line_for(app, platform_id, "2020-01", f"expense:{expense_id}")
         before = app.recorder.max_notification_id()
         # when
         with pytest.raises(InvalidTransition) as refused:
-            app.record_bank_lines(
-                platform_id=platform_id,
-                statement_ref="2020-02",
-                occurred_on=DAY,
-                actor="bank",
-                lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-            )
+            line_for(app, platform_id, "2020-02", f"expense:{expense_id}")
         # then
         assert refused.value.field == "matches"
         assert "already confirmed by another line" in refused.value.message
@@ -652,13 +629,7 @@ class TestBankLinesConfirmRecords:
         # given
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
-        app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        line_for(app, platform_id, "2020-01", f"expense:{expense_id}")
         before = app.recorder.max_notification_id()
         # when
         with pytest.raises(InvalidTransition) as refused:
@@ -675,13 +646,7 @@ class TestBankLinesConfirmRecords:
         # given
         platform_id = given_platform(app)
         expense_id = paid_expense(app, platform_id)
-        statement_id = app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-01",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        statement_id = line_for(app, platform_id, "2020-01", f"expense:{expense_id}")
         # when
         app.reverse_entry(
             statement_id,
@@ -690,13 +655,7 @@ class TestBankLinesConfirmRecords:
             occurred_on=DAY,
             actor="bank",
         )
-        app.record_bank_lines(
-            platform_id=platform_id,
-            statement_ref="2020-02",
-            occurred_on=DAY,
-            actor="bank",
-            lines=[out_line(1, "120.00", f"expense:{expense_id}")],
-        )
+        line_for(app, platform_id, "2020-02", f"expense:{expense_id}")
         # then
         match = app.load(
             BankMatch, BankMatch.id_for(platform_id, parse_reference(f"expense:{expense_id}")), "m"
