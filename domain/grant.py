@@ -495,6 +495,7 @@ class Grant(Ledgered):
     def request_tranche(self, *, number: int, occurred_on: date, actor: str) -> None:
         """The platform asks for a scheduled tranche that was neither paid nor asked for."""
         occurred_on = business_date("occurred_on", occurred_on)
+        self._require_after_award("occurred_on", occurred_on, "a tranche request")
         if self.state is GrantState.REVOKED:
             raise GrantRevoked("number", f"grant {self.reference} was revoked; no new tranches")
         if number not in {t.number for t in self.tranches}:
@@ -512,6 +513,7 @@ class Grant(Ledgered):
     ) -> None:
         """The platform's account of how a paid tranche was spent; one per tranche."""
         occurred_on = business_date("occurred_on", occurred_on)
+        self._require_after_award("occurred_on", occurred_on, "a spending report")
         summary = text("summary", summary, max_length=MAX_TEXT)
         if spent.cents < 0:
             raise InvalidAmount("spent", "the amount spent cannot be negative")
@@ -546,6 +548,8 @@ class Grant(Ledgered):
 
     def receive_recovery(self, *, amount: Money, occurred_on: date, actor: str) -> None:
         amount.require_positive("amount")
+        occurred_on = business_date("occurred_on", occurred_on)
+        self._require_after_award("occurred_on", occurred_on, "a recovery")
         claim = self.claimed - self.recovered
         if amount > claim:
             raise AmountBeyondLimit(
@@ -570,6 +574,8 @@ class Grant(Ledgered):
     def receive_refund(self, *, amount: Money, occurred_on: date, actor: str) -> None:
         """A voluntary return of unspent money from the platform's account."""
         amount.require_positive("amount")
+        occurred_on = business_date("occurred_on", occurred_on)
+        self._require_after_award("occurred_on", occurred_on, "a refund")
         returnable = self.paid_total - self.refunded - self.recovered
         if amount > returnable:
             raise AmountBeyondLimit(

@@ -1834,16 +1834,25 @@ BEFORE_AWARD = d("2019-10-31")
         ("settlement", "occurred_on"),
         ("amendment", "occurred_on"),
         ("claim", "occurred_on"),
+        ("request", "occurred_on"),
+        ("report", "occurred_on"),
+        ("refund", "occurred_on"),
+        ("recovery", "occurred_on"),
     ],
 )
 def test_given_an_award_when_a_decision_or_tranche_is_dated_before_it_then_it_is_refused(
     command: str, field: str
 ) -> None:
-    # given a grant awarded on 2019-11-01 (revoked first for the claim)
+    # given a grant awarded on 2019-11-01 (a tranche paid for a report or a refund; revoked
+    # for a claim; and a claim for a recovery)
     budget, platform = a_budget(), a_recognised_platform()
     grant = an_awarded_grant(budget, platform)
-    if command == "claim":
-        grant = revoked(with_tranche_paid(grant, platform), budget)
+    if command in ("claim", "recovery", "report", "refund"):
+        grant = with_tranche_paid(grant, platform)
+    if command in ("claim", "recovery"):
+        grant = revoked(grant, budget)
+    if command == "recovery":
+        grant = claimed(grant, "1")
     before = len(grant.pending_events), len(budget.pending_events)
     commands: dict[str, Callable[[], None]] = {
         "tranche": lambda: grant.pay_tranche(
@@ -1882,6 +1891,18 @@ def test_given_an_award_when_a_decision_or_tranche_is_dated_before_it_then_it_is
         "amendment": lambda: amend(grant, budget, platform, "250000", the_schedule(), BEFORE_AWARD),
         "claim": lambda: grant.claim_recovery(
             amount=eur("1"), decision_ref="T", reason="r", occurred_on=BEFORE_AWARD, actor=OFFICIAL
+        ),
+        "request": lambda: grant.request_tranche(
+            number=1, occurred_on=BEFORE_AWARD, actor=OFFICIAL
+        ),
+        "report": lambda: grant.submit_report(
+            tranche=1, spent=eur("1"), summary="s", occurred_on=BEFORE_AWARD, actor=OFFICIAL
+        ),
+        "refund": lambda: grant.receive_refund(
+            amount=eur("1"), occurred_on=BEFORE_AWARD, actor=OFFICIAL
+        ),
+        "recovery": lambda: grant.receive_recovery(
+            amount=eur("1"), occurred_on=BEFORE_AWARD, actor=OFFICIAL
         ),
     }
 
