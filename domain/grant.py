@@ -233,9 +233,9 @@ class Grant(Ledgered):
         A retroactive revocation (Awb 4:48) leaves nothing; a revocation from a later
         date leaves what its settlement fixed (nothing without one).
         """
-        if self.state is GrantState.REVOKED:
-            return Money(0) if self.retroactive else (self.settled or Money(0))
-        return self.settled
+        settled = None if self.settled is None else self.settled.cents
+        allowed = allowance(self.state is GrantState.REVOKED, self.retroactive, settled)
+        return None if allowed is None else Money(allowed)
 
     @property
     def returned(self) -> Money:
@@ -246,10 +246,8 @@ class Grant(Ledgered):
     def still_owed(self) -> Money:
         """What must still come back: paid beyond what the grant allows, less returns."""
         allowed = self.allowed
-        if allowed is None:
-            return Money(0)
-        owed = max(0, (self.paid_total - allowed).cents)
-        return Money(max(0, owed - self.returned.cents))
+        cents = None if allowed is None else allowed.cents
+        return Money(owed_back(self.paid_total.cents, self.returned.cents, cents))
 
     @property
     def to_recover(self) -> Money:
@@ -257,7 +255,9 @@ class Grant(Ledgered):
 
         A refund after a claim pays the claim too: money comes back once, whichever way.
         """
-        return Money(max(0, min((self.claimed - self.recovered).cents, self.still_owed.cents)))
+        return Money(
+            outstanding_claim(self.claimed.cents, self.recovered.cents, self.still_owed.cents)
+        )
 
     @property
     def reclaimable(self) -> Money:
@@ -576,7 +576,7 @@ class Grant(Ledgered):
         amount.require_positive("amount")
         occurred_on = business_date("occurred_on", occurred_on)
         self._require_after_award("occurred_on", occurred_on, "a refund")
-        returnable = self.paid_total - self.refunded - self.recovered
+        returnable = self.paid_total - self.returned
         if amount > returnable:
             raise AmountBeyondLimit(
                 "amount",
@@ -680,6 +680,26 @@ def _decision(decision_ref: str, reason: str, occurred_on: date, actor: str) -> 
         "occurred_on": business_date("occurred_on", occurred_on),
         "actor": actor_of(actor),
     }
+
+
+def allowance(revoked: bool, retroactive: bool, settled: int | None) -> int | None:
+    """What a platform may finally keep of a grant, in cents (None: not fixed yet).
+
+    A retroactive revocation (Awb 4:48) leaves nothing; a revocation from a later date
+    leaves what its settlement fixed (nothing without one); otherwise the settlement."""
+    if revoked:
+        return 0 if retroactive else (settled or 0)
+    return settled
+
+
+def owed_back(paid: int, returned: int, allowed: int | None) -> int:
+    """Cents that must still come back: paid beyond what is allowed, less what returned."""
+    return 0 if allowed is None else max(0, max(0, paid - allowed) - returned)
+
+
+def outstanding_claim(claimed: int, recovered: int, owed: int) -> int:
+    """Cents of a claim still to recover: claimed and not recovered, as far as owed."""
+    return max(0, min(claimed - recovered, owed))
 
 
 def _check_schedule(

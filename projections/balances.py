@@ -18,7 +18,7 @@ from uuid import UUID
 
 from domain.budget import DistrictBudget
 from domain.expense import Expense
-from domain.grant import Grant
+from domain.grant import Grant, allowance, outstanding_claim, owed_back
 from domain.ids import text
 from domain.platform import Platform
 from domain.postings import REVERSALS, Leg, books, is_reversal, legs
@@ -371,15 +371,11 @@ def settled(doc: Doc) -> str:
 
 
 def grant_to_recover(doc: Doc) -> int:
-    """The outstanding claim, as the grant counts it (``Grant.to_recover``): claimed and not
-    recovered, as far as money is still owed (a refund after a claim pays it too)."""
-    paid, returned = doc["tranches_paid"], doc["refunded"] + doc["recovered"]
-    if doc["state"] == "revoked":
-        allowed: int | None = 0 if doc.get("retroactive") else (doc["settled"] or 0)
-    else:
-        allowed = doc["settled"]
-    owed = 0 if allowed is None else max(0, max(0, paid - allowed) - returned)
-    return max(0, min(int(doc["claimed"]) - int(doc["recovered"]), owed))
+    """The outstanding claim, by the grant's own rule (``Grant.to_recover``)."""
+    revoked = doc["state"] == "revoked"
+    allowed = allowance(revoked, bool(doc.get("retroactive")), doc["settled"])
+    owed = owed_back(doc["tranches_paid"], doc["refunded"] + doc["recovered"], allowed)
+    return outstanding_claim(doc["claimed"], doc["recovered"], owed)
 
 
 def grant_figures(doc: Doc) -> dict[str, Any]:

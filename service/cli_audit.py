@@ -24,6 +24,7 @@ from audit.checkpoint import (
 )
 from projections.registry import open_store
 from service.application import Buurtkas
+from service.cli_options import whole
 from service.export import ExportError, export_bundle
 from service.integrity import MAX_LAG, CheckResult, verify
 from service.settings import Settings, load_risk_config, load_settings
@@ -57,7 +58,7 @@ def add_commands(sub: Any) -> None:
     check.add_argument("--json", action="store_true", help="print the JSON report")
     check.add_argument(
         "--max-lag",
-        type=_lag,
+        type=whole("--max-lag", 0),
         default=MAX_LAG,
         help=f"events a read model may stand behind the head (default {MAX_LAG})",
     )
@@ -222,16 +223,6 @@ def _trusted(paths: list[Path]) -> list[Checkpoint]:
         except (OSError, ValueError, KeyError) as error:
             raise AuditConfigError(f"--checkpoint: cannot read {path}: {error}") from None
     return found
-
-
-def _lag(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--max-lag: {text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("--max-lag: must be at least 0")
-    return value
 
 
 def cmd_verify(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:

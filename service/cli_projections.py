@@ -17,6 +17,7 @@ from projections.replay import replay_platform
 from projections.runner import REBUILD_BATCH, Runner, SignalStop, follow_together
 from projections.store import StaleReadModel
 from service.application import Buurtkas
+from service.cli_options import whole
 from service.presenters import print_replay, replay_json
 from service.reports import find_platform
 from service.settings import load_risk_config, load_settings
@@ -26,7 +27,7 @@ def add_commands(sub: Any) -> None:
     project = sub.add_parser("project", help="bring every read model up to date")
     project.add_argument("--follow", action="store_true", help="keep following new events")
     project.add_argument(
-        "--batch-size", type=_batch_size, default=1000, help="events per transaction"
+        "--batch-size", type=whole("--batch-size", 1), default=1000, help="events per transaction"
     )
     project.add_argument(  # set by `buurtkas serve` for its projector child
         "--parent", type=int, default=None, help=argparse.SUPPRESS
@@ -36,13 +37,18 @@ def add_commands(sub: Any) -> None:
     rebuild = sub.add_parser("rebuild", help="rebuild read models side by side and swap")
     rebuild.add_argument("name", nargs="?", help=f"one of {', '.join(FACTORIES)} (default all)")
     rebuild.add_argument(
-        "--batch-size", type=_batch_size, default=REBUILD_BATCH, help="events per transaction"
+        "--batch-size",
+        type=whole("--batch-size", 1),
+        default=REBUILD_BATCH,
+        help="events per transaction",
     )
     replay = sub.add_parser("replay", help="a platform as of a business date or a position")
     replay.add_argument("--platform", required=True, help="platform name or neighbourhood")
     axis = replay.add_mutually_exclusive_group(required=True)
     axis.add_argument("--as-of", type=_date, help="business date YYYY-MM-DD")
-    axis.add_argument("--position", type=_position, help="recorded position in the store")
+    axis.add_argument(
+        "--position", type=whole("--position", 1), help="recorded position in the store"
+    )
     replay.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -53,24 +59,6 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"--as-of: {text!r} is not a date YYYY-MM-DD") from None
     except InvalidValue as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _whole(option: str, text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{option}: {text!r} is not a whole number") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"{option}: must be at least {least}")
-    return value
-
-
-def _batch_size(text: str) -> int:
-    return _whole("--batch-size", text, 1)
-
-
-def _position(text: str) -> int:
-    return _whole("--position", text, 1)
 
 
 def print_status(all_runners: list[Runner], as_json: bool = False) -> None:
