@@ -88,6 +88,14 @@ class Balances(Projection):
             ]
         )
 
+    def reads(self, cls: type) -> frozenset[str] | None:
+        """Every field of the events that post, name a document or have a handler;
+        nothing of the others (a bank match, a statement opened)."""
+        posts, role = self.plans.get(cls) or self._plan(cls)
+        if posts or role is not None or self.facts[cls] is not None:
+            return None
+        return frozenset()
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         plan = self.plans.get(type(event))
         if plan is None:

@@ -29,6 +29,13 @@ class Projection(ABC):
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         """Fold one event, stored at ``position``, into ``rows``."""
 
+    def reads(self, cls: type) -> frozenset[str] | None:
+        """Optional: the fields of events of class ``cls`` that ``apply`` and ``prefetch``
+        read, besides ``originator_id`` and ``originator_version`` (None: it may read any).
+        A runner decodes only those; a pure fold gets whole events, so the property that
+        the two give the same rows also shows that nothing read is left out."""
+        return None
+
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:  # noqa: B027
         """Optional: ``rows.preload`` what a batch of events will read, in bulk."""
 

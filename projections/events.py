@@ -6,7 +6,11 @@ values are plain, lists, or the library's ``{"_type_": ..., "_data_": ...}`` val
 parsed by msgspec against a flat schema that reads the typed values as small structs; any
 other state is parsed by orjson and walked. Either way the typed values are then decoded
 by the transcoder's own decoders, innermost first, as the library's object hook does;
-topics and UUIDs are looked up once. Whatever orjson refuses (NaN, integers beyond 64
+topics and UUIDs are looked up once. A reader that names the fields it reads of each
+class (``Fields``) gets events holding only those: msgspec skips the rest of the stored
+state without building it, and only the named typed values are decoded (an event of a
+class with upcasters, or a state this narrower schema refuses, is decoded whole, as
+above). Whatever orjson refuses (NaN, integers beyond 64
 bits, lone surrogates) and any mapper with a cipher or a compressor is decoded by the
 mapper itself, so every stored event still decodes.
 
@@ -39,9 +43,16 @@ IN_CHUNK = 500
 """Values per ``IN (...)`` list."""
 
 
+Fields = Callable[[type], "frozenset[str] | None"]
+"""The fields of an event class a reader reads, besides ``originator_id`` and
+``originator_version`` (None: every field). An event decoded for such a reader has no
+other attributes: reading another one raises ``AttributeError``."""
+
+
 class EventDecoder:
-    def __init__(self, mapper: Any) -> None:
+    def __init__(self, mapper: Any, fields: Fields | None = None) -> None:
         self.mapper = mapper
+        self.fields = fields
         transcoder = mapper.transcoder
         self.fast = (
             isinstance(transcoder, JSONTranscoder)
@@ -54,8 +65,9 @@ class EventDecoder:
                 name: reused(t.decode) if immutable(t.type) else t.decode
                 for name, t in transcoder.names.items()
             }
-        self.classes: dict[str, tuple[type[Any], int]] = {}
-        """Each topic's class and its ``class_version``."""
+        self.classes: dict[str, tuple[type[Any], int, Any, tuple[str, ...]]] = {}
+        """Each topic's class, its ``class_version``, and the decoder and names of the
+        fields read of it (None and ``()``: the whole state)."""
         self.uuids: dict[str, UUID] = {}
         """Ids by their stored text: ``reused(UUID)`` inline, as every event needs one (a
         function call less is about 4% of decoding a platform's events)."""
@@ -78,16 +90,13 @@ class EventDecoder:
             return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
         found = self.classes.get(topic)
         if found is None:
-            cls = resolve_topic(topic)
-            found = self.classes[topic] = (cls, getattr(cls, "class_version", 1))
-        cls, class_version = found
-        try:
-            event_state: dict[str, Any] = self._typed(self.schema.decode(state))
-        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
-            try:  # not a flat state of typed values (or not UTF-8): the general walk
-                event_state = self._value(orjson.loads(state))
-            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
-                # not for orjson, or an unknown type: the mapper decodes it or raises its error
+            found = self.classes[topic] = self._resolve(topic)
+        cls, class_version, narrow, names = found
+        event_state = None if narrow is None else self._narrow(narrow, names, state)
+        if event_state is None:
+            event_state = self._whole(state)
+            if event_state is None:  # not for orjson, or an unknown type:
+                # the mapper decodes it or raises its error
                 return self.mapper.to_domain_event(StoredEvent(oid, version, topic, state))
         event_state["originator_id"] = oid
         event_state["originator_version"] = version
@@ -99,6 +108,57 @@ class EventDecoder:
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", event_state)
         return event
+
+    def _resolve(self, topic: str) -> tuple[type[Any], int, Any, tuple[str, ...]]:
+        cls = resolve_topic(topic)
+        class_version = getattr(cls, "class_version", 1)
+        wanted = None if self.fields is None or class_version != 1 else self.fields(cls)
+        if wanted is None:
+            return cls, class_version, None, ()
+        names = tuple(sorted(wanted))
+        schema = msgspec.defstruct(
+            f"Fields{len(self.classes)}",
+            [(name, FieldValue | msgspec.UnsetType, msgspec.UNSET) for name in names],
+        )
+        return cls, class_version, msgspec.json.Decoder(schema), names
+
+    def _whole(self, state: bytes) -> dict[str, Any] | None:
+        """Every field of a stored state, decoded (None: the mapper must decode it)."""
+        decoded: dict[str, Any] | None
+        try:
+            decoded = self._typed(self.schema.decode(state))
+        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
+            try:  # not a flat state of typed values (or not UTF-8): the general walk
+                decoded = self._value(orjson.loads(state))
+            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
+                decoded = None
+        return decoded
+
+    def _narrow(self, narrow: Any, names: tuple[str, ...], state: bytes) -> dict[str, Any] | None:
+        """The named fields of a stored state, decoded (None: it must be decoded whole)."""
+        try:
+            return self._fields(narrow.decode(state), names)
+        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError):
+            return None
+
+    def _fields(self, struct: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        """The named fields of a narrowly decoded state, their typed values decoded."""
+        decoders = self.decoders
+        state: dict[str, Any] = {}
+        for name in names:
+            item = getattr(struct, name)
+            kind = type(item)
+            if kind is Typed:
+                data = item.data
+                if type(data) is dict or type(data) is list:
+                    data = self._value(data)
+                item = decoders[item.type](data)
+            elif kind is list:
+                item = self._value(item)
+            elif item is msgspec.UNSET:
+                continue  # not stored: the whole state would not have it either
+            state[name] = item
+        return state
 
     def _typed(self, value: dict[str, Any]) -> Any:
         """An event's state as ``schema`` decoded it: its typed values decoded."""
@@ -160,7 +220,8 @@ class Typed(
     data: str | int | bool | list[Any] | dict[str, Any] | None
 
 
-FlatState = dict[str, str | int | bool | Typed | list[Any] | None]
+FieldValue = str | int | bool | Typed | list[Any] | None
+FlatState = dict[str, FieldValue]
 """The usual stored state: fields whose values are plain, typed values or lists. No
 floats: those (and anything else) take the general walk, and then the mapper."""
 
@@ -255,24 +316,32 @@ class PausedCollector:
 class EventSource:
     """What runners and replays need of the event store: positions and decoded events."""
 
-    def __init__(self, app: Any, conn: Connection) -> None:
+    def __init__(self, app: Any, conn: Connection, fields: Fields | None = None) -> None:
+        """``fields``: what ``read`` decodes of each class (all of it if None); events
+        looked up by ``versions`` and ``read_at`` are always decoded whole."""
         self.app = app
         self.conn = conn
         self.decoder = EventDecoder(app.mapper)
+        self.narrow = self.decoder if fields is None else EventDecoder(app.mapper, fields)
         self.table = app.recorder.events_table_name
         self.id_column = "rowid" if conn.dialect == "sqlite" else "notification_id"
 
     def head(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)
 
-    def _select(self, where: str, params: list[Any], tail: str = "") -> list[tuple[int, Any]]:
+    def _select(
+        self, where: str, params: list[Any], tail: str = "", *, narrow: bool = False
+    ) -> list[tuple[int, Any]]:
         rows = self.conn.stream(  # on PostgreSQL, decoded while the rest is coming
             f"SELECT {self.id_column}, originator_id, originator_version, topic, state "  # noqa: S608
             f"FROM {self.table} WHERE {where} {tail}",
             params,
             binary=True,
         )
-        decode = self.decoder.decode
+        return self._decoded(rows, self.narrow if narrow else self.decoder)
+
+    def _decoded(self, rows: Iterable[Any], decoder: EventDecoder) -> list[tuple[int, Any]]:
+        decode = decoder.decode
         with collector_paused():
             return [
                 (int(position), decode(oid, int(version), topic, bytes(state)))
@@ -280,9 +349,13 @@ class EventSource:
             ]
 
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        """Up to ``limit`` events stored after position ``after``, in order."""
+        """Up to ``limit`` events stored after position ``after``, in order (decoded as
+        far as ``fields`` says)."""
         return self._select(
-            f"{self.id_column} > ?", [after, limit], f"ORDER BY {self.id_column} LIMIT ?"
+            f"{self.id_column} > ?",
+            [after, limit],
+            f"ORDER BY {self.id_column} LIMIT ?",
+            narrow=True,
         )
 
     def read_at(self, positions: list[int]) -> list[tuple[int, Any]]:

@@ -56,6 +56,19 @@ FIRST_OWNERS: Dispatch[Callable[[Any], list[str]]] = Dispatch(
 """How the first event of an aggregate names its platforms, by its class."""
 
 
+FIRST_FIELDS: Dispatch[frozenset[str]] = Dispatch(
+    [
+        (Platform.Registered, frozenset()),
+        (
+            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
+            frozenset({"platform_id"}),
+        ),
+        (PlatformTransfer.Made, frozenset({"from_platform_id", "to_platform_id"})),
+    ]
+)
+"""What ``FIRST_OWNERS`` reads of each class (nothing else of any event is read)."""
+
+
 def first_owners(first: Any) -> list[str]:
     """The platforms an aggregate belongs to, from its first event."""
     owners = FIRST_OWNERS(first)
@@ -122,6 +135,9 @@ class PlatformIndex(Projection):
         self.rows: weakref.ref[Rows] | None = None
         """The rows ``tails`` belong to, weakly (as ``Signals.rows``)."""
         self.tails: dict[str, Tail] = {}
+
+    def reads(self, cls: type) -> frozenset[str]:
+        return FIRST_FIELDS[cls] or frozenset()
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         platforms = self.owners.prefetch(rows, events)

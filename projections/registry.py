@@ -52,9 +52,8 @@ def runner(
     batch_size: int = 1000,
     risk: RiskConfig | None = None,
 ) -> Runner:
-    return Runner(
-        EventSource(app, store.conn), store, projection(name, risk), batch_size=batch_size
-    )
+    folded = projection(name, risk)
+    return Runner(EventSource(app, store.conn, folded.reads), store, folded, batch_size=batch_size)
 
 
 def runners(

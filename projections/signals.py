@@ -109,6 +109,55 @@ PLATFORM_FIELD: Dispatch[str] = Dispatch(
 transfer feeds the receiving platform: money in). Looked up once per class."""
 
 
+EVERY_EVENT = frozenset({"timestamp", "occurred_on"})
+"""What ``apply`` reads of every event of a platform: its business date, and how late it
+was booked."""
+
+READS: Dispatch[frozenset[str]] = Dispatch(
+    [
+        (Platform.Registered, frozenset({"name"})),
+        (Platform.MemberJoined, frozenset({"person", "role", "iban"})),
+        (Platform.MemberLeft, frozenset({"person", "role"})),
+        (Platform.RelativeDeclared, frozenset({"relative_name", "relative_iban"})),
+        (Platform.RecognitionRevoked, frozenset({"effective_on"})),
+        (Grant.Awarded, frozenset({"period_start", "period_end"})),
+        (Grant.Amended, frozenset({"period_end"})),
+        (Grant.Revoked, frozenset({"effective_on", "retroactive"})),
+        (Grant.TranchePaid, frozenset({"number", "amount"})),
+        (Grant.TrancheRequested, frozenset({"number"})),
+        (Grant.ReportSubmitted, frozenset({"tranche"})),
+        (
+            (Grant.EntryReversed, BankStatement.EntryReversed, PlatformTransfer.EntryReversed),
+            frozenset({"reverses_version"}),
+        ),
+        (
+            BankStatement.LineRecorded,
+            frozenset(
+                {"direction", "amount", "kind", "counterparty_name", "counterparty_iban", "matches"}
+            ),
+        ),
+        (
+            Expense.Submitted,
+            frozenset(
+                {
+                    "amount",
+                    "payee_name",
+                    "payee_iban",
+                    "invoice_number",
+                    "payment_method",
+                    "actor",
+                    "receipt_sha256",
+                }
+            ),
+        ),
+        (Expense.ReceiptAttached, frozenset({"receipt_sha256"})),
+        (Expense.Approved, frozenset({"actor"})),
+        (PlatformTransfer.Made, frozenset({"amount"})),
+    ]
+)
+"""What the handlers read of each class, besides ``EVERY_EVENT`` and the platform field."""
+
+
 def signalled(first: Any) -> str:
     """The platform whose signals an aggregate's events feed, from its first event ("": none)."""
     field_name = PLATFORM_FIELD(first)
@@ -170,6 +219,11 @@ class Signals(Projection):
                 (PlatformTransfer.Made, self._inflow),
             ]
         )
+
+    def reads(self, cls: type) -> frozenset[str]:
+        platform_field = PLATFORM_FIELD[cls]
+        own = READS[cls] or frozenset()
+        return EVERY_EVENT | own | ({platform_field} if platform_field else set())
 
     def build(self) -> str:
         """The version, and the risk configuration: its thresholds shape the rows too (the

@@ -35,6 +35,10 @@ class Status(Projection):
             ]
         )
 
+    def reads(self, cls: type) -> frozenset[str] | None:
+        """Every field of the events it handles; nothing of the others."""
+        return None if self.handlers[cls] is not None else frozenset()
+
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         handler = self.handlers[type(event)]
         if handler is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 
+from domain.expense import Expense
 from domain.values import Role
 from projections.db import STREAM_CHUNK, Connection, connect
 from projections.events import EventDecoder, EventSource
@@ -85,6 +87,68 @@ class TestEventSource:
         for p in wanted:
             event = stored[p]
             assert same(versions[(event.originator_id, event.originator_version)], event)
+
+
+class TestNarrowReads:
+    def test_a_reader_that_names_its_fields_gets_those_fields_of_every_event_alone(
+        self, app: Buurtkas, conn: Connection
+    ) -> None:
+        # given: a reader of the business date of every event, and the amount of expenses
+        load_demo(app)
+        generate(app, 600, seed=7)
+        expected = list(app.stored_events())
+
+        def fields(cls: type) -> frozenset[str]:
+            wanted = {"occurred_on"}
+            if issubclass(cls, Expense.Submitted):
+                wanted.add("amount")
+            return frozenset(wanted)
+
+        # when
+        read = EventSource(app, conn, fields).read(0, len(expected))
+        # then: the same events, each with the fields named, decoded as the mapper does;
+        # a class with upcasters is read whole (its upcasters need the whole state)
+        assert [p for p, _ in read] == [p for p, _ in expected]
+        upcast = 0
+        for (_, narrow), (_, whole) in zip(read, expected, strict=True):
+            assert type(narrow) is type(whole)
+            if getattr(type(whole), "class_version", 1) != 1:
+                upcast += 1
+                assert vars(narrow) == vars(whole)
+                continue
+            kept = {"originator_id", "originator_version", *fields(type(whole))}
+            assert vars(narrow) == {k: v for k, v in vars(whole).items() if k in kept}
+        assert upcast > 0
+
+    def test_a_field_a_reader_did_not_name_is_not_there_to_be_read_by_mistake(
+        self, app: Buurtkas, conn: Connection
+    ) -> None:
+        # given
+        load_demo(app)
+        source = EventSource(app, conn, lambda cls: frozenset({"occurred_on"}))
+        # when
+        _, event = next(e for e in source.read(0, 1000) if isinstance(e[1], Expense.Submitted))
+        # then: reading another field fails loudly rather than giving a default
+        with pytest.raises(AttributeError):
+            _ = event.amount
+        assert event.occurred_on is not None
+
+    def test_a_state_the_narrow_schema_refuses_is_decoded_whole_as_the_mapper_does(
+        self, app: Buurtkas
+    ) -> None:
+        # given: a stored state whose named field is not in the usual form (a float)
+        decoder = EventDecoder(app.mapper, lambda cls: frozenset({"actor", "occurred_on"}))
+        state = (
+            b'{"timestamp":{"_type_":"datetime_iso","_data_":"2020-01-01T00:00:00+00:00"},'
+            b'"occurred_on":{"_type_":"date_iso","_data_":"2020-01-01"},"actor":1.5,'
+            b'"reason":"x"}'
+        )
+        oid = UUID(int=7)
+        stored = StoredEvent(oid, 2, "buurtkas.expense.Rejected", state)
+        # when
+        event = decoder.decode(oid.hex, 2, stored.topic, state)
+        # then: the mapper's event, every field of it
+        assert vars(event) == vars(app.mapper.to_domain_event(stored))
 
 
 class TestEventDecoder:
