@@ -18,7 +18,7 @@ reads them from the event store.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -137,8 +137,12 @@ class BatchRows:
         generation: int,
         cache: dict[tuple[str, str], Doc | None] | None = None,
         source: EventSource | None = None,
+        written: Container[tuple[str, str]] | None = None,
     ) -> None:
+        """``written``: holds at least every key there is a row for in this generation
+        (see ``Runner.written``); a key it does not hold is absent without a query."""
         self.store = store
+        self.written = written
         self.source = source
         self.events: dict[tuple[UUID, int], Any] = {}
         self.projection = projection
@@ -152,7 +156,10 @@ class BatchRows:
             if k in self.writes:  # written by this batch, not kept
                 written = self.writes[k]
                 return written[1] if written is not None else None
-            self.cache[k] = self.store.get(self.projection, self.generation, kind, key)
+            if self.written is not None and k not in self.written:
+                self.cache[k] = None  # never written: no row
+            else:
+                self.cache[k] = self.store.get(self.projection, self.generation, kind, key)
         return self.cache[k]
 
     def put(
@@ -196,9 +203,14 @@ class BatchRows:
 
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted: dict[str, list[str]] = {}
+        written = self.written
         for kind, key in keys:
-            if (kind, key) not in self.cache and (kind, key) not in self.writes:
-                wanted.setdefault(kind, []).append(key)  # (a written row is newer)
+            k = (kind, key)
+            if k not in self.cache and k not in self.writes:  # (a written row is newer)
+                if written is not None and k not in written:
+                    self.cache[k] = None  # never written: no row
+                else:
+                    wanted.setdefault(kind, []).append(key)
         for kind, names in wanted.items():
             unique = sorted(set(names))
             found = self.store.get_many(self.projection, self.generation, kind, unique)

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from rbloom import Bloom
+
 from projections.base import Projection
 from projections.committer import Committer
 from projections.events import EventSource, PausedCollector, collector_paused
@@ -34,6 +36,8 @@ REBUILD_BATCH = 20_000
 """Events per transaction of a rebuild: each commit rewrites the rows a batch touched
 (every platform's running totals, say), so a long fold commits seldom; memory grows
 with this, not with the store."""
+WRITTEN_KEYS = 1_000_000
+"""Keys the filter of written keys is sized for (about 1.2 MB at 1% false positives)."""
 CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 
@@ -71,6 +75,12 @@ class Runner:
         self.cache: dict[tuple[str, str], Doc | None] = {}
         self.cached_at: tuple[int, int] | None = None
         """The generation and position the cached rows are committed at."""
+        self.written: Bloom | None = None
+        """Every key this runner has written into the generation it is filling, when it
+        has filled that generation alone from position 0 (so the generation has no other
+        rows): a key not in it needs no query. Kept with the cache, and forgotten with it.
+        A fixed size, so memory stays flat; past ``WRITTEN_KEYS`` keys it answers "maybe"
+        more often, which only costs queries."""
         self.build = projection.build()
         self.folded = 0
         """Events this runner has committed, in all."""
@@ -156,8 +166,12 @@ class Runner:
             return 0
         if self.cached_at != (generation, start):
             self.cache.clear()
+            # a generation at position 0 has no rows (every commit moves the position)
+            self.written = Bloom(WRITTEN_KEYS, 0.01) if start == 0 else None
         self.cached_at = None
-        rows = BatchRows(self.store, self.name, generation, self.cache, self.source)
+        rows = BatchRows(
+            self.store, self.name, generation, self.cache, self.source, written=self.written
+        )
         end = events[-1][0]
         try:
             with collector_paused():
@@ -166,6 +180,8 @@ class Runner:
                     self.projection.apply(rows, position, event)
                 if len(events) < self.batch_size or end >= self.source.head():
                     self.projection.finish(rows)
+            if self.written is not None:
+                self.written.update(rows.writes)
             if committer is None:
                 self.store.commit_batch(
                     self.name, generation, start, end, rows.writes, require_active=live
@@ -184,6 +200,7 @@ class Runner:
                 )
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
+            self.written = None
             raise
         self.cached_at = (generation, end)
         self._trim()
@@ -251,6 +268,7 @@ class Runner:
         except BaseException:
             self.cache.clear()
             self.cached_at = None
+            self.written = None
             raise
         finally:
             committer.close()

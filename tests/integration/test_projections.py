@@ -11,6 +11,7 @@ import pytest
 
 from domain.expense import Expense
 from domain.grant import Grant
+from projections import runner as runner_module
 from projections import signals as signals_module
 from projections.balances import budget_figures, grant_figures, platform_figures
 from projections.base import fold
@@ -325,6 +326,36 @@ class TestReadModels:
         assert stored_rows(store, "status") == pure_fold(app, "status")
         status.rebuild()
         assert store.generations("status") == [2, 3]  # dropped by the next rebuild
+
+    def test_a_rebuild_asks_the_store_only_for_rows_it_may_have_written(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: a history whose signals read many rows that are not there yet (receipts)
+        load_demo(app)
+        generate(app, 1200, seed=8)
+        asked: list[str] = []
+        get, get_many = store.get, store.get_many
+
+        def counted_get(projection: str, generation: int, kind: str, key: str) -> Any:
+            asked.append(kind)
+            return get(projection, generation, kind, key)
+
+        def counted_get_many(projection: str, generation: int, kind: str, keys: Any) -> Any:
+            asked.extend(kind for _ in keys)
+            return get_many(projection, generation, kind, keys)
+
+        monkeypatch.setattr(store, "get", counted_get)
+        monkeypatch.setattr(store, "get_many", counted_get_many)
+        # when: rebuilt with the filter of written keys, and without it
+        runner(app, store, "signals", 97).rebuild()
+        with_filter, asked[:] = len(asked), []
+        monkeypatch.setattr(runner_module, "Bloom", lambda *_: None)
+        runner(app, store, "signals", 97).rebuild()
+        without = len(asked)
+        # then: the same rows, and almost none of those queries
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+        assert without > 200
+        assert with_filter * 10 < without
 
     def test_projection_status_reports_position_and_lag(
         self, app: Buurtkas, store: ReadModelStore
