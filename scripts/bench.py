@@ -142,17 +142,22 @@ def rss_mib() -> float:
     return 0.0
 
 
-def ceiling(app: Buurtkas, batch: int = REBUILD_BATCH) -> tuple[int, float]:
+def ceiling(
+    app: Buurtkas, batch: int = REBUILD_BATCH, model: str | None = None
+) -> tuple[int, float]:
     """Read and decode every stored event, doing nothing else: the rebuild's ceiling.
 
     It reads through the same ``EventSource`` as the runners do (the same queries, the
-    same decoder), in the same batch size, on its own connection.
+    same decoder), in the same batch size, on its own connection. With ``model``, it
+    decodes only the fields that read model's runner decodes (``Projection.reads``):
+    what reading costs that runner, shown beside the ceiling for comparison.
     """
     from projections.db import connect
     from projections.events import EventSource, PausedCollector
+    from projections.registry import projection
 
     conn = connect(app.store_env)
-    source = EventSource(app, conn)
+    source = EventSource(app, conn, None if model is None else projection(model).reads)
     started = time.perf_counter()
     count, position = 0, 0
     try:
@@ -226,6 +231,7 @@ def bench_projections(args: argparse.Namespace) -> None:
             # SQLite has checkpointed the generator's WAL): the higher rate is the ceiling.
             _, second_read = ceiling(app)
             read_rate = max(first_read, second_read)
+            own_reads = {m: ceiling(app, model=m)[1] for m in results}
             print(
                 f"\n{name}: {count:,} events; buurtkas generate {generated:,.0f} ev/s; "
                 f"ceiling (read and decode only) {read_rate:,.0f} ev/s "
@@ -234,7 +240,9 @@ def bench_projections(args: argparse.Namespace) -> None:
             )
             print(
                 f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
-                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9}  (peak RSS so far, MiB)"
+                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9} {'own read':>10}"
+                "  (peak RSS so far, MiB; own read: ev/s reading and decoding only the "
+                "fields that runner decodes)"
             )
             total_seconds = 0.0
             for model, result in results.items():
@@ -242,7 +250,8 @@ def bench_projections(args: argparse.Namespace) -> None:
                 total_seconds += result["seconds"]
                 print(
                     f"{model:16} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
-                    f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f}"
+                    f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f} "
+                    f"{own_reads[model]:10,.0f}"
                 )
             print(
                 f"{'all four':16} {count / total_seconds:10,.0f} (events/s over the four "
