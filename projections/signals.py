@@ -42,17 +42,15 @@ from domain.platform import Platform
 from domain.risk import (
     BOARD_ROLES,
     Facts,
-    Outflow,
     RiskConfig,
-    evaluate,
     iso_day,
-    risk_score,
 )
 from domain.transfer import PlatformTransfer
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
 from projections.rows import Rows
+from projections.signals_facts import Job, evaluate_jobs, facts_of, findings_doc
 from projections.store import Doc
 
 MAX_LATE_LISTED = 100
@@ -559,72 +557,8 @@ class Signals(Projection):
         docs = self._docs(rows, platform)
         if docs is None:
             return None
-        meta, head = docs.meta, docs.head
-        inflows: dict[str, tuple[date, int, int]] = {}
-        outflows: dict[str, Outflow] = {}
-        expenses: dict[str, Doc] = {}
-        for _, chunk in rows.items("facts", platform) if log is None else log:
-            for fact in chunk["facts"]:
-                tag = fact[0]
-                if tag == "expense":
-                    _, key, day, cents, payee, iban, invoice, method, by, position = fact
-                    expenses[key] = {
-                        "date": day,
-                        "amount": cents,
-                        "payee": payee,
-                        "iban": iban,
-                        "invoice": invoice,
-                        "receipt": None,
-                        "method": method,
-                        "submitted_by": by,
-                        "approved_by": None,
-                        "state": "submitted",
-                        "positions": [position],
-                    }
-                elif tag == "out":
-                    _, key, day, cents, kind, payee, iban, matches, position = fact
-                    outflows[key] = Outflow(
-                        iso_day(day), cents, kind, payee, iban, matches, position
-                    )
-                elif tag == "in":
-                    _, key, day, cents, position = fact
-                    inflows[key] = (iso_day(day), cents, position)
-                elif tag == "gone":
-                    inflows.pop(fact[1], None)
-                    outflows.pop(fact[1], None)
-                else:  # a change of an expense: approved, another state, a receipt
-                    expense = expenses.get(fact[1])
-                    if expense is None:
-                        continue
-                    if tag == "approved":
-                        expense["state"] = "approved"
-                        expense["approved_by"] = fact[3]
-                        expense["approved_on"] = fact[4]
-                        expense["approved_at"] = fact[2]
-                    elif tag == "state":
-                        expense["state"] = fact[3]
-                    elif tag == "receipt":
-                        expense["receipt"] = fact[3]
-                    else:
-                        continue
-                    expense["positions"].append(fact[2])
-        return Facts(
-            clock=self.clock or (iso_day(head["clock"]) if head["clock"] else None),
-            members=meta["members"],
-            relatives=meta["relatives"],
-            approvers=set(meta["approvers"]),
-            inflows=[inflows[key] for key in sorted(inflows)],
-            outflows=sorted(outflows.values(), key=lambda o: o.position),
-            expenses={key: expenses[key] for key in sorted(expenses)},
-            grants=meta["grants"],
-            recognition_revoked_on=(
-                iso_day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
-            ),
-            late=[(p, days) for p, days in meta["late_listed"]],
-            late_count=head["late"],
-            late_worst=head["worst"],
-            duplicate_receipts=meta["duplicate_receipts"],
-        )
+        found = rows.items("facts", platform) if log is None else log
+        return facts_of(docs.meta, docs.head, found, self.clock)
 
     def finish(self, rows: Rows) -> None:
         batch = self._batch(rows)
@@ -635,21 +569,21 @@ class Signals(Projection):
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
         for group in _groups(rows, marked):
             logs = rows.items_of("facts", group)  # one read for the group, not one each
+            jobs: list[Job] = []
             for dirty in group:
-                facts = self.facts(rows, dirty, logs[dirty])
-                if facts is not None:
-                    meta = rows.get("meta", dirty) or {}
-                    rows.put("findings", dirty, self.findings(meta.get("name", ""), facts), dirty)
+                kept = self._docs(rows, dirty)
+                if kept is not None:
+                    jobs.append((dirty, kept.meta, kept.head, logs[dirty]))
                 rows.delete("dirty", dirty)
+            self._found(rows, evaluate_jobs(self.config, self.clock, jobs))
+
+    @staticmethod
+    def _found(rows: Rows, findings: list[tuple[str, Doc]]) -> None:
+        for platform, doc in findings:
+            rows.put("findings", platform, doc, platform)
 
     def findings(self, name: str, facts: Facts) -> Doc:
-        found = evaluate(facts, self.config)
-        return {
-            "name": name,
-            "findings": [f.as_doc() for f in found],
-            "score": risk_score(found),
-            "config": f"{self.config.version}:{self.config.digest()}",
-        }
+        return findings_doc(self.config, name, facts)
 
 
 FINISH_FACTS = 5_000

@@ -1,0 +1,98 @@
+"""The signals' findings from a platform's rows: a pure function of its documents and
+its log of facts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.risk import Facts, Outflow, RiskConfig, evaluate, iso_day, risk_score
+from projections.store import Doc
+
+Job = tuple[str, Doc, Doc, list[tuple[str, Doc]]]
+"""A platform to evaluate: its key, ``meta`` and ``head`` documents, and its log rows."""
+
+
+def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | None) -> Facts:
+    """A platform's facts: its log folded in order, with its ``meta`` and ``head``.
+    ``clock`` fixes "today" (None: the platform's latest business date)."""
+    inflows: dict[str, tuple[date, int, int]] = {}
+    outflows: dict[str, Outflow] = {}
+    expenses: dict[str, Doc] = {}
+    for _, chunk in log:
+        for fact in chunk["facts"]:
+            tag = fact[0]
+            if tag == "expense":
+                _, key, day, cents, payee, iban, invoice, method, by, position = fact
+                expenses[key] = {
+                    "date": day,
+                    "amount": cents,
+                    "payee": payee,
+                    "iban": iban,
+                    "invoice": invoice,
+                    "receipt": None,
+                    "method": method,
+                    "submitted_by": by,
+                    "approved_by": None,
+                    "state": "submitted",
+                    "positions": [position],
+                }
+            elif tag == "out":
+                _, key, day, cents, kind, payee, iban, matches, position = fact
+                outflows[key] = Outflow(iso_day(day), cents, kind, payee, iban, matches, position)
+            elif tag == "in":
+                _, key, day, cents, position = fact
+                inflows[key] = (iso_day(day), cents, position)
+            elif tag == "gone":
+                inflows.pop(fact[1], None)
+                outflows.pop(fact[1], None)
+            else:  # a change of an expense: approved, another state, a receipt
+                expense = expenses.get(fact[1])
+                if expense is None:
+                    continue
+                if tag == "approved":
+                    expense["state"] = "approved"
+                    expense["approved_by"] = fact[3]
+                    expense["approved_on"] = fact[4]
+                    expense["approved_at"] = fact[2]
+                elif tag == "state":
+                    expense["state"] = fact[3]
+                elif tag == "receipt":
+                    expense["receipt"] = fact[3]
+                else:
+                    continue
+                expense["positions"].append(fact[2])
+    return Facts(
+        clock=clock or (iso_day(head["clock"]) if head["clock"] else None),
+        members=meta["members"],
+        relatives=meta["relatives"],
+        approvers=set(meta["approvers"]),
+        inflows=[inflows[key] for key in sorted(inflows)],
+        outflows=sorted(outflows.values(), key=lambda o: o.position),
+        expenses={key: expenses[key] for key in sorted(expenses)},
+        grants=meta["grants"],
+        recognition_revoked_on=(
+            iso_day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
+        ),
+        late=[(p, days) for p, days in meta["late_listed"]],
+        late_count=head["late"],
+        late_worst=head["worst"],
+        duplicate_receipts=meta["duplicate_receipts"],
+    )
+
+
+def findings_doc(config: RiskConfig, name: str, facts: Facts) -> Doc:
+    found = evaluate(facts, config)
+    return {
+        "name": name,
+        "findings": [f.as_doc() for f in found],
+        "score": risk_score(found),
+        "config": f"{config.version}:{config.digest()}",
+    }
+
+
+def evaluate_jobs(config: RiskConfig, clock: date | None, jobs: list[Job]) -> list[tuple[str, Doc]]:
+    """The findings document of each platform of ``jobs``."""
+    return [
+        (platform, findings_doc(config, meta.get("name", ""), facts_of(meta, head, log, clock)))
+        for platform, meta, head, log in jobs
+    ]
