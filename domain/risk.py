@@ -161,8 +161,12 @@ def spending(facts: Facts) -> list[Outflow]:
 
 
 def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
+    """Outflows no one approved but their initiator: no matching expense, an expense not
+    approved, approved by whoever submitted it, by someone never a member of the platform
+    (the statutes have its own members approve), or approved only after the money left."""
     unapproved = []
     expenses = facts.expenses
+    members = {norm(person) for person in facts.members}
     for o in spending(facts):
         matches = o.matches or ""
         if matches.startswith(("tranche:", "transfer:")):
@@ -173,6 +177,7 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
             expense is None
             or not expense.get("approved_by")
             or norm(expense["approved_by"]) == norm(expense["submitted_by"])
+            or norm(expense["approved_by"]) not in members
             or _approved_later(expense.get("approved_on"), o.day)
         ):
             unapproved.append(o)
@@ -188,7 +193,7 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
             0,
             "cents",
             [o.position for o in unapproved],
-            f"{len(unapproved)} outflows without approval by someone other than the initiator",
+            f"{len(unapproved)} outflows without approval by a member other than the initiator",
         )
     ]
 

@@ -172,8 +172,9 @@ class Batch:
 
 class Signals(Projection):
     name = "signals"
-    version = 2
-    """2: a governance finding names each expense's submission and approval once."""
+    version = 3
+    """2: a governance finding names each expense's submission and approval once.
+    3: an approval by someone never a member of the platform does not count."""
 
     def __init__(self, config: RiskConfig | None = None, clock: date | None = None) -> None:
         """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);

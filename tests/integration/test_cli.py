@@ -10,6 +10,7 @@ from eventsourcing.persistence import PersistenceError
 
 from projections.registry import open_store
 from projections.runner import Runner
+from projections.signals import Signals
 from service.application import Buurtkas
 from service.cli import main
 from service.storage import persistence_env, sqlite_path
@@ -177,16 +178,16 @@ def test_project_with_other_thresholds_rebuilds_the_signals_and_projections_show
     # then the signals were named stale, rebuilt into a new generation, and are current
     assert code == 0
     assert not before["signals"]["current"]
-    assert before["signals"]["build"].startswith("v2 risk 2026-11-1:")
+    assert before["signals"]["build"].startswith(f"v{Signals.version} risk 2026-11-1:")
     logs = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
     stale = [entry for entry in logs if entry["event"] == "projection.stale"]
     assert [(entry["projection"], entry["wanted"][:15]) for entry in stale] == [
-        ("signals", "v2 risk late-20")
+        ("signals", f"v{Signals.version} risk late-20"[:15])
     ]
     rebuilt = [entry["projection"] for entry in logs if entry["event"] == "projection.rebuilt"]
     assert rebuilt == ["signals"]
     assert after["signals"]["generation"] == before["signals"]["generation"] + 1
-    assert after["signals"]["build"].startswith("v2 risk late-20:")
+    assert after["signals"]["build"].startswith(f"v{Signals.version} risk late-20:")
     assert all(s["current"] for s in after.values())
     assert after["balances"]["generation"] == before["balances"]["generation"]
 

@@ -289,6 +289,23 @@ def test_finance_in_two_hands_is_governance_decay(approvers: set[str], fires: bo
         assert found[0].positions == [1000, 1001, 1002, 1003, 1004]
 
 
+@pytest.mark.parametrize(
+    ("approver", "fires"),
+    [("Buurman Jansen", True), ("chair", False), ("  CHAIR ", False)],
+)
+def test_an_approval_by_someone_never_a_member_of_the_platform_does_not_count(
+    approver: str, fires: bool
+) -> None:
+    # given: an outflow matched to an expense approved by a member (names compared case-
+    # and spacing-blind) or by an outsider
+    given = facts(**approved_outflows([5_000]))
+    given.expenses["e0"]["approved_by"] = approver
+    # when
+    found = unapproved_payment(given, CONFIG)
+    # then
+    assert [f.positions for f in found] == ([[0]] if fires else [])
+
+
 def test_an_approval_recorded_after_the_money_left_does_not_count() -> None:
     # given
     given = facts(**approved_outflows([5_000]))
