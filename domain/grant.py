@@ -591,6 +591,39 @@ class Grant(Ledgered):
             actor=actor_of(actor),
         )
 
+    def reverse(
+        self,
+        *,
+        reverses_version: int,
+        reason: str,
+        occurred_on: date,
+        actor: str,
+        budget: DistrictBudget | None = None,
+    ) -> None:
+        """Correct a money event recorded in error. On a revoked grant, whose open
+        commitment the revocation returned to the budget, a tranche that was never paid
+        goes back to the budget too: ``budget`` (the grant's own) is then required."""
+        kind, amount = self._check_reversible(reverses_version)
+        returns = kind == "tranche" and self.state is GrantState.REVOKED
+        if returns:
+            if budget is None:
+                raise InvalidValue(
+                    "budget",
+                    f"grant {self.reference} was revoked: its budget takes the tranche back",
+                )
+            self._require_own(budget)
+            if amount > budget.committed:
+                raise InvalidValue(
+                    "budget",
+                    f"budget {budget.district} {budget.year} holds EUR {budget.committed} "
+                    f"committed, less than the EUR {amount} of the tranche to take back",
+                )
+        super().reverse(
+            reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
+        )
+        if returns and budget is not None:
+            budget.release(grant_id=self.id, amount=amount, occurred_on=occurred_on, actor=actor)
+
     # Internals ---------------------------------------------------------------------
 
     def _check_reversible(self, version: object) -> tuple[str, Money]:

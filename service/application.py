@@ -32,7 +32,7 @@ from domain.matching import record_id as record_id_of
 from domain.money import Money
 from domain.platform import CriterionAssessment, Platform
 from domain.transfer import PlatformTransfer
-from domain.values import BankLineKind, Direction, LegalForm, PaymentMethod, Role
+from domain.values import BankLineKind, Direction, GrantState, LegalForm, PaymentMethod, Role
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -672,6 +672,22 @@ class Buurtkas(Application[UUID]):
                         f"the bank confirmed {reference}; record the bank's correction line "
                         "or reverse that line first",
                     )
+        if isinstance(aggregate, Grant):
+            # a revoked grant's budget takes back a tranche reversed (see ``Grant.reverse``)
+            budget = (
+                self.load(DistrictBudget, aggregate.budget_id, "budget_id")
+                if aggregate.state is GrantState.REVOKED
+                else None
+            )
+            aggregate.reverse(
+                reverses_version=reverses_version,
+                reason=reason,
+                occurred_on=occurred_on,
+                actor=actor,
+                budget=budget,
+            )
+            self._save(aggregate, *([] if budget is None else [budget]))
+            return
         aggregate.reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
         )

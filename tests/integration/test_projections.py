@@ -464,6 +464,44 @@ class TestReplay:
 
 
 class TestCorrectionsInReadModels:
+    def test_a_tranche_reversed_on_a_revoked_grant_goes_back_to_the_budget(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: a tranche paid, then the grant revoked from a later date
+        budget_id = given_budget(app)
+        platform_id = given_platform(app)
+        grant_id = given_grant(app, budget_id, platform_id)
+        app.pay_tranche(
+            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
+        )
+        app.revoke_grant(
+            grant_id,
+            effective_on=date(2020, 4, 1),
+            retroactive=False,
+            decision_ref="INTREKKING-1",
+            reason="statutes broken",
+            occurred_on=date(2020, 4, 1),
+            actor=OFFICIAL,
+        )
+        # when: the tranche turns out to have been booked in error
+        app.reverse_entry(
+            grant_id,
+            reverses_version=2,
+            reason="booked in error",
+            occurred_on=date(2020, 4, 2),
+            actor=OFFICIAL,
+        )
+        for r in runners(app, store):
+            r.catch_up()
+        # then: nothing is left committed to the revoked grant; the budget has it all back
+        rows = BatchRows(store, "balances", store.ensure("balances"))
+        budget = budget_figures(rows.get("budget", str(budget_id)) or {})
+        grant = rows.get("grant", str(grant_id)) or {}
+        assert budget["available"] == budget["allocated"] == eur("500000").cents
+        debit, credit = grant["accounts"]["commitment"]  # each side as a positive sum
+        assert debit - credit == 0
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
+
     def test_a_reversed_transfer_leaves_no_inflow_in_the_signals(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:

@@ -545,9 +545,14 @@ class LedgerMachine(RuleBasedStateMachine):
         kind, amount = grant.reversible_versions()[version]
         if self.refused(
             lambda: grant.reverse(
-                reverses_version=version, reason="error", occurred_on=self.next_day(), actor=ACTOR
+                reverses_version=version,
+                reason="error",
+                occurred_on=self.next_day(),
+                actor=ACTOR,
+                budget=self.budget,
             ),
             grant,
+            self.budget,
         ):
             assert kind == "tranche"  # only a tranche reversal can be refused
             return
@@ -555,7 +560,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.received[grant.platform_id] -= amount.cents
         elif kind == "refund":
             self.spent[grant.platform_id] -= amount.cents
-        self.save(grant)
+        self.save(grant, self.budget)
 
     @precondition(lambda self: self.platforms)
     @rule(data=st.data(), verb=st.sampled_from(["suspend", "lift_suspension", "revoke"]))
@@ -653,6 +658,14 @@ class LedgerMachine(RuleBasedStateMachine):
         assert all(c >= 0 for c in commitments)
         assert allocated == available + sum(commitments) + paid
         assert self.budget.committed.cents == sum(commitments) + paid
+
+    @invariant()
+    def a_revoked_grant_keeps_nothing_committed(self) -> None:
+        ledger = self.ledger()
+        for grant in self.grants:
+            if grant.state is GrantState.REVOKED:
+                commitment = ledger.balances.get(f"grant:{grant.id}:commitment", Money(0))
+                assert commitment == Money(0)
 
     @invariant()
     def money_returned_never_exceeds_what_was_paid(self) -> None:

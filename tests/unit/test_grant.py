@@ -1453,6 +1453,63 @@ def test_reversing_a_tranche_recorded_in_error_makes_it_payable_again() -> None:
     assert grant.paid_total == eur("125000")
 
 
+def test_given_a_revoked_grant_when_a_tranche_is_reversed_then_its_budget_takes_it_back() -> None:
+    # given: a tranche paid, then the grant revoked from a later date (the revocation
+    # returned the open commitment to the budget)
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    tranche_version = grant.version
+    grant = revoked(grant, budget, retroactive=False)
+    committed = budget.committed
+    before_grant, before_budget = len(grant.pending_events), len(budget.pending_events)
+
+    # when
+    grant.reverse(
+        reverses_version=tranche_version,
+        reason="booked in error",
+        occurred_on=LATER,
+        actor=OFFICIAL,
+        budget=budget,
+    )
+
+    # then: the tranche is gone from the grant and its amount back in the budget, so no
+    # commitment is left that a revoked grant could never pay
+    one_new_event(grant, before_grant, Grant.EntryReversed)
+    released = one_new_event(budget, before_budget, DistrictBudget.CommitmentReleased)
+    assert (released.grant_id, released.amount) == (grant.id, eur("125000"))
+    assert grant.paid == {}
+    assert budget.committed == committed - eur("125000")
+
+
+def test_given_a_revoked_grant_when_a_tranche_is_reversed_without_its_budget_then_refused() -> None:
+    # given
+    budget, platform = a_budget(), a_recognised_platform()
+    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
+    tranche_version = grant.version
+    grant = revoked(grant, budget, retroactive=False)
+    other = a_budget(year=2020)
+    before = len(grant.pending_events)
+
+    # when / then: no budget, or another one, is refused and nothing is recorded
+    with pytest.raises(InvalidValue) as info:
+        grant.reverse(
+            reverses_version=tranche_version, reason="error", occurred_on=LATER, actor=OFFICIAL
+        )
+    assert info.value.field == "budget"
+    with pytest.raises(InvalidValue) as info:
+        grant.reverse(
+            reverses_version=tranche_version,
+            reason="error",
+            occurred_on=LATER,
+            actor=OFFICIAL,
+            budget=other,
+        )
+    assert info.value.field == "budget"
+    assert len(grant.pending_events) == before
+    assert other.pending_events == []
+    assert grant.paid_total == eur("125000")
+
+
 @pytest.mark.parametrize("kind", ["refund", "recovery"])
 def test_reversing_a_refund_or_recovery_receipt_takes_it_back(kind: str) -> None:
     # given
