@@ -227,17 +227,6 @@ class Grant(Ledgered):
         return total(list(self.paid.values()))
 
     @property
-    def allowed(self) -> Money | None:
-        """What the platform may finally keep: none until a revocation or settlement.
-
-        A retroactive revocation (Awb 4:48) leaves nothing; a revocation from a later
-        date leaves what its settlement fixed (nothing without one).
-        """
-        settled = None if self.settled is None else self.settled.cents
-        allowed = allowance(self.state is GrantState.REVOKED, self.retroactive, settled)
-        return None if allowed is None else Money(allowed)
-
-    @property
     def returned(self) -> Money:
         """Money that came back: refunds and recoveries; never more than was paid."""
         return self.refunded + self.recovered
@@ -245,9 +234,9 @@ class Grant(Ledgered):
     @property
     def still_owed(self) -> Money:
         """What must still come back: paid beyond what the grant allows, less returns."""
-        allowed = self.allowed
-        cents = None if allowed is None else allowed.cents
-        return Money(owed_back(self.paid_total.cents, self.returned.cents, cents))
+        settled = None if self.settled is None else self.settled.cents
+        allowed = allowance(self.state is GrantState.REVOKED, self.retroactive, settled)
+        return Money(owed_back(self.paid_total.cents, self.returned.cents, allowed))
 
     @property
     def to_recover(self) -> Money:
@@ -612,16 +601,12 @@ class Grant(Ledgered):
                     f"grant {self.reference} was revoked: its budget takes the tranche back",
                 )
             self._require_own(budget)
-            if amount > budget.committed:
-                raise InvalidValue(
-                    "budget",
-                    f"budget {budget.district} {budget.year} holds EUR {budget.committed} "
-                    f"committed, less than the EUR {amount} of the tranche to take back",
-                )
         super().reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
         )
         if returns and budget is not None:
+            # cannot be refused: the date and actor passed above, and the budget still
+            # holds everything this grant kept paid (the revocation released the rest)
             budget.release(grant_id=self.id, amount=amount, occurred_on=occurred_on, actor=actor)
 
     # Internals ---------------------------------------------------------------------

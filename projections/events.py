@@ -338,10 +338,7 @@ class EventSource:
             params,
             binary=True,
         )
-        return self._decoded(rows, self.narrow if narrow else self.decoder)
-
-    def _decoded(self, rows: Iterable[Any], decoder: EventDecoder) -> list[tuple[int, Any]]:
-        decode = decoder.decode
+        decode = (self.narrow if narrow else self.decoder).decode
         with collector_paused():
             return [
                 (int(position), decode(oid, int(version), topic, bytes(state)))

@@ -43,36 +43,27 @@ def _transfer(first: Any) -> list[str]:
     return [text(first.from_platform_id), text(first.to_platform_id)]
 
 
-FIRST_OWNERS: Dispatch[Callable[[Any], list[str]]] = Dispatch(
+FIRST_OWNERS: Dispatch[tuple[Callable[[Any], list[str]], frozenset[str]]] = Dispatch(
     [
-        (Platform.Registered, _registered),
+        (Platform.Registered, (_registered, frozenset())),
         (
             (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
-            _of_platform,
+            (_of_platform, frozenset({"platform_id"})),
         ),
-        (PlatformTransfer.Made, _transfer),
-    ]
-)
-"""How the first event of an aggregate names its platforms, by its class."""
-
-
-FIRST_FIELDS: Dispatch[frozenset[str]] = Dispatch(
-    [
-        (Platform.Registered, frozenset()),
         (
-            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
-            frozenset({"platform_id"}),
+            PlatformTransfer.Made,
+            (_transfer, frozenset({"from_platform_id", "to_platform_id"})),
         ),
-        (PlatformTransfer.Made, frozenset({"from_platform_id", "to_platform_id"})),
     ]
 )
-"""What ``FIRST_OWNERS`` reads of each class (nothing else of any event is read)."""
+"""How the first event of an aggregate names its platforms, by its class, and the fields
+that reads (nothing else of any event is read)."""
 
 
 def first_owners(first: Any) -> list[str]:
     """The platforms an aggregate belongs to, from its first event."""
-    owners = FIRST_OWNERS(first)
-    return [] if owners is None else owners(first)
+    found = FIRST_OWNERS(first)
+    return [] if found is None else found[0](first)
 
 
 class Owners:
@@ -137,7 +128,8 @@ class PlatformIndex(Projection):
         self.tails: dict[str, Tail] = {}
 
     def reads(self, cls: type) -> frozenset[str]:
-        return FIRST_FIELDS[cls] or frozenset()
+        found = FIRST_OWNERS[cls]
+        return frozenset() if found is None else found[1]
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         platforms = self.owners.prefetch(rows, events)

@@ -50,7 +50,7 @@ from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
 from projections.rows import Rows
-from projections.signals_facts import Job, evaluate_jobs, facts_of, findings_doc
+from projections.signals_facts import facts_of, findings_doc
 from projections.store import Doc
 
 MAX_LATE_LISTED = 100
@@ -570,21 +570,13 @@ class Signals(Projection):
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
         for group in _groups(rows, marked):
             logs = rows.items_of("facts", group)  # one read for the group, not one each
-            jobs: list[Job] = []
             for dirty in group:
                 kept = self._docs(rows, dirty)
                 if kept is not None:
-                    jobs.append((dirty, kept.meta, kept.head, logs[dirty]))
+                    facts = facts_of(kept.meta, kept.head, logs[dirty], self.clock)
+                    found = findings_doc(self.config, kept.meta.get("name", ""), facts)
+                    rows.put("findings", dirty, found, dirty)
                 rows.delete("dirty", dirty)
-            self._found(rows, evaluate_jobs(self.config, self.clock, jobs))
-
-    @staticmethod
-    def _found(rows: Rows, findings: list[tuple[str, Doc]]) -> None:
-        for platform, doc in findings:
-            rows.put("findings", platform, doc, platform)
-
-    def findings(self, name: str, facts: Facts) -> Doc:
-        return findings_doc(self.config, name, facts)
 
 
 FINISH_FACTS = 5_000

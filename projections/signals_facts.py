@@ -8,9 +8,6 @@ from datetime import date
 from domain.risk import Facts, Outflow, RiskConfig, evaluate, iso_day, risk_score
 from projections.store import Doc
 
-Job = tuple[str, Doc, Doc, list[tuple[str, Doc]]]
-"""A platform to evaluate: its key, ``meta`` and ``head`` documents, and its log rows."""
-
 
 def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | None) -> Facts:
     """A platform's facts: its log folded in order, with its ``meta`` and ``head``.
@@ -88,11 +85,3 @@ def findings_doc(config: RiskConfig, name: str, facts: Facts) -> Doc:
         "score": risk_score(found),
         "config": f"{config.version}:{config.digest()}",
     }
-
-
-def evaluate_jobs(config: RiskConfig, clock: date | None, jobs: list[Job]) -> list[tuple[str, Doc]]:
-    """The findings document of each platform of ``jobs``."""
-    return [
-        (platform, findings_doc(config, meta.get("name", ""), facts_of(meta, head, log, clock)))
-        for platform, meta, head, log in jobs
-    ]

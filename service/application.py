@@ -672,13 +672,9 @@ class Buurtkas(Application[UUID]):
                         f"the bank confirmed {reference}; record the bank's correction line "
                         "or reverse that line first",
                     )
-        if isinstance(aggregate, Grant):
+        if isinstance(aggregate, Grant) and aggregate.state is GrantState.REVOKED:
             # a revoked grant's budget takes back a tranche reversed (see ``Grant.reverse``)
-            budget = (
-                self.load(DistrictBudget, aggregate.budget_id, "budget_id")
-                if aggregate.state is GrantState.REVOKED
-                else None
-            )
+            budget = self.load(DistrictBudget, aggregate.budget_id, "budget_id")
             aggregate.reverse(
                 reverses_version=reverses_version,
                 reason=reason,
@@ -686,7 +682,7 @@ class Buurtkas(Application[UUID]):
                 actor=actor,
                 budget=budget,
             )
-            self._save(aggregate, *([] if budget is None else [budget]))
+            self._save(aggregate, budget)
             return
         aggregate.reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
