@@ -168,18 +168,14 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
     expenses = facts.expenses
     members = {norm(person) for person in facts.members}
     for o in spending(facts):
-        matches = o.matches or ""
-        if matches.startswith(("tranche:", "transfer:")):
-            continue
-        matched = matches.removeprefix("expense:") if matches.startswith("expense:") else ""
-        expense = expenses.get(matched) if matched else None
-        if (
-            expense is None
-            or not expense.get("approved_by")
-            or norm(expense["approved_by"]) == norm(expense["submitted_by"])
-            or norm(expense["approved_by"]) not in members
-            or _approved_later(expense.get("approved_on"), o.day)
-        ):
+        matches = o.matches
+        expense = None
+        if matches:
+            if matches.startswith(("tranche:", "transfer:")):
+                continue
+            if matches.startswith("expense:"):
+                expense = expenses.get(matches[8:])
+        if expense is None or not _approved(expense, members, o.day):
             unapproved.append(o)
     if not unapproved:
         return []
@@ -198,8 +194,16 @@ def unapproved_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
     ]
 
 
-def _approved_later(approved_on: str | None, paid: date) -> bool:
-    return iso_day(approved_on) > paid if approved_on else False
+def _approved(expense: dict[str, Any], members: set[str], paid: date) -> bool:
+    """Approved by a member other than its submitter, on or before ``paid``."""
+    by = expense.get("approved_by")
+    if not by:
+        return False
+    approver = norm(by)
+    if approver == norm(expense["submitted_by"]) or approver not in members:
+        return False
+    approved_on = expense.get("approved_on")
+    return not approved_on or iso_day(approved_on) <= paid
 
 
 def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
@@ -455,11 +459,16 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
 
 
 def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
-    seen: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    by_amount: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for expense in facts.expenses.values():
         if expense.get("invoice") and expense["state"] != "rejected":
-            key = (norm(expense["payee"]), expense["amount"], norm(expense["invoice"]))
-            seen[key].append(expense["positions"][0])
+            by_amount[expense["amount"]].append(expense)
+    seen: dict[tuple[str, int, str], list[int]] = defaultdict(list)
+    for amount, same in by_amount.items():
+        if len(same) > 1:  # names are compared only where amounts meet
+            for expense in same:
+                key = (norm(expense["payee"]), amount, norm(expense["invoice"]))
+                seen[key].append(expense["submitted_at"])
     positions = sorted({p for ps in seen.values() if len(ps) > 1 for p in ps})
     receipts = sorted({p for ps in facts.duplicate_receipts.values() for p in ps})
     flagged = sorted(set(positions) | set(receipts))
@@ -502,7 +511,7 @@ def missing_receipt(facts: Facts, config: RiskConfig) -> list[Finding]:
             max((facts.clock - iso_day(e["date"])).days for e in missing),
             config.missing_receipt_days,
             "days",
-            sorted(e["positions"][0] for e in missing),
+            sorted(e["submitted_at"] for e in missing),
             f"{len(missing)} expenses without a receipt after {config.missing_receipt_days} days",
         )
     ]
@@ -674,7 +683,7 @@ def governance_decay(facts: Facts, config: RiskConfig) -> list[Finding]:
             {
                 p
                 for e in facts.expenses.values()
-                for p in (e["positions"][0], e.get("approved_at"))
+                for p in (e["submitted_at"], e.get("approved_at"))
                 if p is not None
             }
         )

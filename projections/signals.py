@@ -9,8 +9,9 @@ Rows, all tagged with their platform:
   late bookings and the worst delay, the number of logged facts;
 - ``facts``: the platform's log of money and expense facts, ``FACTS_CHUNK`` to a row
   (key ``<platform>:<chunk number>``): money in, money out, a correction taking money
-  in or out back, an expense submitted, an expense changed (receipt, approval, rejection,
-  payment, correction). Only the log's last row changes, and only by growing;
+  in or out back, an expense submitted (with the receipt it came with), an expense
+  changed (a receipt attached later, approval, rejection, payment, correction). Only the
+  log's last row changes, and only by growing;
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
@@ -172,9 +173,10 @@ class Batch:
 
 class Signals(Projection):
     name = "signals"
-    version = 3
+    version = 4
     """2: a governance finding names each expense's submission and approval once.
-    3: an approval by someone never a member of the platform does not count."""
+    3: an approval by someone never a member of the platform does not count.
+    4: an expense's log entry holds the receipt it was submitted with."""
 
     def __init__(self, config: RiskConfig | None = None, clock: date | None = None) -> None:
         """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);
@@ -493,6 +495,7 @@ class Signals(Projection):
             event.payment_method.value,
             event.actor,
             position,
+            event.receipt_sha256,
         ]
         self._log(rows, docs, platform, fact)
         if event.receipt_sha256:
@@ -502,6 +505,7 @@ class Signals(Projection):
         self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
         oid = text(event.originator_id)
+        self._log(rows, docs, platform, ["receipt", oid, position, event.receipt_sha256])
         self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
 
     def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
@@ -531,7 +535,7 @@ class Signals(Projection):
     def _receipt(
         self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        self._log(rows, docs, platform, ["receipt", expense_id, position, sha])
+        """Record who used receipt ``sha``; a receipt used twice is noted on each user."""
         doc = rows.get("receipt", sha) or {"uses": []}
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc, keep=False)  # seldom used again

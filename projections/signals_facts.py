@@ -19,45 +19,44 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
         for fact in chunk["facts"]:
             tag = fact[0]
             if tag == "expense":
-                _, key, day, cents, payee, iban, invoice, method, by, position = fact
+                _, key, day, cents, payee, iban, invoice, method, by, position, receipt = fact
                 expenses[key] = {
                     "date": day,
                     "amount": cents,
                     "payee": payee,
                     "iban": iban,
                     "invoice": invoice,
-                    "receipt": None,
+                    "receipt": receipt,
                     "method": method,
                     "submitted_by": by,
+                    "submitted_at": position,
                     "approved_by": None,
                     "state": "submitted",
-                    "positions": [position],
                 }
             elif tag == "out":
                 _, key, day, cents, kind, payee, iban, matches, position = fact
                 outflows[key] = Outflow(iso_day(day), cents, kind, payee, iban, matches, position)
+            elif tag == "state":
+                expense = expenses.get(fact[1])
+                if expense is not None:
+                    expense["state"] = fact[3]
+            elif tag == "approved":
+                expense = expenses.get(fact[1])
+                if expense is not None:
+                    expense["state"] = "approved"
+                    expense["approved_by"] = fact[3]
+                    expense["approved_on"] = fact[4]
+                    expense["approved_at"] = fact[2]
             elif tag == "in":
                 _, key, day, cents, position = fact
                 inflows[key] = (iso_day(day), cents, position)
             elif tag == "gone":
                 inflows.pop(fact[1], None)
                 outflows.pop(fact[1], None)
-            else:  # a change of an expense: approved, another state, a receipt
+            elif tag == "receipt":  # attached after submission
                 expense = expenses.get(fact[1])
-                if expense is None:
-                    continue
-                if tag == "approved":
-                    expense["state"] = "approved"
-                    expense["approved_by"] = fact[3]
-                    expense["approved_on"] = fact[4]
-                    expense["approved_at"] = fact[2]
-                elif tag == "state":
-                    expense["state"] = fact[3]
-                elif tag == "receipt":
+                if expense is not None:
                     expense["receipt"] = fact[3]
-                else:
-                    continue
-                expense["positions"].append(fact[2])
     return Facts(
         clock=clock or (iso_day(head["clock"]) if head["clock"] else None),
         members=meta["members"],

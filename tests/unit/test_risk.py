@@ -60,7 +60,7 @@ def expense(n: int, amount: int = 10_000, **changes: Any) -> dict[str, Any]:
         "submitted_by": "Treasurer",
         "approved_by": "Chair",
         "state": "paid",
-        "positions": [1000 + n],
+        "submitted_at": 1000 + n,
     }
     doc.update(changes)
     return doc
