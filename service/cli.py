@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sqlite3
 import sys
 import time
@@ -198,7 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        return COMMANDS[args.command](app, args, log)
+        code = COMMANDS[args.command](app, args, log)
+        sys.stdout.flush()  # a reader that went away is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return output_closed(log)
     except ConcurrentUpdateError as error:
         log.error("projection.concurrent_update", error=str(error))
         print(
@@ -236,6 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         app.close()
+
+
+def output_closed(log: Any) -> int:
+    """The reader of the output went away (``buurtkas history ... | head``): end quietly,
+    with the status of a command that SIGPIPE ended. Whatever the command stored stays."""
+    log.info("command.output_closed")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # nothing is left to write at exit
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,6 +86,29 @@ class TestCommandLine:
         }
         chair = [x for x in lines if "to Yvonne Koster" in x["summary"]]
         assert [x["amount"] for x in chair] == ["12500.00", "15000.00", "9650.00"]
+
+    def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given a history to print, and a reader that goes away before it is printed
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        command = [sys.executable, "-m", "service.cli", "history", "--platform", "G-buurt"]
+        # when
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy()
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            process.stdout.close()
+            errors = process.stderr.read().decode()
+            code = process.wait(timeout=120)
+        # then: the status of a command SIGPIPE ended, and no error or traceback
+        assert code == 128 + signal.SIGPIPE, errors
+        assert "command.output_closed" in errors
+        assert "error" not in errors.casefold()
+        assert "Traceback" not in errors
+        assert "Exception ignored" not in errors
 
     def test_generate_reports_events_per_second(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
