@@ -200,9 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
-        code = COMMANDS[args.command](app, args, log)
-        sys.stdout.flush()  # a reader that went away is found here, not at exit
-        return code
+        return flushed(log, COMMANDS[args.command](app, args, log))
     except BrokenPipeError:
         return output_closed(log)
     except ConcurrentUpdateError as error:
@@ -244,14 +242,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.close()
 
 
-def output_closed(log: Any) -> int:
+def flushed(log: Any, code: int) -> int:
+    """``code``, once what the command printed has gone out: a reader that went away is
+    found here rather than at exit."""
+    try:
+        if sys.stdout is not None:  # None: started with its output closed
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return output_closed(log, code)
+    return code
+
+
+def output_closed(log: Any, code: int = 0) -> int:
     """The reader of the output went away (``buurtkas history ... | head``): end quietly,
-    with the status of a command that SIGPIPE ended. Whatever the command stored stays."""
-    log.info("command.output_closed")
+    with the command's own failure status, else the status of a command that SIGPIPE
+    ended. Whatever the command stored stays."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # nothing is left to write at exit
-    os.close(devnull)
-    return 128 + signal.SIGPIPE
+    try:
+        os.dup2(devnull, sys.stdout.fileno())  # nothing is left to write at exit
+        try:
+            log.info("command.output_closed")
+            sys.stderr.flush()
+        except BrokenPipeError:  # the log went to the same pipe (2>&1 | head)
+            os.dup2(devnull, sys.stderr.fileno())
+    finally:
+        os.close(devnull)
+    return code or 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

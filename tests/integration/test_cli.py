@@ -27,6 +27,22 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return database_url
 
 
+def run_with_output_closed(command: list[str], *, stderr: int) -> tuple[int, str]:
+    """Run ``buurtkas COMMAND`` in its own process, its output buffered as in a pipe, and
+    close the reading end at once; return its status and what it logged (if piped apart)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "service.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        process.stdout.close()
+        errors = process.stderr.read().decode() if process.stderr is not None else ""
+        return process.wait(timeout=120), errors
+
+
 class TestCommandLine:
     def test_demo_then_balances_prints_every_demo_platform(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
@@ -87,28 +103,36 @@ class TestCommandLine:
         chair = [x for x in lines if "to Yvonne Koster" in x["summary"]]
         assert [x["amount"] for x in chair] == ["12500.00", "15000.00", "9650.00"]
 
+    @pytest.mark.parametrize(
+        "command",
+        [["history", "--platform", "G-buurt"], ["balances"]],
+        ids=["longer-than-a-buffer", "within-a-buffer"],
+    )
     def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(
-        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+        self, cli_env: str, capsys: pytest.CaptureFixture[str], command: list[str]
     ) -> None:
-        # given a history to print, and a reader that goes away before it is printed
+        # given something to print, and a reader that goes away before it is printed
         assert main(["demo"]) == 0
         capsys.readouterr()
-        command = [sys.executable, "-m", "service.cli", "history", "--platform", "G-buurt"]
         # when
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy()
-        ) as process:
-            assert process.stdout is not None
-            assert process.stderr is not None
-            process.stdout.close()
-            errors = process.stderr.read().decode()
-            code = process.wait(timeout=120)
+        code, errors = run_with_output_closed(command, stderr=subprocess.PIPE)
         # then: the status of a command SIGPIPE ended, and no error or traceback
         assert code == 128 + signal.SIGPIPE, errors
         assert "command.output_closed" in errors
         assert "error" not in errors.casefold()
         assert "Traceback" not in errors
         assert "Exception ignored" not in errors
+
+    def test_a_reader_of_both_output_and_log_that_goes_away_ends_the_command_quietly(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given (as `buurtkas balances 2>&1 | head`)
+        assert main(["demo"]) == 0
+        capsys.readouterr()
+        # when
+        code, _ = run_with_output_closed(["balances"], stderr=subprocess.STDOUT)
+        # then
+        assert code == 128 + signal.SIGPIPE
 
     def test_generate_reports_events_per_second(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
