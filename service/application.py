@@ -6,7 +6,8 @@ budget) save them in one ``save(a, b)``, atomically.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -655,14 +656,14 @@ class Buurtkas(Application[UUID]):
         aggregate = self.load(Aggregate, aggregate_id, "aggregate_id", expected_version)
         if not isinstance(aggregate, Grant | Expense | BankStatement | PlatformTransfer):
             raise NotFound("aggregate_id", "only money records can be corrected")
-        released: list[BankMatch] = []
+        touched: list[Aggregate] = []  # changed with it, in the same save
         if isinstance(aggregate, BankStatement):
             line = aggregate.lines.get(reverses_version)
             if line is not None and line.matches is not None:
                 match = self._line_match(aggregate.platform_id, line.matches)
                 if match is not None:
                     match.release(reason=reason, occurred_on=occurred_on, actor=actor)
-                    released.append(match)
+                    touched.append(match)
         else:
             for platform_id, reference in confirmable(aggregate, reverses_version):
                 match = self._match(BankMatch.id_for(platform_id, reference))
@@ -672,22 +673,16 @@ class Buurtkas(Application[UUID]):
                         f"the bank confirmed {reference}; record the bank's correction line "
                         "or reverse that line first",
                     )
+        reverse: Callable[..., None] = aggregate.reverse
         if isinstance(aggregate, Grant) and aggregate.state is GrantState.REVOKED:
             # a revoked grant's budget takes back a tranche reversed (see ``Grant.reverse``)
             budget = self.load(DistrictBudget, aggregate.budget_id, "budget_id")
-            aggregate.reverse(
-                reverses_version=reverses_version,
-                reason=reason,
-                occurred_on=occurred_on,
-                actor=actor,
-                budget=budget,
-            )
-            self._save(aggregate, budget)
-            return
-        aggregate.reverse(
+            reverse = functools.partial(aggregate.reverse, budget=budget)
+            touched.append(budget)
+        reverse(
             reverses_version=reverses_version, reason=reason, occurred_on=occurred_on, actor=actor
         )
-        self._save(aggregate, *released)
+        self._save(aggregate, *touched)
 
     # Reading the store --------------------------------------------------------------
 
