@@ -98,3 +98,12 @@ def given_grant(
         occurred_on=DAY,
         actor=OFFICIAL,
     )
+
+
+def given_first_tranche_paid(app: Buurtkas, paid_on: date) -> tuple[UUID, UUID, UUID]:
+    """A budget, a platform and a grant (``given_grant``) whose first tranche, EUR 50,000,
+    was paid on ``paid_on``: their ids."""
+    budget_id, platform_id = given_budget(app), given_platform(app)
+    grant_id = given_grant(app, budget_id, platform_id)
+    app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=paid_on, actor=OFFICIAL)
+    return budget_id, platform_id, grant_id

@@ -29,9 +29,7 @@ from tests.integration.givens import (
     OFFICIAL,
     TREASURER,
     eur,
-    given_budget,
-    given_grant,
-    given_platform,
+    given_first_tranche_paid,
 )
 
 
@@ -176,10 +174,8 @@ class TestReadModels:
     ) -> None:
         # given a grant paid 50,000, revoked, a claim of 50,000, and then a refund of 20,000
         # and a recovery of 10,000
-        budget_id, platform_id = given_budget(app), given_platform(app)
-        grant_id = given_grant(app, budget_id, platform_id)
         day = date(2020, 6, 1)
-        app.pay_tranche(grant_id, number=1, amount=eur("50000"), occurred_on=day, actor=OFFICIAL)
+        _, platform_id, grant_id = given_first_tranche_paid(app, day)
         app.revoke_grant(
             grant_id,
             effective_on=day if retroactive else date(2020, 6, 2),
@@ -468,12 +464,7 @@ class TestCorrectionsInReadModels:
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
         # given: a tranche paid, then the grant revoked from a later date
-        budget_id = given_budget(app)
-        platform_id = given_platform(app)
-        grant_id = given_grant(app, budget_id, platform_id)
-        app.pay_tranche(
-            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 3, 1), actor=OFFICIAL
-        )
+        budget_id, _, grant_id = given_first_tranche_paid(app, date(2020, 3, 1))
         app.revoke_grant(
             grant_id,
             effective_on=date(2020, 4, 1),
@@ -610,12 +601,7 @@ class TestReportsOverdue:
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
         # given: tranche 1 paid on 2020-01-10, no report, tranche 2 requested 120 days later
-        budget_id = given_budget(app)
-        platform_id = given_platform(app)
-        grant_id = given_grant(app, budget_id, platform_id)
-        app.pay_tranche(
-            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 1, 10), actor=OFFICIAL
-        )
+        _, platform_id, grant_id = given_first_tranche_paid(app, date(2020, 1, 10))
         app.request_tranche(grant_id, number=2, occurred_on=date(2020, 5, 9), actor=TREASURER)
         # when
         runner(app, store, "signals").catch_up()
@@ -632,12 +618,7 @@ class TestReportsOverdue:
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
         # given
-        budget_id = given_budget(app)
-        platform_id = given_platform(app)
-        grant_id = given_grant(app, budget_id, platform_id)
-        app.pay_tranche(
-            grant_id, number=1, amount=eur("50000"), occurred_on=date(2020, 1, 10), actor=OFFICIAL
-        )
+        _, platform_id, grant_id = given_first_tranche_paid(app, date(2020, 1, 10))
         app.submit_report(
             grant_id,
             tranche=1,

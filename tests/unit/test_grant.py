@@ -1453,13 +1453,19 @@ def test_reversing_a_tranche_recorded_in_error_makes_it_payable_again() -> None:
     assert grant.paid_total == eur("125000")
 
 
-def test_given_a_revoked_grant_when_a_tranche_is_reversed_then_its_budget_takes_it_back() -> None:
-    # given: a tranche paid, then the grant revoked from a later date (the revocation
-    # returned the open commitment to the budget)
+def a_grant_revoked_after_a_tranche() -> tuple[DistrictBudget, Grant, int]:
+    """A grant whose first tranche was paid and which was then revoked from a later date
+    (not retroactively): its budget, the grant, and the version of the tranche paid."""
     budget, platform = a_budget(), a_recognised_platform()
     grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
     tranche_version = grant.version
-    grant = revoked(grant, budget, retroactive=False)
+    return budget, revoked(grant, budget, retroactive=False), tranche_version
+
+
+def test_given_a_revoked_grant_when_a_tranche_is_reversed_then_its_budget_takes_it_back() -> None:
+    # given: a tranche paid, then the grant revoked from a later date (the revocation
+    # returned the open commitment to the budget)
+    budget, grant, tranche_version = a_grant_revoked_after_a_tranche()
     committed = budget.committed
     before_grant, before_budget = len(grant.pending_events), len(budget.pending_events)
 
@@ -1483,10 +1489,7 @@ def test_given_a_revoked_grant_when_a_tranche_is_reversed_then_its_budget_takes_
 
 def test_given_a_revoked_grant_when_a_tranche_is_reversed_without_its_budget_then_refused() -> None:
     # given
-    budget, platform = a_budget(), a_recognised_platform()
-    grant = with_tranche_paid(an_awarded_grant(budget, platform), platform, 1)
-    tranche_version = grant.version
-    grant = revoked(grant, budget, retroactive=False)
+    _, grant, tranche_version = a_grant_revoked_after_a_tranche()
     other = a_budget(year=2020)
     before = len(grant.pending_events)
 
