@@ -59,19 +59,21 @@ def fold(projection: Projection, events: Iterable[tuple[int, Any]], rows: R) -> 
 def fold_together(
     projections: Sequence[Projection],
     events: Iterable[tuple[int, Any]],
-    known: Iterable[tuple[int, Any]] = (),
+    known: Iterable[tuple[int, Any]] | None = None,
 ) -> list[MemoryRows]:
     """Pure folds of several projections over the same events, in one pass.
 
-    ``known``: events that are not folded but may be looked up (``Rows.event``), such as
-    the first event of an aggregate that names its platform."""
-    seen: dict[tuple[int, int], Any] = {
-        (event.originator_id.int, event.originator_version): event for _, event in known
-    }
+    ``known``: every event that may be looked up (``Rows.event``), ``events`` among them,
+    such as the first event of an aggregate that names its platform (a replay reads them
+    all at once); None: the events folded so far, remembered as they are folded."""
+    seen: dict[tuple[int, int], Any] = {}
+    if known is not None:
+        seen = {(event.originator_id.int, event.originator_version): event for _, event in known}
     folds = [(projection, MemoryRows(seen)) for projection in projections]
     with collector_paused():
         for position, event in events:
-            seen[(event.originator_id.int, event.originator_version)] = event
+            if known is None:
+                seen[(event.originator_id.int, event.originator_version)] = event
             for projection, rows in folds:
                 projection.apply(rows, position, event)
         for projection, rows in folds:

@@ -3,16 +3,18 @@
 ``EventDecoder`` gives exactly the domain events the application's mapper gives (same
 classes, same attributes, same upcasting), only faster. The usual state (fields whose
 values are plain, lists, or the library's ``{"_type_": ..., "_data_": ...}`` values) is
-parsed by msgspec against a flat schema that reads the typed values as small structs; any
-other state is parsed by orjson and walked. Either way the typed values are then decoded
-by the transcoder's own decoders, innermost first, as the library's object hook does;
-topics and UUIDs are looked up once. A reader that names the fields it reads of each
-class (``Fields``) gets events holding only those: msgspec skips the rest of the stored
-state without building it, and only the named typed values are decoded (an event of a
-class with upcasters, or a state this narrower schema refuses, is decoded whole, as
-above). Whatever orjson refuses (NaN, integers beyond 64
-bits, lone surrogates) and any mapper with a cipher or a compressor is decoded by the
-mapper itself, so every stored event still decodes.
+parsed by msgspec against a flat schema that reads each typed value as a small struct
+tagged with its transcoding's name; dates, UUIDs and enum members msgspec decodes itself
+(``TypedValues``). Any other state is parsed by orjson and walked. Either way the other
+typed values are then decoded by the transcoder's own decoders, innermost first, as the
+library's object hook does; topics and UUIDs are looked up once.
+
+A reader that names the fields it reads of each class (``Fields``) gets events holding
+only those: msgspec skips the rest of the stored state without building it, and only the
+named typed values are decoded (an event of a class with upcasters, or a state this
+narrower schema refuses, is decoded whole, as above). Whatever orjson refuses (NaN,
+integers beyond 64 bits, lone surrogates) and any mapper with a cipher or a compressor is
+decoded by the mapper itself, so every stored event still decodes.
 
 ``EventSource`` reads the event table straight through the read-model connection: the
 events after a position, the events at given positions, and given versions of given
@@ -27,14 +29,22 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
-from uuid import UUID
+from types import GenericAlias
+from typing import Any, Union
+from uuid import UUID, SafeUUID
 
 import msgspec
 import orjson
-from eventsourcing.persistence import JSONTranscoder, StoredEvent
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    StoredEvent,
+    Transcoding,
+    UUIDAsHex,
+)
 from eventsourcing.utils import resolve_topic
 
+from domain.codec import DateAsISO, EnumAsValue
 from projections.db import Connection
 
 VALUE_CACHE = 20_000
@@ -62,16 +72,17 @@ class EventDecoder:
         self.decoders: dict[str, Callable[[Any], Any]] = {}
         if isinstance(transcoder, JSONTranscoder):
             self.decoders = {
-                name: reused(t.decode) if immutable(t.type) else t.decode
+                name: reused(t.decode) if immutable(t.type) else DIRECT.get(type(t), t.decode)
                 for name, t in transcoder.names.items()
             }
+        self.typed = TypedValues(transcoder.names if self.decoders else {}, self.decoders)
         self.classes: dict[str, tuple[type[Any], int, Any, tuple[str, ...]]] = {}
         """Each topic's class, its ``class_version``, and the decoder and names of the
         fields read of it (None and ``()``: the whole state)."""
         self.uuids: dict[str, UUID] = {}
         """Ids by their stored text: ``reused(UUID)`` inline, as every event needs one (a
         function call less is about 4% of decoding a platform's events)."""
-        self.schema = msgspec.json.Decoder(FlatState)
+        self.schema = msgspec.json.Decoder(GenericAlias(dict, (str, self.typed.field)))
 
     def originator(self, value: Any) -> UUID:
         if type(value) is not str:  # PostgreSQL gives UUIDs, SQLite 32 hexadecimal digits
@@ -80,7 +91,7 @@ class EventDecoder:
         if oid is None:
             if len(self.uuids) >= VALUE_CACHE:
                 self.uuids.clear()
-            oid = self.uuids[value] = UUID(value)
+            oid = self.uuids[value] = uuid_of_hex(value)
         return oid
 
     def decode(self, originator_id: Any, version: int, topic: str, state: bytes) -> Any:
@@ -118,7 +129,7 @@ class EventDecoder:
         names = tuple(sorted(wanted))
         schema = msgspec.defstruct(
             f"Fields{len(self.classes)}",
-            [(name, FieldValue | msgspec.UnsetType, msgspec.UNSET) for name in names],
+            [(name, self.typed.field | msgspec.UnsetType, msgspec.UNSET) for name in names],
         )
         return cls, class_version, msgspec.json.Decoder(schema), names
 
@@ -130,8 +141,8 @@ class EventDecoder:
         except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
             try:  # not a flat state of typed values (or not UTF-8): the general walk
                 decoded = self._value(orjson.loads(state))
-            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError):
-                decoded = None
+            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError, ValueError):
+                decoded = None  # the mapper decodes it, or raises its own error
         return decoded
 
     def _narrow(self, narrow: Any, names: tuple[str, ...], state: bytes) -> dict[str, Any] | None:
@@ -143,16 +154,18 @@ class EventDecoder:
 
     def _fields(self, struct: Any, names: tuple[str, ...]) -> dict[str, Any]:
         """The named fields of a narrowly decoded state, their typed values decoded."""
-        decoders = self.decoders
+        finish = self.typed.finish
         state: dict[str, Any] = {}
         for name in names:
             item = getattr(struct, name)
             kind = type(item)
-            if kind is Typed:
-                data = item.data
-                if type(data) is dict or type(data) is list:
-                    data = self._value(data)
-                item = decoders[item.type](data)
+            if kind in finish:
+                decode = finish[kind]
+                item = item.data
+                if decode is not None:
+                    if type(item) is dict or type(item) is list:
+                        item = self._value(item)
+                    item = decode(item)
             elif kind is list:
                 item = self._value(item)
             elif item is msgspec.UNSET:
@@ -162,18 +175,22 @@ class EventDecoder:
 
     def _typed(self, value: dict[str, Any]) -> Any:
         """An event's state as ``schema`` decoded it: its typed values decoded."""
-        decoders = self.decoders
+        finish = self.typed.finish
         for key, item in value.items():
             kind = type(item)
-            if kind is Typed:
+            if kind in finish:
+                decode = finish[kind]
                 data = item.data
-                if type(data) is dict or type(data) is list:
-                    data = self._value(data)
-                value[key] = decoders[item.type](data)
+                if decode is None:
+                    value[key] = data  # decoded by msgspec already
+                else:
+                    if type(data) is dict or type(data) is list:
+                        data = self._value(data)
+                    value[key] = decode(data)
             elif kind is list:
                 value[key] = self._value(item)
         if len(value) == 2 and "_type_" in value and "_data_" in value:
-            return decoders[value["_type_"]](value["_data_"])
+            return self.decoders[value["_type_"]](value["_data_"])
         return value
 
     def _value(self, value: Any) -> Any:
@@ -211,19 +228,56 @@ class EventDecoder:
         return value
 
 
-class Typed(
-    msgspec.Struct, rename={"type": "_type_", "data": "_data_"}, forbid_unknown_fields=True
-):
-    """A typed value as the library's transcoder writes it: ``{"_type_": ..., "_data_": ...}``."""
+Plain = str | int | bool | list[Any] | dict[str, Any] | None
 
-    type: str
-    data: str | int | bool | list[Any] | dict[str, Any] | None
+NATIVE: dict[type[Transcoding], Callable[[Transcoding], type]] = {
+    UUIDAsHex: lambda t: UUID,
+    DateAsISO: lambda t: date,
+    EnumAsValue: lambda t: t.type,
+}
+"""Transcodings whose values msgspec decodes itself, to the same value (a date of
+``YYYY-MM-DD``, a UUID, an enum member by its value): anything else it refuses, and the
+state is then decoded the general way. Not timestamps: msgspec reads some odd spellings
+differently from ``datetime.fromisoformat`` (it rounds fractions beyond microseconds)."""
 
 
-FieldValue = str | int | bool | Typed | list[Any] | None
-FlatState = dict[str, FieldValue]
-"""The usual stored state: fields whose values are plain, typed values or lists. No
-floats: those (and anything else) take the general walk, and then the mapper."""
+class TypedValues:
+    """The schema of a typed value as the library's transcoder writes it,
+    ``{"_type_": name, "_data_": data}``: one tagged struct per registered name, with the
+    data decoded natively where msgspec gives the same value (``NATIVE``).
+
+    ``field`` is the union a state's field may hold; ``finish`` maps each struct to what
+    decodes its ``data`` (None: nothing, msgspec did)."""
+
+    def __init__(
+        self, transcodings: dict[str, Transcoding], decoders: dict[str, Callable[[Any], Any]]
+    ) -> None:
+        self.finish: dict[type, Callable[[Any], Any] | None] = {}
+        for number, (name, transcoding) in enumerate(sorted(transcodings.items())):
+            native = NATIVE.get(type(transcoding))
+            data = native(transcoding) if native is not None else Plain
+            try:
+                struct = typed_struct(number, name, data)
+            except TypeError:  # an enum msgspec cannot read (values neither str nor int)
+                native, struct = None, typed_struct(number, name, Plain)
+            self.finish[struct] = None if native is not None else decoders[name]
+        variants = tuple(self.finish)
+        self.field: Any = str | int | bool | list[Any] | None
+        if variants:
+            self.field = Union[(*variants, str, int, bool, list[Any], None)]
+
+
+def typed_struct(number: int, name: str, data: Any) -> type:
+    struct = msgspec.defstruct(
+        f"Typed{number}",
+        [("data", data)],
+        tag_field="_type_",
+        tag=name,
+        rename={"data": "_data_"},
+        forbid_unknown_fields=True,
+    )
+    msgspec.json.Decoder(struct)  # raises TypeError now for a type msgspec cannot read
+    return struct
 
 
 class NotForOrjson(Exception):
@@ -246,6 +300,26 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+DIRECT: dict[type[Transcoding], Callable[[Any], Any]] = {DatetimeAsISO: datetime.fromisoformat}
+"""Library transcodings whose ``decode`` is one call of a built-in: called directly (every
+event has a timestamp; a Python frame less for each is about 1% of a replay)."""
+
+
+def uuid_of_hex(value: str) -> UUID:
+    """``UUID(value)``, built directly for the 32 hexadecimal digits SQLite stores (the
+    usual case: ``UUID.__init__`` checks and strips every other spelling first)."""
+    if len(value) == 32 and value.isascii() and value.isalnum():
+        try:
+            number = int(value, 16)
+        except ValueError:
+            return UUID(value)  # not hexadecimal: UUID's own error
+        oid = object.__new__(UUID)
+        object.__setattr__(oid, "int", number)
+        object.__setattr__(oid, "is_safe", SafeUUID.unknown)
+        return oid
+    return UUID(value)
 
 
 def immutable(cls: Any) -> bool:
