@@ -14,7 +14,11 @@ only those: msgspec skips the rest of the stored state without building it, and 
 named typed values are decoded (an event of a class with upcasters, or a state this
 narrower schema refuses, is decoded whole, as above). Whatever orjson refuses (NaN,
 integers beyond 64 bits, lone surrogates) and any mapper with a cipher or a compressor is
-decoded by the mapper itself, so every stored event still decodes.
+decoded by the mapper itself, so every stored event still decodes; whatever goes wrong on
+the way is left to the mapper too, which then raises its own error. One difference is
+left: in an object with a key twice, the last value counts, and the mapper refuses it
+when an earlier value of that key is not decodable (the integrity check finds such an
+edit of a stored event anyway).
 
 ``EventSource`` reads the event table straight through the read-model connection: the
 events after a position, the events at given positions, and given versions of given
@@ -134,22 +138,25 @@ class EventDecoder:
         return cls, class_version, msgspec.json.Decoder(schema), names
 
     def _whole(self, state: bytes) -> dict[str, Any] | None:
-        """Every field of a stored state, decoded (None: the mapper must decode it)."""
-        decoded: dict[str, Any] | None
+        """Every field of a stored state, decoded (None: the mapper must decode it).
+
+        Whatever goes wrong on the way is left to the mapper, which decodes the state or
+        raises its own error (it wraps every error as ``MapperDeserialisationError``)."""
+        decoded: Any
         try:
             decoded = self._typed(self.schema.decode(state))
-        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError, RecursionError):
-            try:  # not a flat state of typed values (or not UTF-8): the general walk
+        except Exception:  # not a flat state of typed values (or not UTF-8): the general walk
+            try:
                 decoded = self._value(orjson.loads(state))
-            except (orjson.JSONDecodeError, NotForOrjson, KeyError, TypeError, ValueError):
-                decoded = None  # the mapper decodes it, or raises its own error
-        return decoded
+            except Exception:
+                return None
+        return decoded if type(decoded) is dict else None  # an event's state is an object
 
     def _narrow(self, narrow: Any, names: tuple[str, ...], state: bytes) -> dict[str, Any] | None:
         """The named fields of a stored state, decoded (None: it must be decoded whole)."""
         try:
             return self._fields(narrow.decode(state), names)
-        except (msgspec.DecodeError, NotForOrjson, KeyError, TypeError, ValueError):
+        except Exception:
             return None
 
     def _fields(self, struct: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -258,7 +265,9 @@ class TypedValues:
             data = native(transcoding) if native is not None else Plain
             try:
                 struct = typed_struct(number, name, data)
-            except TypeError:  # an enum msgspec cannot read (values neither str nor int)
+            except (TypeError, NotImplementedError):
+                # an enum msgspec cannot read: values neither all str nor all int, or
+                # integers beyond 64 bits
                 native, struct = None, typed_struct(number, name, Plain)
             self.finish[struct] = None if native is not None else decoders[name]
         variants = tuple(self.finish)

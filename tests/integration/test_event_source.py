@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
+from domain.codec import EnumAsValue
 from domain.expense import Expense
 from domain.values import Role
 from projections.db import STREAM_CHUNK, Connection, connect
@@ -205,6 +207,9 @@ class TestEventDecoder:
             b'"ref":{"_type_":"uuid_hex","_data_":"12345678123456781234567812345678"}',
             b'"ref":{"_type_":"no_such_type","_data_":"x"}',
             b'"ref":{"_type_":"date_iso","_data_":"2019-03-02","extra":1}',
+            b'"ref":{"_type_":"uuid_hex","_data_":5}',
+            b'"ref":{"_type_":"decimal_str","_data_":"abc"}',
+            b'"deep":' + b"[" * 340 + b"]" * 340,
         ],
         ids=[
             "basic-date",
@@ -217,6 +222,9 @@ class TestEventDecoder:
             "hex-uuid",
             "unknown-type",
             "extra-key",
+            "uuid-of-a-number",
+            "decimal-of-letters",
+            "deeply-nested",
         ],
     )
     @pytest.mark.parametrize("narrow", [False, True], ids=["whole", "narrow"])
@@ -276,3 +284,34 @@ class TestEventDecoder:
                     uuid_of_hex(text)
             else:
                 assert uuid_of_hex(text) == expected
+
+    @pytest.mark.parametrize(
+        "state",
+        [b"5", b"null", b'"x"', b"[]", b'{"_type_":"date_iso","_data_":"2019-03-02"}'],
+        ids=["number", "null", "string", "list", "typed-value"],
+    )
+    def test_a_state_that_is_not_an_object_is_refused_as_the_mapper_refuses_it(
+        self, app: Buurtkas, state: bytes
+    ) -> None:
+        # given: a stored state that is not a JSON object of fields
+        load_demo(app)
+        stored = self.stored(app, state)
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - whatever the mapper raises
+            app.mapper.to_domain_event(stored)
+        # when / then: the reader raises the same
+        with pytest.raises(type(refused.value)):
+            EventDecoder(app.mapper).decode(
+                UUID(str(stored.originator_id)).hex, 2, stored.topic, stored.state
+            )
+
+    def test_an_enum_msgspec_cannot_read_is_decoded_by_its_transcoding(self) -> None:
+        # given: a transcoder with an enum whose values msgspec does not read natively
+        Huge = Enum("Huge", {"BIG": 2**63, "SMALL": 1})  # noqa: N806
+        transcoder = JSONTranscoder()
+        transcoder.register(EnumAsValue(Huge, "huge"))
+        mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+        state = b'{"size":{"_type_":"huge","_data_":9223372036854775808}}'
+        # when
+        decoder = EventDecoder(mapper)
+        # then
+        assert decoder._whole(state) == {"size": Huge.BIG}
