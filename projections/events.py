@@ -285,7 +285,7 @@ def typed_struct(number: int, name: str, data: Any) -> type:
         rename={"data": "_data_"},
         forbid_unknown_fields=True,
     )
-    msgspec.json.Decoder(struct)  # raises TypeError now for a type msgspec cannot read
+    msgspec.json.Decoder(struct)  # raises now for a type msgspec cannot read
     return struct
 
 
