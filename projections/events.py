@@ -28,6 +28,7 @@ event it reverses).
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -86,7 +87,7 @@ class EventDecoder:
         self.uuids: dict[str, UUID] = {}
         """Ids by their stored text: ``reused(UUID)`` inline, as every event needs one (a
         function call less is about 4% of decoding a platform's events)."""
-        self.schema = msgspec.json.Decoder(GenericAlias(dict, (str, self.typed.field)))
+        self.schema = self.typed.schema
 
     def originator(self, value: Any) -> UUID:
         if type(value) is not str:  # PostgreSQL gives UUIDs, SQLite 32 hexadecimal digits
@@ -253,27 +254,47 @@ class TypedValues:
     ``{"_type_": name, "_data_": data}``: one tagged struct per registered name, with the
     data decoded natively where msgspec gives the same value (``NATIVE``).
 
-    ``field`` is the union a state's field may hold; ``finish`` maps each struct to what
-    decodes its ``data`` (None: nothing, msgspec did)."""
+    ``field`` is the union a state's field may hold, ``schema`` the decoder of a whole
+    state; ``finish`` maps each struct to what decodes its ``data`` (None: nothing, msgspec
+    did). The structs and decoders are made once per set of transcodings (every reader of
+    events builds a ``TypedValues``; making them costs far more than a replay's setup)."""
 
     def __init__(
         self, transcodings: dict[str, Transcoding], decoders: dict[str, Callable[[Any], Any]]
     ) -> None:
-        self.finish: dict[type, Callable[[Any], Any] | None] = {}
-        for number, (name, transcoding) in enumerate(sorted(transcodings.items())):
-            native = NATIVE.get(type(transcoding))
-            data = native(transcoding) if native is not None else Plain
-            try:
-                struct = typed_struct(number, name, data)
-            except (TypeError, NotImplementedError):
-                # an enum msgspec cannot read: values neither all str nor all int, or
-                # integers beyond 64 bits
-                native, struct = None, typed_struct(number, name, Plain)
-            self.finish[struct] = None if native is not None else decoders[name]
-        variants = tuple(self.finish)
-        self.field: Any = str | int | bool | list[Any] | None
-        if variants:
-            self.field = Union[(*variants, str, int, bool, list[Any], None)]
+        kinds = tuple(
+            sorted((name, _native(transcoding)) for name, transcoding in transcodings.items())
+        )
+        variants, self.field, self.schema = typed_schema(kinds)
+        self.finish: dict[type, Callable[[Any], Any] | None] = {
+            struct: None if native else decoders[name] for name, struct, native in variants
+        }
+
+
+def _native(transcoding: Transcoding) -> type | None:
+    native = NATIVE.get(type(transcoding))
+    return None if native is None else native(transcoding)
+
+
+@functools.lru_cache(maxsize=16)
+def typed_schema(
+    kinds: tuple[tuple[str, type | None], ...],
+) -> tuple[tuple[tuple[str, type, bool], ...], Any, msgspec.json.Decoder[Any]]:
+    """For each transcoding's name and native type (None: none), its struct and whether
+    msgspec decodes its data; the union of a field; the decoder of a whole state."""
+    variants = []
+    for number, (name, native) in enumerate(kinds):
+        try:
+            struct = typed_struct(number, name, Plain if native is None else native)
+        except (TypeError, NotImplementedError):
+            # an enum msgspec cannot read: values neither all str nor all int, or
+            # integers beyond 64 bits
+            native, struct = None, typed_struct(number, name, Plain)
+        variants.append((name, struct, native is not None))
+    field: Any = str | int | bool | list[Any] | None
+    if variants:
+        field = Union[(*(struct for _, struct, _ in variants), str, int, bool, list[Any], None)]
+    return tuple(variants), field, msgspec.json.Decoder(GenericAlias(dict, (str, field)))
 
 
 def typed_struct(number: int, name: str, data: Any) -> type:
