@@ -180,15 +180,16 @@ class Runner:
                     self.projection.apply(rows, position, event)
                 if len(events) < self.batch_size or end >= self.source.head():
                     self.projection.finish(rows)
+            # a key this runner never wrote is not in the generation: inserted unchecked
+            encoded = encode_writes(rows.writes, self.written)
             if self.written is not None:
                 self.written.update(rows.writes)
             if committer is None:
-                self.store.commit_batch(
-                    self.name, generation, start, end, rows.writes, require_active=live
+                self.store.commit_encoded(
+                    self.name, generation, start, end, encoded, require_active=live
                 )
                 self.folded += len(events)
             else:
-                encoded = encode_writes(rows.writes)
                 committer.submit(
                     self.name,
                     generation,

@@ -13,7 +13,8 @@ generation another build made is never folded into (the runner rebuilds it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -63,14 +64,42 @@ def decode(text: str) -> Doc:
     return found
 
 
-Encoded = tuple[list[tuple[str, str, str | None, str]], list[tuple[str, str]]]
-"""A batch's writes ready for the database: upserts (kind, key, platform, JSON) and deletes."""
+DOC_COMPRESSION = {"postgres": "COMPRESSION lz4"}
+"""How PostgreSQL compresses the documents it stores out of line (the facts of a platform,
+a budget's lists): lz4 costs a fraction of the default pglz's processor time."""
+
+Row = tuple[str, str, str | None, str]
+"""A row ready for the database: kind, key, platform, JSON."""
 
 
-def encode_writes(writes: dict[tuple[str, str], tuple[str | None, Doc] | None]) -> Encoded:
-    upserts = [(kind, key, v[0], encode(v[1])) for (kind, key), v in writes.items() if v]
+@dataclass
+class Encoded:
+    """A batch's writes ready for the database."""
+
+    upserts: list[Row]
+    deletes: list[tuple[str, str]]
+    inserts: list[Row] = field(default_factory=list)
+    """Rows whose keys the table is known not to hold (a rebuild's new rows): inserted
+    without the check for an existing row, which costs PostgreSQL about a third of a
+    small row's insert."""
+
+
+def encode_writes(
+    writes: dict[tuple[str, str], tuple[str | None, Doc] | None],
+    written: Container[tuple[str, str]] | None = None,
+) -> Encoded:
+    """``written``: holds at least every key the table has a row for (``BatchRows``);
+    a row whose key it does not hold is inserted."""
+    upserts: list[Row] = []
+    inserts: list[Row] = []
+    if written is None:
+        upserts = [(kind, key, v[0], encode(v[1])) for (kind, key), v in writes.items() if v]
+    else:
+        for k, v in writes.items():
+            if v is not None:
+                (upserts if k in written else inserts).append((*k, v[0], encode(v[1])))
     deletes = [(kind, key) for (kind, key), v in writes.items() if v is None]
-    return upserts, deletes
+    return Encoded(upserts, deletes, inserts)
 
 
 class ReadModelStore:
@@ -138,9 +167,15 @@ class ReadModelStore:
         self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self.conn.execute(
             f"CREATE TABLE {table} (kind TEXT NOT NULL, key TEXT NOT NULL, platform TEXT, "
-            "doc TEXT NOT NULL, PRIMARY KEY (kind, key))"
+            f"doc TEXT {DOC_COMPRESSION.get(self.conn.dialect, '')} NOT NULL, "
+            "PRIMARY KEY (kind, key))"
         )
-        self.conn.execute(f"CREATE INDEX {table}_platform ON {table} (platform, kind, key)")
+        # rows of no platform (a receipt's users, a budget) are found by key alone: the
+        # platform index leaves them out, which spares each an index entry
+        self.conn.execute(
+            f"CREATE INDEX {table}_platform ON {table} (platform, kind, key) "
+            "WHERE platform IS NOT NULL"
+        )
         self.conn.execute(
             "DELETE FROM rm_tracking WHERE projection = ? AND generation = ?",
             (projection, generation),
@@ -367,7 +402,6 @@ class ReadModelStore:
         ``one_statement``: each kind of write goes to the database in one statement, so
         that a thread committing in the background holds the interpreter lock only to
         start it (PostgreSQL always does so)."""
-        upserts, deletes = encoded
         table = table_name(projection, generation)
         with self.conn.transaction():
             if require_active and self.active_generation(projection) != generation:
@@ -381,16 +415,20 @@ class ReadModelStore:
                 raise ConcurrentUpdateError(
                     f"{projection} generation {generation} is no longer at {from_position}"
                 )
-            self._upsert(table, upserts, one_statement)
-            self._delete(table, deletes, one_statement)
+            self._upsert(table, encoded.inserts, one_statement, check=False)
+            self._upsert(table, encoded.upserts, one_statement)
+            self._delete(table, encoded.deletes, one_statement)
 
     def _upsert(
-        self, table: str, rows: list[tuple[str, str, str | None, str]], one_statement: bool
+        self, table: str, rows: list[Row], one_statement: bool, *, check: bool = True
     ) -> None:
+        """Write ``rows``, replacing those there are; ``check=False``: there are none."""
         if not rows:
             return
         conflict = (
             "ON CONFLICT (kind, key) DO UPDATE SET platform = excluded.platform, doc = excluded.doc"
+            if check
+            else ""
         )
         if self.conn.dialect == "postgres":
             # one round trip: the rows travel as one JSON array

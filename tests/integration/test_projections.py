@@ -20,7 +20,7 @@ from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
-from projections.store import ConcurrentUpdateError, ReadModelStore
+from projections.store import ConcurrentUpdateError, Encoded, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
@@ -295,8 +295,8 @@ class TestReadModels:
         generation = store.ensure("status")
         committer = Committer(store)
         # when: the second batch claims to start where the first one started
-        committer.submit("status", generation, 0, 10, ([], []), require_active=True)
-        committer.submit("status", generation, 0, 20, ([], []), require_active=True)
+        committer.submit("status", generation, 0, 10, Encoded([], []), require_active=True)
+        committer.submit("status", generation, 0, 20, Encoded([], []), require_active=True)
         # then
         with pytest.raises(ConcurrentUpdateError):
             committer.wait()
@@ -352,6 +352,57 @@ class TestReadModels:
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
         assert without > 200
         assert with_filter * 10 < without
+
+    def test_a_rebuild_inserts_each_row_once_unchecked_and_replaces_it_afterwards(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: a history whose signals write many new rows in every batch
+        load_demo(app)
+        generate(app, 1200, seed=8)
+        batches: list[Encoded] = []
+        commit = ReadModelStore.commit_encoded
+
+        def recorded(self: ReadModelStore, *args: Any, **kwargs: Any) -> None:
+            batches.append(args[4])
+            commit(self, *args, **kwargs)
+
+        monkeypatch.setattr(ReadModelStore, "commit_encoded", recorded)
+        # when
+        runner(app, store, "signals", 97).rebuild()
+        # then: a key is inserted in the first batch that writes it, and only replaced later
+        written: set[tuple[str, str]] = set()
+        first_written: set[tuple[str, str]] = set()
+        for encoded in batches:
+            inserted = {(kind, key) for kind, key, _, _ in encoded.inserts}
+            replaced = {(kind, key) for kind, key, _, _ in encoded.upserts}
+            assert not inserted & written
+            assert replaced <= written
+            first_written |= inserted
+            written |= inserted | replaced | set(encoded.deletes)
+        stored = stored_rows(store, "signals")
+        assert len(batches) > 10
+        assert {(kind, key) for kind, key, _, _ in stored} <= first_written
+        assert stored == pure_fold(app, "signals")
+
+    def test_an_unchecked_insert_of_a_row_that_is_there_fails_the_whole_batch(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: a generation with one row, at position 10
+        generation = store.ensure("status")
+        row = ("platform", "p1", "p1", '{"state": "recognised"}')
+        store.commit_encoded(
+            "status", generation, 0, 10, Encoded([], [], [row]), require_active=True
+        )
+        # when: a batch inserts that key unchecked, among other rows
+        other = ("platform", "p2", "p2", '{"state": "registered"}')
+        again = ("platform", "p1", "p1", '{"state": "revoked"}')
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+            store.commit_encoded(
+                "status", generation, 10, 20, Encoded([], [], [other, again]), require_active=True
+            )
+        # then: nothing of it is kept, and the position stays
+        assert store.position("status", generation) == 10
+        assert stored_rows(store, "status") == [("platform", "p1", "p1", {"state": "recognised"})]
 
     def test_projection_status_reports_position_and_lag(
         self, app: Buurtkas, store: ReadModelStore
