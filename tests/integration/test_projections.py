@@ -404,6 +404,26 @@ class TestReadModels:
         assert store.position("status", generation) == 10
         assert stored_rows(store, "status") == [("platform", "p1", "p1", {"state": "recognised"})]
 
+    def test_postgresql_compresses_a_read_models_documents_with_lz4(
+        self, store: ReadModelStore
+    ) -> None:
+        if store.conn.dialect != "postgres":
+            pytest.skip("SQLite stores documents as they are")
+        # given: a server that offers lz4 (the one the tests run on)
+        offered = store.conn.execute(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        assert "lz4" in offered[0][0]
+        # when
+        generation = store.ensure("status")
+        # then
+        method = store.conn.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = ?::regclass "
+            "AND attname = 'doc'",
+            (f"rm_status_{generation}",),
+        )
+        assert method == [("l",)]
+
     def test_projection_status_reports_position_and_lag(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
