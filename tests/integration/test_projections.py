@@ -409,11 +409,12 @@ class TestReadModels:
     ) -> None:
         if store.conn.dialect != "postgres":
             pytest.skip("SQLite stores documents as they are")
-        # given: a server that offers lz4 (the one the tests run on)
+        # given: a server that offers lz4 (PostgreSQL 14 or later, built with it)
         offered = store.conn.execute(
             "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
         )
-        assert "lz4" in offered[0][0]
+        if not offered or "lz4" not in offered[0][0]:
+            pytest.skip("this PostgreSQL server does not offer lz4")
         # when
         generation = store.ensure("status")
         # then
