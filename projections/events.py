@@ -340,16 +340,30 @@ event has a timestamp; a Python frame less for each is about 1% of a replay)."""
 def uuid_of_hex(value: str) -> UUID:
     """``UUID(value)``, built directly for the 32 hexadecimal digits SQLite stores (the
     usual case: ``UUID.__init__`` checks and strips every other spelling first)."""
-    if len(value) == 32 and value.isascii() and value.isalnum():
+    if len(value) == 32 and "-" not in value:
+        # ``int`` reads every other spelling of 32 characters as ``UUID`` does (which
+        # strips only dashes, braces and prefixes with a colon, none of them hexadecimal)
         try:
             number = int(value, 16)
         except ValueError:
             return UUID(value)  # not hexadecimal: UUID's own error
-        oid = object.__new__(UUID)
-        object.__setattr__(oid, "int", number)
-        object.__setattr__(oid, "is_safe", SafeUUID.unknown)
-        return oid
+        return uuid_of_int(number)
     return UUID(value)
+
+
+_SET_INT = UUID.__dict__["int"].__set__
+_SET_SAFE = UUID.__dict__["is_safe"].__set__
+_UNKNOWN = SafeUUID.unknown  # (an enum member read from its class is a slow look-up)
+
+
+def uuid_of_int(number: int) -> UUID:
+    """``UUID(int=number)`` for a 128-bit ``number``, its slots set through their
+    descriptors (about 0.5 µs, against 1.3 for ``UUID(...)``; four events in ten of a long
+    read are of an aggregate not seen lately)."""
+    oid = object.__new__(UUID)
+    _SET_INT(oid, number)
+    _SET_SAFE(oid, _UNKNOWN)
+    return oid
 
 
 def immutable(cls: Any) -> bool:
@@ -404,6 +418,8 @@ class PausedCollector:
     def __enter__(self) -> PausedCollector:
         self.owned = gc.isenabled()
         gc.disable()
+        if self.owned:
+            gc.freeze()
         return self
 
     def folded(self, events: int) -> None:
@@ -414,6 +430,7 @@ class PausedCollector:
 
     def __exit__(self, *exc: object) -> None:
         if self.owned:
+            gc.unfreeze()
             gc.enable()
 
 

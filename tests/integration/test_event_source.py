@@ -267,7 +267,8 @@ class TestEventDecoder:
     def test_an_id_stored_as_hexadecimal_digits_reads_as_the_uuid_it_spells(self) -> None:
         # given: ids as SQLite stores them, and spellings UUID() reads or refuses otherwise
         ids = [UUID(int=n) for n in (0, 1, 2**64 + 5, 2**128 - 1)]
-        odd = ["+" + "0" * 31, "g" * 32, "0" * 31, "٣" * 32]
+        odd = ["+" + "0" * 31, "g" * 32, "0" * 31, "٣" * 32, "-" + "0" * 31, "-" + "1" * 31]
+        odd += [" " + "f" * 31, "0x" + "f" * 30, "{" + "0" * 30 + "}", "a_" * 15 + "ab", "A" * 32]
         # when / then
         for oid in ids:
             made = uuid_of_hex(oid.hex)
