@@ -210,6 +210,10 @@ class TestEventDecoder:
             b'"ref":{"_type_":"uuid_hex","_data_":5}',
             b'"ref":{"_type_":"decimal_str","_data_":"abc"}',
             b'"deep":' + b"[" * 340 + b"]" * 340,
+            b'"role":"chair"',
+            b'"person":5',
+            b'"person":null',
+            b'"occurred_on":null',
         ],
         ids=[
             "basic-date",
@@ -225,6 +229,10 @@ class TestEventDecoder:
             "uuid-of-a-number",
             "decimal-of-letters",
             "deeply-nested",
+            "untyped-member",
+            "number-for-text",
+            "null-for-text",
+            "null-for-date",
         ],
     )
     @pytest.mark.parametrize("narrow", [False, True], ids=["whole", "narrow"])
