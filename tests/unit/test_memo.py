@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.ids import text
 from projections.memo import Memo
@@ -39,3 +42,11 @@ def test_a_uuid_is_spelled_as_str_spells_it() -> None:
     # when / then
     assert text(value) == str(value)
     assert text(value) is text(value)
+
+
+@given(st.integers(min_value=0, max_value=2**128 - 1))
+def test_every_uuid_is_spelled_as_str_spells_it(number: int) -> None:
+    # given any 128-bit id, the extremes among them
+    value = UUID(int=number)
+    # when / then
+    assert text(value) == str(value)
