@@ -50,7 +50,6 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 from eventsourcing.utils import resolve_topic
-from msgspec.structs import asdict
 
 from domain.codec import DateAsISO, EnumAsValue
 from projections.db import Connection
@@ -146,20 +145,21 @@ class EventDecoder:
             hints = typing.get_type_hints(cls)
         except Exception:  # an annotation that does not resolve: every field is general
             hints = {}
-        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+        fields: dict[str, Any] = {}
         finishers: list[tuple[str, Callable[[Any], Any]]] = []
         general: list[str] = []
         for name in names:
             exact = self.typed.exact(hints.get(name))
             if exact is None:
-                fields.append((name, self.typed.field | msgspec.UnsetType, msgspec.UNSET))
+                fields[name] = typing.NotRequired[self.typed.field]
                 general.append(name)
             else:
                 kind, finish = exact
-                fields.append((name, kind))
+                fields[name] = kind
                 if finish is not None:
                     finishers.append((name, finish))
-        schema = msgspec.defstruct(f"Fields{len(self.classes)}", fields, kw_only=True)
+        # a TypedDict: msgspec makes the state's dict itself (a struct would need copying)
+        schema = _typed_dict(f"Fields{len(self.classes)}", fields)
         return Narrow(msgspec.json.Decoder(schema), tuple(finishers), tuple(general))
 
     def _whole(self, state: bytes) -> dict[str, Any] | None:
@@ -180,7 +180,7 @@ class EventDecoder:
     def _narrow(self, narrow: Narrow, state: bytes) -> dict[str, Any] | None:
         """The named fields of a stored state, decoded (None: it must be decoded whole)."""
         try:
-            fields: dict[str, Any] = asdict(narrow.decoder.decode(state))
+            fields: dict[str, Any] = narrow.decoder.decode(state)
             for name, finish in narrow.finishers:
                 fields[name] = finish(fields[name])
             if narrow.general:
@@ -194,6 +194,8 @@ class EventDecoder:
         typed values decoded, and those not stored left out (as from the whole state)."""
         finish = self.typed.finish
         for name in names:
+            if name not in state:
+                continue  # not stored: the whole state would not have it either
             item = state[name]
             kind = type(item)
             if kind in finish:
@@ -205,9 +207,6 @@ class EventDecoder:
                     item = decode(item)
             elif kind is list:
                 item = self._value(item)
-            elif item is msgspec.UNSET:
-                del state[name]  # not stored: the whole state would not have it either
-                continue
             state[name] = item
 
     def _typed(self, value: dict[str, Any]) -> Any:
@@ -334,7 +333,8 @@ class Narrow(NamedTuple):
 
 def _finisher(decode: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     """What makes the value of a typed value's struct: its data (decoded by msgspec), or
-    its data decoded by the transcoding (the typed values inside it first)."""
+    its data decoded by the transcoding (data holding other values, such as a record's,
+    is left to the whole state's decoding)."""
     if decode is None:
         return _data
 
@@ -348,6 +348,7 @@ def _finisher(decode: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
 
 
 _data = operator.attrgetter("data")
+_typed_dict: Any = typing.TypedDict  # (made from names known only at run time)
 
 
 def _or_none(finish: Callable[[Any], Any]) -> Callable[[Any], Any]:
