@@ -10,7 +10,8 @@ typed values are then decoded by the transcoder's own decoders, innermost first,
 library's object hook does; topics and UUIDs are looked up once.
 
 A reader that names the fields it reads of each class (``Fields``) gets events holding
-only those: msgspec skips the rest of the stored state without building it, and only the
+only those: msgspec skips the rest of the stored state without building it, reads each
+named field as its annotation says where that is a plain or registered type, and only the
 named typed values are decoded (an event of a class with upcasters, or a state this
 narrower schema refuses, is decoded whole, as above). Whatever orjson refuses (NaN,
 integers beyond 64 bits, lone surrogates) and any mapper with a cipher or a compressor is
@@ -54,6 +55,8 @@ from eventsourcing.utils import resolve_topic
 from domain.codec import DateAsISO, EnumAsValue
 from projections.db import Connection
 
+COLUMNS = frozenset({"originator_id", "originator_version"})
+"""Fields of every event stored in columns of their own, never in its state."""
 VALUE_CACHE = 20_000
 """Decoded values kept for reuse, per type; a cache is emptied when it reaches this size."""
 IN_CHUNK = 500
@@ -133,7 +136,8 @@ class EventDecoder:
         wanted = None if self.fields is None or class_version != 1 else self.fields(cls)
         if wanted is None:
             return cls, class_version, None
-        return cls, class_version, self._narrow_schema(cls, sorted(wanted))
+        stored = sorted(wanted - COLUMNS)  # (the id and version are columns, not state)
+        return cls, class_version, self._narrow_schema(cls, stored)
 
     def _narrow_schema(self, cls: type, names: list[str]) -> Narrow:
         """The schema of the named fields of ``cls``: each field whose annotation is a

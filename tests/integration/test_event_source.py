@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -122,6 +123,41 @@ class TestNarrowReads:
             kept = {"originator_id", "originator_version", *fields(type(whole))}
             assert vars(narrow) == {k: v for k, v in vars(whole).items() if k in kept}
         assert upcast > 0
+
+    def test_a_reader_naming_every_field_reads_each_as_its_annotation_says_as_the_mapper(
+        self, app: Buurtkas, conn: Connection
+    ) -> None:
+        # given: a reader that names every field of every class, so that each annotated
+        # field (plain, registered, optional, lists and records) goes through its schema
+        load_demo(app)
+        generate(app, 600, seed=11)
+        expected = list(app.stored_events())
+
+        def fields(cls: type) -> frozenset[str]:
+            return frozenset(f.name for f in dataclasses.fields(cls))
+
+        source = EventSource(app, conn, fields)
+        whole = source.narrow._whole
+        decoded_whole: list[bytes] = []
+
+        def counted(state: bytes) -> dict[str, Any] | None:
+            decoded_whole.append(state)
+            return whole(state)
+
+        source.narrow._whole = counted  # type: ignore[method-assign]
+        # when
+        read = source.read(0, len(expected))
+        # then: only the events of classes with upcasters were decoded whole
+        upcast = [e for _, e in expected if getattr(type(e), "class_version", 1) != 1]
+        assert len(decoded_whole) == len(upcast)
+        # and every event equals the mapper's, value for value and type for type
+        assert len(read) == len(expected)
+        for (_, narrow), (_, whole) in zip(read, expected, strict=True):
+            assert type(narrow) is type(whole)
+            assert vars(narrow) == vars(whole)
+            assert {k: type(v) for k, v in vars(narrow).items()} == {
+                k: type(v) for k, v in vars(whole).items()
+            }
 
     def test_a_field_a_reader_did_not_name_is_not_there_to_be_read_by_mistake(
         self, app: Buurtkas, conn: Connection
