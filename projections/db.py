@@ -16,6 +16,10 @@ from psycopg import sql as pgsql
 
 STREAM_CHUNK = 500
 """Rows per chunk of a streamed PostgreSQL result."""
+COMMIT_CACHE_MIB = 32
+"""SQLite's page cache of a committing connection (its default is 2 MiB). A batch's rows
+land all over the table's keys (a receipt's is its hash), so with the default most
+inserts read their page again; the committing thread then held up the runner."""
 
 
 class Connection(Protocol):
@@ -46,7 +50,7 @@ class Connection(Protocol):
 class SQLiteConnection:
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cache_mib: int | None = None) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA busy_timeout = 30000")
         # The event store runs SQLite in WAL mode. There NORMAL keeps every transaction
@@ -54,6 +58,8 @@ class SQLiteConnection:
         # all); only the last commits may roll back after a power loss, and then the
         # runner folds those events again. It saves an fsync per batch.
         self.conn.execute("PRAGMA synchronous = NORMAL")
+        if cache_mib is not None:
+            self.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")  # in KiB
         self._depth = 0
 
     def execute(
@@ -143,10 +149,12 @@ def schema_change(conn: Connection) -> Iterator[None]:
         yield
 
 
-def connect(env: dict[str, str]) -> Connection:
-    """A read-model connection to the database the event store ``env`` describes."""
+def connect(env: dict[str, str], *, committing: bool = False) -> Connection:
+    """A read-model connection to the database the event store ``env`` describes;
+    ``committing``: one that commits a runner's batches (see ``COMMIT_CACHE_MIB``)."""
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
-        return SQLiteConnection(env["SQLITE_DBNAME"])
+        cache = COMMIT_CACHE_MIB if committing else None
+        return SQLiteConnection(env["SQLITE_DBNAME"], cache)
     conninfo = psycopg.conninfo.make_conninfo(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],

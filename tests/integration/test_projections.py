@@ -16,6 +16,7 @@ from projections import signals as signals_module
 from projections.balances import budget_figures, grant_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
+from projections.db import COMMIT_CACHE_MIB
 from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
@@ -302,6 +303,28 @@ class TestReadModels:
             committer.wait()
         committer.close()
         assert store.position("status", generation) == 10
+
+    def test_a_committing_connection_to_sqlite_keeps_a_larger_page_cache_than_a_reader(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: the store a runner uses, and the committer it opens
+        committer = Committer(store)
+        # when
+        cache = committer.executor.submit(
+            lambda: (
+                committer.store.conn.execute("PRAGMA cache_size")
+                if committer.store.conn.dialect == "sqlite"
+                else None
+            )
+        ).result()
+        committer.close()
+        # then: on SQLite the committing connection's cache is COMMIT_CACHE_MIB, the
+        # reading one keeps SQLite's default; PostgreSQL has no such setting per session
+        if store.conn.dialect != "sqlite":
+            assert cache is None
+            return
+        assert cache == [(-1024 * COMMIT_CACHE_MIB,)]
+        assert store.conn.execute("PRAGMA cache_size") == [(-2000,)]
 
     def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
         self, app: Buurtkas, store: ReadModelStore
