@@ -78,3 +78,28 @@ class TestPausedCollector:
             raise RuntimeError("the store went away")
         # then the collector runs again
         assert gc.isenabled()
+
+    def test_objects_alive_before_the_catch_up_are_left_out_of_its_collections(
+        self, full_collections: list[int]
+    ) -> None:
+        # given objects alive before the catch-up
+        assert gc.get_freeze_count() == 0
+        # when a catch-up runs
+        with PausedCollector():
+            frozen = gc.get_freeze_count()
+        # then its collections skipped them, and they are collected as usual after
+        assert frozen > 0
+        assert gc.get_freeze_count() == 0
+
+    def test_objects_someone_else_froze_stay_frozen(self, full_collections: list[int]) -> None:
+        # given objects frozen by someone else (a server that forks workers, say)
+        gc.freeze()
+        try:
+            before = gc.get_freeze_count()
+            # when a catch-up runs
+            with PausedCollector():
+                pass
+            # then it neither froze more nor unfroze them
+            assert gc.get_freeze_count() == before
+        finally:
+            gc.unfreeze()
