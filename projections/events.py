@@ -300,16 +300,22 @@ class TypedValues:
         self.finish: dict[type, Callable[[Any], Any] | None] = {
             struct: None if native else decoders[name] for name, struct, native in variants
         }
-        structs = {name: struct for name, struct, _ in variants}
+        self.transcodings = transcodings
+        self.variants = variants
+
+    @functools.cached_property
+    def by_type(self) -> dict[Any, tuple[Any, Callable[[Any], Any]]]:
+        """Each registered type (by annotation) to how it is read, and what finishes its
+        value (refusing a typed value of any other type). Made when a narrow reader first
+        needs it: a reader of whole events (a replay, a request) never does."""
+        structs = {name: struct for name, struct, _ in self.variants}
         # every typed value's struct, and one no stored value can match: a union, so that
         # msgspec requires the tag (a lone tagged struct reads an object without it too)
-        tagged: Any = Union[(*(struct for _, struct, _ in variants), Untagged)]
-        self.by_type: dict[Any, tuple[Any, Callable[[Any], Any]]] = {}
-        """Each registered type (by annotation) to how it is read, and what finishes its
-        value (refusing a typed value of any other type)."""
-        for name, transcoding in transcodings.items():
-            struct = structs[name]
-            self.by_type[transcoding.type] = (tagged, _finisher(struct, self.finish[struct]))
+        tagged: Any = Union[(*structs.values(), Untagged)]
+        return {
+            transcoding.type: (tagged, _finisher(structs[name], self.finish[structs[name]]))
+            for name, transcoding in self.transcodings.items()
+        }
 
     def exact(self, hint: Any) -> tuple[Any, Callable[[Any], Any] | None] | None:
         """How a field annotated ``hint`` is read exactly: its type in the narrow schema,
