@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import gc
 import typing
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -144,7 +145,8 @@ class EventDecoder:
         cls = resolve_topic(topic)
         class_version = getattr(cls, "class_version", 1)
         wanted = None if self.fields is None or class_version != 1 else self.fields(cls)
-        if wanted is None:
+        if wanted is None or "class_version" in wanted:
+            # (a stored ``class_version`` is the mapper's to take out and upcast by)
             return cls, class_version, None
         stored = sorted(wanted - COLUMNS)  # (the id and version are columns, not state)
         return cls, class_version, self._narrow_schema(cls, stored)
@@ -179,7 +181,7 @@ class EventDecoder:
             decoder,
             tuple(finishers),
             tuple(general),
-            _reader(cls, decoder, finishers, tuple(general), self._general),
+            _reader(cls, decoder, finishers, tuple(general), weakref.WeakMethod(self._general)),
         )
 
     def _whole(self, state: bytes) -> dict[str, Any] | None:
@@ -356,11 +358,16 @@ def _reader(
     decoder: msgspec.json.Decoder[Any],
     finishers: list[tuple[str, Finish]],
     general: tuple[str, ...],
-    walk: Callable[[dict[str, Any], tuple[str, ...]], None],
+    walk: Callable[[], Callable[[dict[str, Any], tuple[str, ...]], None] | None],
 ) -> Callable[[UUID, int, bytes], Any]:
     """A narrow read of one class as one function, each field's finishing written out (see
     ``Finish``): the loop over the fields and a call for each cost about a quarter of
-    reading an event of a few fields."""
+    reading an event of a few fields.
+
+    The field names are written as the literals of their plain ``str`` (a subclass's
+    ``repr`` may be anything), the values reach the code through its globals. ``walk`` is
+    a weak reference to the decoder's general walk, so that a decoder is not kept alive
+    by its own readers (only the cyclic collector would free it)."""
     scope: dict[str, Any] = {
         "decode": decoder.decode,
         "new": object.__new__,
@@ -372,24 +379,25 @@ def _reader(
     }
     lines = ["def read(oid, version, state):", "    try:", "        f = decode(state)"]
     for number, (name, finish) in enumerate(finishers):
+        key = repr(str.__str__(name))  # a plain str's repr is its literal (not a subclass's)
         scope[f"struct{number}"] = finish.struct
         scope[f"decode{number}"] = finish.decode
-        lines.append(f"        value = f[{name!r}]")
+        lines.append(f"        value = f[{key}]")
         indent = "        "
         if finish.optional:
             lines.append(f"{indent}if value is not None:")
             indent += "    "
         lines.append(f"{indent}if type(value) is not struct{number}: raise NotExact")
         if finish.decode is None:
-            lines.append(f"{indent}f[{name!r}] = value.data")
+            lines.append(f"{indent}f[{key}] = value.data")
         else:
             lines += [
                 f"{indent}data = value.data",
                 f"{indent}if type(data) is dict or type(data) is list: raise NotExact",
-                f"{indent}f[{name!r}] = decode{number}(data)",
+                f"{indent}f[{key}] = decode{number}(data)",
             ]
     if general:
-        lines.append("        walk(f, general)")
+        lines.append("        walk()(f, general)")
     lines += [
         "    except Exception:",
         "        return None",

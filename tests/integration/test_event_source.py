@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -189,6 +191,72 @@ class TestNarrowReads:
         event = decoder.decode(oid.hex, 2, stored.topic, state)
         # then: the mapper's event, every field of it
         assert vars(event) == vars(app.mapper.to_domain_event(stored))
+
+    @pytest.mark.parametrize("stored_version", [b"1", b"null", b'"x"', b"0"])
+    def test_a_reader_naming_class_version_gets_the_whole_event_as_the_mapper_gives_it(
+        self, app: Buurtkas, stored_version: bytes
+    ) -> None:
+        # given: a state that stores a class version, and a reader that names it
+        decoder = EventDecoder(app.mapper, lambda cls: frozenset({"actor", "class_version"}))
+        state = (
+            b'{"timestamp":{"_type_":"datetime_iso","_data_":"2020-01-01T00:00:00+00:00"},'
+            b'"occurred_on":{"_type_":"date_iso","_data_":"2020-01-01"},"actor":"a",'
+            b'"reason":"x","class_version":' + stored_version + b"}"
+        )
+        oid = UUID(int=7)
+        stored = StoredEvent(oid, 2, "buurtkas.expense.Rejected", state)
+        # when
+        try:
+            expected: Any = app.mapper.to_domain_event(stored)
+        except Exception as error:  # the mapper's own refusal is the expectation
+            expected = error
+        # then: the mapper's event (the version taken out), or its refusal
+        if isinstance(expected, Exception):
+            with pytest.raises(type(expected)):
+                decoder.decode(oid.hex, 2, stored.topic, state)
+        else:
+            assert vars(decoder.decode(oid.hex, 2, stored.topic, state)) == vars(expected)
+
+    def test_field_names_of_a_str_subclass_read_as_their_plain_names(self, app: Buurtkas) -> None:
+        # given: a reader naming its fields by members of a str enum, whose repr is no literal
+        class Field(StrEnum):
+            ACTOR = "actor"
+            OCCURRED_ON = "occurred_on"
+
+        decoder = EventDecoder(app.mapper, lambda cls: frozenset(Field))
+        state = (
+            b'{"timestamp":{"_type_":"datetime_iso","_data_":"2020-01-01T00:00:00+00:00"},'
+            b'"occurred_on":{"_type_":"date_iso","_data_":"2020-01-01"},"actor":"a",'
+            b'"reason":"x"}'
+        )
+        oid = UUID(int=7)
+        # when
+        event = decoder.decode(oid.hex, 2, "buurtkas.expense.Rejected", state)
+        # then
+        assert vars(event) == {
+            "actor": "a",
+            "occurred_on": d("2020-01-01"),
+            "originator_id": oid,
+            "originator_version": 2,
+        }
+
+    def test_a_decoder_is_freed_without_the_cyclic_collector(
+        self, app: Buurtkas, conn: Connection
+    ) -> None:
+        # given: a narrow reader that has read events of every class (its read functions
+        # made, some with fields read the general way)
+        load_demo(app)
+        source = EventSource(app, conn, lambda cls: frozenset({"occurred_on", "members"}))
+        source.read(0, 1000)
+        decoder = weakref.ref(source.narrow)
+        # when: it is let go of while the collector does not run
+        gc.disable()
+        try:
+            del source
+            # then
+            assert decoder() is None
+        finally:
+            gc.enable()
 
 
 class TestEventDecoder:
