@@ -86,11 +86,11 @@ class EventDecoder:
                 for name, t in transcoder.names.items()
             }
         self.typed = TypedValues(transcoder.names if self.decoders else {}, self.decoders)
-        self.classes: dict[str, tuple[type[Any], int, Narrow | None]] = {}
-        """Each topic's class, its ``class_version``, and how the fields read of it are
-        decoded (None: the whole state)."""
-        self.readers: dict[str, Callable[[UUID, int, bytes], Any]] = {}
-        """The narrow read of each topic read narrowly (``Narrow.read``)."""
+        self.classes: dict[str, tuple[type[Any], int, Read | None]] = {}
+        """Each topic's class, its ``class_version``, and its narrow read (``_reader``;
+        None: the whole state is decoded)."""
+        self.readers: dict[str, Read] = {}
+        """The narrow read of each topic read narrowly, looked up first."""
         self.uuids: dict[str, UUID] = {}
         """Ids by their stored text: ``reused(UUID)`` inline, as every event needs one (a
         function call less is about 4% of decoding a platform's events)."""
@@ -119,9 +119,9 @@ class EventDecoder:
         found = self.classes.get(topic)
         if found is None:
             found = self.classes[topic] = self._resolve(topic)
-            narrow = found[2]
-            if narrow is not None:  # read narrowly from now on
-                read = self.readers[topic] = narrow.read
+            read = found[2]
+            if read is not None:  # read narrowly from now on
+                self.readers[topic] = read
                 event = read(oid, version, state)
                 if event is not None:
                     return event
@@ -141,7 +141,7 @@ class EventDecoder:
         object.__setattr__(event, "__dict__", event_state)
         return event
 
-    def _resolve(self, topic: str) -> tuple[type[Any], int, Narrow | None]:
+    def _resolve(self, topic: str) -> tuple[type[Any], int, Read | None]:
         cls = resolve_topic(topic)
         class_version = getattr(cls, "class_version", 1)
         wanted = None if self.fields is None or class_version != 1 else self.fields(cls)
@@ -149,14 +149,14 @@ class EventDecoder:
             # (a stored ``class_version`` is the mapper's to take out and upcast by)
             return cls, class_version, None
         stored = sorted(wanted - COLUMNS)  # (the id and version are columns, not state)
-        return cls, class_version, self._narrow_schema(cls, stored)
+        return cls, class_version, self._narrow_read(cls, stored)
 
-    def _narrow_schema(self, cls: type, names: list[str]) -> Narrow:
-        """The schema of the named fields of ``cls``: each field whose annotation is a
-        plain type or a registered one (or either or None) is read as exactly that, and
-        its value finished by one call; any other field as ``typed.field``, and finished
-        by the general walk (``_general``). A stored state that does not fit (a field
-        missing or of another type) is decoded whole instead."""
+    def _narrow_read(self, cls: type, names: list[str]) -> Read:
+        """The read of the named fields of ``cls`` (``_reader``): each field whose
+        annotation is a plain type or a registered one (or either or None) is read as
+        exactly that, and its value finished (``Finish``); any other field as
+        ``typed.field``, and finished by the general walk (``_general``). A stored state
+        that does not fit (a field missing or of another type) is decoded whole instead."""
         try:
             hints = typing.get_type_hints(cls)
         except Exception:  # an annotation that does not resolve: every field is general
@@ -177,12 +177,7 @@ class EventDecoder:
         # a TypedDict: msgspec makes the state's dict itself (a struct would need copying)
         schema = _typed_dict(f"Fields{len(self.classes)}", fields)
         decoder = msgspec.json.Decoder(schema)
-        return Narrow(
-            decoder,
-            tuple(finishers),
-            tuple(general),
-            _reader(cls, decoder, finishers, tuple(general), weakref.WeakMethod(self._general)),
-        )
+        return _reader(cls, decoder, finishers, tuple(general), weakref.WeakMethod(self._general))
 
     def _whole(self, state: bytes) -> dict[str, Any] | None:
         """Every field of a stored state, decoded (None: the mapper must decode it).
@@ -342,15 +337,9 @@ class TypedValues:
         return None
 
 
-class Narrow(NamedTuple):
-    """How the fields a reader reads of one class are decoded (see ``_narrow_schema``)."""
-
-    decoder: msgspec.json.Decoder[Any]
-    finishers: tuple[tuple[str, Finish], ...]
-    general: tuple[str, ...]
-    read: Callable[[UUID, int, bytes], Any]
-    """The event of those fields from the id, version and stored state (None: the state
-    must be decoded whole), made by ``_reader``."""
+Read = Callable[[UUID, int, bytes], Any]
+"""A narrow read of one class: the event of the fields read, from its id, version and
+stored state (None: the state must be decoded whole)."""
 
 
 def _reader(
@@ -359,7 +348,7 @@ def _reader(
     finishers: list[tuple[str, Finish]],
     general: tuple[str, ...],
     walk: Callable[[], Callable[[dict[str, Any], tuple[str, ...]], None] | None],
-) -> Callable[[UUID, int, bytes], Any]:
+) -> Read:
     """A narrow read of one class as one function, each field's finishing written out (see
     ``Finish``): the loop over the fields and a call for each cost about a quarter of
     reading an event of a few fields.
@@ -408,7 +397,7 @@ def _reader(
         "    return event",
     ]
     exec("\n".join(lines), scope)  # noqa: S102 - code made here, from field names
-    read: Callable[[UUID, int, bytes], Any] = scope["read"]
+    read: Read = scope["read"]
     return read
 
 
