@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from domain.bank import BankStatement
 from domain.budget import DistrictBudget
 from domain.expense import Expense
 from domain.grant import Grant, allowance, outstanding_claim, owed_back
@@ -30,6 +31,22 @@ from projections.store import Doc
 
 REVERSES = object()
 """A prefetch plan's mark for events that post by reversing another event."""
+
+NARROW: Dispatch[frozenset[str]] = Dispatch(
+    [
+        (Expense.Submitted, frozenset({"platform_id", "grant_id", "amount"})),
+        ((Expense.Approved, Expense.Rejected), frozenset()),
+        (Expense.Paid, frozenset({"platform_id", "payment_method", "category", "amount"})),
+        ((Expense.EntryReversed, BankStatement.EntryReversed), frozenset({"reverses_version"})),
+        (
+            BankStatement.LineRecorded,
+            frozenset({"matches", "platform_id", "direction", "kind", "amount"}),
+        ),
+    ]
+)
+"""What the fold reads of the classes most events are of (their postings, ``legs``, and
+the expense a submission names); every other class it posts or keeps a document for is
+read whole."""
 
 
 def new_doc(kind: str) -> Doc:
@@ -89,8 +106,12 @@ class Balances(Projection):
         )
 
     def reads(self, cls: type) -> frozenset[str] | None:
-        """Every field of the events that post, name a document or have a handler;
-        nothing of the others (a bank match, a statement opened)."""
+        """The fields ``NARROW`` names; every field of the other events that post, name a
+        document or have a handler; nothing of the others (a bank match, a statement
+        opened)."""
+        narrow = NARROW[cls]
+        if narrow is not None:
+            return narrow
         posts, role = self.plans.get(cls) or self._plan(cls)
         if posts or role is not None or self.facts[cls] is not None:
             return None

@@ -506,7 +506,7 @@ def paid_expense(app: Buurtkas, platform_id: UUID, amount: str = "120.00") -> UU
     return expense_id
 
 
-def line_for(app: Buurtkas, platform_id: UUID, statement_ref: str, matches: str) -> UUID:
+def line_for(app: Buurtkas, platform_id: UUID, statement_ref: str, matches: str | None) -> UUID:
     """One line of 120.00 out on ``statement_ref``, naming the record it confirms."""
     return app.record_bank_lines(
         platform_id=platform_id,

@@ -6,6 +6,7 @@ import gc
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -31,7 +32,18 @@ from tests.integration.givens import (
     TREASURER,
     eur,
     given_first_tranche_paid,
+    given_platform,
 )
+from tests.integration.test_commands import line_for
+
+
+def platform_doc(store: ReadModelStore, platform_id: UUID) -> dict[str, Any]:
+    """The balances document of one platform, as committed."""
+    generation = store.active_generation("balances")
+    assert generation is not None
+    rows = list(store.select("balances", generation, "platform", str(platform_id)))
+    assert len(rows) == 1
+    return dict(rows[0][3])
 
 
 def stored_rows(store: ReadModelStore, name: str) -> list[tuple[Any, ...]]:
@@ -618,6 +630,30 @@ class TestCorrectionsInReadModels:
         facts = Signals().facts(rows, str(other.originator_id))
         assert facts is not None
         assert [cents for _, cents, _ in facts.inflows] == [125_000_00, 125_000_00]
+
+    def test_an_unexplained_bank_line_reversed_takes_its_postings_back_in_the_balances(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given: an outflow the bank reported without a matching record, folded (the
+        # runner reads a bank line's and a reversal's posting fields alone)
+        platform_id = given_platform(app)
+        statement_id = line_for(app, platform_id, "2020-01", None)
+        runner(app, store, "balances").catch_up()
+        before = platform_figures(platform_doc(store, platform_id))
+        # when: the bank's correction reverses it
+        app.reverse_entry(
+            statement_id,
+            reverses_version=2,
+            reason="booked twice by the bank",
+            occurred_on=date(2020, 2, 1),
+            actor="bank",
+        )
+        runner(app, store, "balances").catch_up()
+        # then: the outflow is gone, as a pure fold has it
+        assert before["unexplained_outflows"] == 120_00
+        after = platform_figures(platform_doc(store, platform_id))
+        assert after["unexplained_outflows"] == 0
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
 
     def test_a_row_written_in_a_batch_is_not_replaced_by_a_preload_of_the_stored_one(
         self, app: Buurtkas, store: ReadModelStore
