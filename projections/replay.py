@@ -21,11 +21,11 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from domain.postings import is_reversal
+from domain.postings import REVERSALS, is_reversal
 from domain.risk import RiskConfig
 from projections.balances import Balances, grant_figures, platform_figures
-from projections.base import fold_together
-from projections.events import EventSource, collector_paused
+from projections.base import Projection, fold_together
+from projections.events import EventSource, Fields, collector_paused
 from projections.index import Owners
 from projections.rows import BatchRows
 from projections.signals import Signals
@@ -97,34 +97,57 @@ def replay_platform(
     position: int | None = None,
     risk: RiskConfig | None = None,
 ) -> Replay:
-    source = EventSource(app, store.conn)
-    positions = platform_positions(app, store, platform_id, source)
+    positions = platform_positions(app, store, platform_id)
     if position is not None:
         positions = [p for p in positions if p <= position]
+    folds: list[Projection] = [Balances(), Status(), Signals(risk, clock=as_of)]
+    source = EventSource(app, store.conn, read_by(folds))
     # The platform's events stay in memory together, and are freed (by reference
     # counting) before the collector runs again: it never scans them.
     with collector_paused():
-        return _replay(source, positions, str(platform_id), as_of, position, risk)
+        return _replay(source, folds, positions, str(platform_id), as_of, position)
+
+
+def read_by(folds: list[Projection]) -> Fields:
+    """What the replay decodes of each class: what any of ``folds`` reads of it (a class
+    one of them reads whole is read whole), and what the replay reads itself: the
+    business date, and what a correction reverses. Looked up once per class."""
+    found: dict[type, frozenset[str] | None] = {}
+
+    def fields(cls: type) -> frozenset[str] | None:
+        if cls not in found:
+            names = {"occurred_on"}
+            if issubclass(cls, REVERSALS):
+                names.add("reverses_version")
+            for fold in folds:
+                reads = fold.reads(cls)
+                if reads is None:
+                    found[cls] = None
+                    break
+                names |= reads
+            else:
+                found[cls] = frozenset(names)
+        return found[cls]
+
+    return fields
 
 
 def _replay(
     source: EventSource,
+    folds: list[Projection],
     positions: list[int],
     key: str,
     as_of: date | None,
     position: int | None,
-    risk: RiskConfig | None,
 ) -> Replay:
-    read = events = source.read_at(positions)
+    read = events = source.read_at(positions, narrow=True)
     if as_of is not None:
         kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
         events = drop_orphan_corrections(kept)
     # the events dated later are not folded, but stay at hand: a record's first event
     # (a statement opened, an expense submitted) names the platform and grant of its
     # later events, and may be dated after them
-    balances, status, signals = fold_together(
-        [Balances(), Status(), Signals(risk, clock=as_of)], events, known=read
-    )
+    balances, status, signals = fold_together(folds, events, known=read)
     return Replay(
         platform=key,
         as_of=as_of,
