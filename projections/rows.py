@@ -18,12 +18,14 @@ reads them from the event store.
 from __future__ import annotations
 
 import copy
-from collections.abc import Container, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Container, Iterable
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from projections.events import EventSource
-from projections.store import Doc, ReadModelStore
+from projections.store import Doc, ReadModelStore, encode
+
+V = TypeVar("V")
 
 
 class Rows(Protocol):
@@ -43,6 +45,10 @@ class Rows(Protocol):
 
     def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
         """``items`` of each of ``platforms``, read together."""
+        ...
+
+    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """``items_of``, each document as its JSON text (for another process to decode)."""
         ...
 
     def keys(self, kind: str) -> list[str]:
@@ -94,6 +100,10 @@ class MemoryRows:
             if k == kind and p in found:
                 found[p].append((key, doc))
         return {p: sorted(rows) for p, rows in found.items()}
+
+    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        found = self.items_of(kind, platforms)
+        return {p: [(key, encode(doc)) for key, doc in rows] for p, rows in found.items()}
 
     def keys(self, kind: str) -> list[str]:
         return sorted(key for (k, key) in self.rows if k == kind)
@@ -185,8 +195,27 @@ class BatchRows:
     def items_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, Doc]]]:
         """One query for all ``platforms`` (in chunks), with this batch's writes laid over."""
         found: dict[str, dict[str, Doc]] = {p: {} for p in platforms}
-        owner: dict[str, str] = {}
         selected = self.store.select_platforms(self.projection, self.generation, kind, list(found))
+        return self._laid_over(kind, found, selected, lambda doc: doc)
+
+    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """``items_of``, each document as JSON text (the stored rows are not decoded)."""
+        found: dict[str, dict[str, str]] = {p: {} for p in platforms}
+        selected = self.store.select_platform_texts(
+            self.projection, self.generation, kind, list(found)
+        )
+        return self._laid_over(kind, found, selected, encode)
+
+    def _laid_over(
+        self,
+        kind: str,
+        found: dict[str, dict[str, V]],
+        selected: Iterable[tuple[str, str, str | None, V]],
+        written: Callable[[Doc], V],
+    ) -> dict[str, list[tuple[str, V]]]:
+        """The ``selected`` rows by platform, with this batch's writes of ``kind`` laid over
+        (as ``written`` makes them)."""
+        owner: dict[str, str] = {}
         for _, key, platform, doc in selected:
             found[str(platform)][key] = doc
             owner[key] = str(platform)
@@ -197,7 +226,7 @@ class BatchRows:
             if was is not None:
                 del found[was][key]
             if write is not None and write[0] in found:
-                found[write[0]][key] = write[1]
+                found[write[0]][key] = written(write[1])
                 owner[key] = write[0]
         return {p: sorted(docs.items()) for p, docs in found.items()}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.risk import Facts, Outflow, RiskConfig, evaluate, iso_day, risk_score
-from projections.store import Doc
+from projections.store import Doc, decode
 
 
 def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | None) -> Facts:
@@ -84,3 +84,20 @@ def findings_doc(config: RiskConfig, name: str, facts: Facts) -> Doc:
         "score": risk_score(found),
         "config": f"{config.version}:{config.digest()}",
     }
+
+
+Stored = tuple[str, Doc, Doc, list[tuple[str, str]]]
+"""A platform, its ``meta`` and ``head``, and its log rows as stored (key, JSON text)."""
+
+
+def findings_of_stored(
+    config: RiskConfig, clock: date | None, platforms: list[Stored]
+) -> list[tuple[str, Doc]]:
+    """``findings_doc`` of each platform, its log decoded here: what a worker process
+    evaluates (its arguments and its answer are small, or plain text)."""
+    found = []
+    for platform, meta, head, texts in platforms:
+        log = [(key, decode(text)) for key, text in texts]
+        facts = facts_of(meta, head, log, clock)
+        found.append((platform, findings_doc(config, meta.get("name", ""), facts)))
+    return found

@@ -334,6 +334,15 @@ class ReadModelStore:
         self, projection: str, generation: int, kind: str, platforms: list[str]
     ) -> Iterator[tuple[str, str, str | None, Doc]]:
         """The rows of ``kind`` of each of ``platforms`` (one query per 500 platforms)."""
+        for kind_, key, platform_, doc in self.select_platform_texts(
+            projection, generation, kind, platforms
+        ):
+            yield kind_, key, platform_, decode(doc)
+
+    def select_platform_texts(
+        self, projection: str, generation: int, kind: str, platforms: list[str]
+    ) -> Iterator[tuple[str, str, str | None, str]]:
+        """``select_platforms``, each document as its stored JSON text."""
         table = table_name(projection, generation)
         for start in range(0, len(platforms), 500):
             chunk = platforms[start : start + 500]
@@ -343,8 +352,7 @@ class ReadModelStore:
                 f"WHERE kind = ? AND platform IN ({marks}) ORDER BY platform, kind, key",
                 [kind, *chunk],
             )
-            for kind_, key, platform_, doc in rows:
-                yield kind_, key, platform_, decode(doc)
+            yield from rows
 
     def select(
         self,

@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -142,6 +143,41 @@ def rss_mib() -> float:
     return 0.0
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (the findings' worker processes and the
+    fork server they come from)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids = [int(child) for child in children.read_text().split()]
+        except OSError:
+            continue  # the thread (or process) has ended
+        for child in pids:
+            found += [child, *descendants(child)]
+    return found
+
+
+def rss_of(pids: list[int]) -> float:
+    """The resident memory of ``pids`` now, summed, in MiB (ended ones count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def watch_descendants(stop: threading.Event, peak: list[float], every: float = 0.1) -> None:
+    """Keep in ``peak[0]`` the most memory the processes this one started held together,
+    looked at every ``every`` seconds until ``stop`` is set."""
+    me = os.getpid()
+    while not stop.wait(every):
+        peak[0] = max(peak[0], rss_of(descendants(me)))
+
+
 def ceiling(
     app: Buurtkas, batch: int = REBUILD_BATCH, model: str | None = None
 ) -> tuple[int, float]:
@@ -178,7 +214,8 @@ def rebuild_one(database_url: str, name: str) -> dict[str, float]:
     code = f"""
 import json, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from bench import rss_mib
+import threading
+from bench import rss_mib, watch_descendants
 from projections.registry import open_store, runner
 from service.application import Buurtkas
 from service.storage import persistence_env
@@ -192,11 +229,17 @@ def sample(n, position):
         if position >= mark * head and mark not in samples:
             samples[mark] = rss_mib()
 r.on_batch = sample
+stop, workers = threading.Event(), [0.0]
+watcher = threading.Thread(target=watch_descendants, args=(stop, workers), daemon=True)
+watcher.start()
 start = time.perf_counter()
 folded = r.rebuild()
 seconds = time.perf_counter() - start
+stop.set()
+watcher.join()
 print(json.dumps({{"events": folded, "seconds": seconds, "rss_25": samples.get(0.25, 0),
-                  "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0)}}))
+                  "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0),
+                  "workers": workers[0]}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -240,9 +283,10 @@ def bench_projections(args: argparse.Namespace) -> None:
             )
             print(
                 f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
-                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9} {'own read':>10}"
-                "  (peak RSS so far, MiB; own read: ev/s reading and decoding only the "
-                "fields that runner decodes)"
+                f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9} {'workers':>8} "
+                f"{'own read':>10}  (peak RSS so far, MiB; workers: the most its worker "
+                "processes held together, MiB, sampled every 0.1 s; own read: ev/s reading "
+                "and decoding only the fields that runner decodes)"
             )
             total_seconds = 0.0
             for model, result in results.items():
@@ -251,7 +295,7 @@ def bench_projections(args: argparse.Namespace) -> None:
                 print(
                     f"{model:16} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
                     f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f} "
-                    f"{own_reads[model]:10,.0f}"
+                    f"{result['workers']:8.0f} {own_reads[model]:10,.0f}"
                 )
             print(
                 f"{'all four':16} {count / total_seconds:10,.0f} (events/s over the four "

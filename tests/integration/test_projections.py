@@ -14,6 +14,7 @@ from domain.expense import Expense
 from domain.grant import Grant
 from projections import runner as runner_module
 from projections import signals as signals_module
+from projections import workers as workers_module
 from projections.balances import budget_figures, grant_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
@@ -22,11 +23,13 @@ from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
+from projections.signals_facts import findings_of_stored
 from projections.store import ConcurrentUpdateError, Encoded, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
 from service.synthetic import generate
+from tests.integration.failing_findings import findings_of_stored as failing_findings
 from tests.integration.givens import (
     OFFICIAL,
     TREASURER,
@@ -135,6 +138,66 @@ class TestReadModels:
         signals.catch_up()
         # then the platforms were read in several groups, and the rows are the same
         assert len(grouped) > 2
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
+    def test_signals_evaluated_in_worker_processes_equal_a_pure_fold(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given many facts to evaluate at once, shared out a few platforms at a time
+        monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
+        monkeypatch.setattr(signals_module, "FINISH_FACTS", 40)
+        shares: list[list[str]] = []
+        pool_of = workers_module.worker_pool
+
+        def recorded(workers: int) -> Any:
+            pool = pool_of(workers)
+            submit = pool.submit
+
+            def counted(evaluate: Any, *args: Any) -> Any:
+                shares.append([platform for platform, *_ in args[2]])
+                return submit(evaluate, *args)
+
+            pool.submit = counted  # type: ignore[method-assign,assignment]
+            return pool
+
+        monkeypatch.setattr(signals_module, "worker_pool", recorded)
+        load_demo(app)
+        generate(app, 2000, seed=12)
+        signals = runner(app, store, "signals", batch_size=300)
+        assert isinstance(signals.projection, Signals)
+        signals.projection.workers = 2
+        # when
+        signals.catch_up()
+        generate(app, 300, seed=13)
+        signals.catch_up()
+        # then the workers evaluated several shares, each platform once per catch-up, and
+        # the rows equal a fold that evaluated every platform in this process
+        assert len(shares) > 2
+        evaluated = [platform for share in shares for platform in share]
+        assert len(set(evaluated)) > 3
+        alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
+        assert stored_rows(store, "signals") == list(alone)
+
+    def test_a_findings_worker_that_fails_leaves_nothing_of_its_batch(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given a history whose findings are evaluated by workers, which fail
+        monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
+        monkeypatch.setattr(signals_module, "findings_of_stored", failing_findings)
+        load_demo(app)
+        signals = runner(app, store, "signals", batch_size=100_000)
+        assert isinstance(signals.projection, Signals)
+        signals.projection.workers = 2
+        # when the runner catches up
+        with pytest.raises(RuntimeError, match="could not be evaluated"):
+            signals.catch_up()
+        # then nothing of the batch was kept: no rows, and the position did not move
+        generation = store.ensure("signals")
+        assert store.position("signals", generation) == 0
+        assert stored_rows(store, "signals") == []
+        # and once the workers evaluate, the rows equal a pure fold
+        monkeypatch.setattr(signals_module, "findings_of_stored", findings_of_stored)
+        signals.catch_up()
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
     def test_new_events_are_folded_incrementally(

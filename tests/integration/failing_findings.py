@@ -1,0 +1,12 @@
+"""A findings evaluation that fails, for a worker process to import by name."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from domain.risk import RiskConfig
+
+
+def findings_of_stored(config: RiskConfig, clock: date | None, platforms: list[Any]) -> Any:
+    raise RuntimeError(f"the findings of {len(platforms)} platforms could not be evaluated")
