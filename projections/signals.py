@@ -55,7 +55,7 @@ from projections.memo import Memo
 from projections.rows import Rows
 from projections.signals_facts import facts_of, findings_doc, findings_of_stored
 from projections.store import Doc
-from projections.workers import default_workers, worker_pool
+from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
 FACTS_CHUNK = 32
@@ -193,6 +193,7 @@ class Signals(Projection):
         (``PARALLEL_FACTS``; default: one per processor; 1: none, all in this process)."""
         self.config = config or RiskConfig()
         self.workers = default_workers() if workers is None else workers
+        self.warmed = False
         self.late_days = self.config.late_days
         self.clock = clock
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
@@ -271,6 +272,9 @@ class Signals(Projection):
             rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
+        if self.workers > 1 and len(events) >= WARM_FROM and not self.warmed:
+            warm_up()  # a batch this long is likely to end with many findings to evaluate
+            self.warmed = True
         owners = self.owners
         known = owners.get
         fields = PLATFORM_FIELD
@@ -622,6 +626,8 @@ class Signals(Projection):
 FINISH_FACTS = 5_000
 """Facts read together when platforms are evaluated again: few reads, and memory bounded
 by this or by the largest platform's facts, whichever is more."""
+WARM_FROM = 5_000
+"""Events in a batch from which the worker processes' fork server is started with it."""
 PARALLEL_FACTS = 100_000
 """Logged facts of the platforms to evaluate from which worker processes evaluate them
 (about half a second's work in one process; a pool takes a fraction of that to start)."""

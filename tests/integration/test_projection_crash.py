@@ -79,3 +79,48 @@ def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping
 
 
 pytestmark = pytest.mark.slow
+
+
+def started_by(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in (int(c) for c in children.read_text().split()):
+            found += [child, *started_by(child)]
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+def test_worker_processes_end_when_the_process_that_made_them_is_killed() -> None:
+    # given a process whose two worker processes are busy with long work
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.pool_holder"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().split()[0] == "busy"
+        started = started_by(holder.pid)
+        assert len(started) >= 3  # two workers and their fork server (and a tracker)
+        # when it is killed
+        holder.kill()
+        holder.wait(timeout=10)
+        # then every process it started ends within seconds
+        deadline = time.monotonic() + 15
+        while any(running(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [pid for pid in started if running(pid)] == []
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

@@ -178,6 +178,29 @@ class TestReadModels:
         alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
         assert stored_rows(store, "signals") == list(alone)
 
+    def test_the_workers_fork_server_is_started_once_with_the_first_long_batch(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given signals with workers, batches counted as long from 100 events
+        started: list[int] = []
+        monkeypatch.setattr(signals_module, "warm_up", lambda: started.append(1))
+        monkeypatch.setattr(signals_module, "WARM_FROM", 100)
+        load_demo(app)
+        signals = runner(app, store, "signals", batch_size=100)
+        assert isinstance(signals.projection, Signals)
+        signals.projection.workers = 2
+        # when it folds the demo's history in several batches of 100 events
+        signals.catch_up()
+        # then the fork server was started once, with the first batch
+        assert store.position("signals", store.ensure("signals")) > 300
+        assert started == [1]
+        # and signals without workers never start it, rebuilt in the same batches
+        single = runner(app, store, "signals", batch_size=100)
+        assert isinstance(single.projection, Signals)
+        single.projection.workers = 1
+        assert single.rebuild() > 300
+        assert started == [1]
+
     def test_a_findings_worker_that_fails_leaves_nothing_of_its_batch(
         self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
