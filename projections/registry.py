@@ -29,7 +29,7 @@ class UnknownProjection(KeyError):
 
 
 def open_store(env: dict[str, str]) -> ReadModelStore:
-    store = ReadModelStore(connect(env), lambda: connect(env, committing=True))
+    store = ReadModelStore(connect(env), lambda: connect(env, committing=True), env=env)
     store.setup()
     return store
 

@@ -18,14 +18,50 @@ reads them from the event store.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Container, Iterable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Container, Iterable
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from projections.events import EventSource
 from projections.store import Doc, ReadModelStore, encode
 
 V = TypeVar("V")
+
+Overlay = dict[str, "tuple[str | None, str] | None"]
+"""A batch's writes of one kind by key: None (deleted), or the row's platform and its
+document as JSON text (empty when the row is not of the platforms asked for: the key is
+still taken from wherever the stored rows have it)."""
+
+
+class Elsewhere(NamedTuple):
+    """How another process reads a batch's rows as they were committed: the event store
+    settings to open the database with, the read model and its generation."""
+
+    env: dict[str, str]
+    projection: str
+    generation: int
+
+
+def laid_over(
+    found: dict[str, dict[str, V]],
+    selected: Iterable[tuple[str, str, str | None, V]],
+    writes: Iterable[tuple[str, tuple[str | None, V] | None]],
+) -> dict[str, list[tuple[str, V]]]:
+    """The ``selected`` rows (kind, key, platform, document) in ``found`` by platform, with
+    ``writes`` (key, then None or platform and document) laid over: a written row leaves
+    the platform it was under, and joins its own if that is in ``found``."""
+    owner: dict[str, str] = {}
+    for _, key, platform, doc in selected:
+        found[str(platform)][key] = doc
+        owner[key] = str(platform)
+    for key, write in writes:
+        was = owner.pop(key, None)
+        if was is not None:
+            del found[was][key]
+        if write is not None and write[0] in found:
+            found[write[0]][key] = write[1]
+            owner[key] = write[0]
+    return {p: sorted(docs.items()) for p, docs in found.items()}
 
 
 class Rows(Protocol):
@@ -47,8 +83,13 @@ class Rows(Protocol):
         """``items`` of each of ``platforms``, read together."""
         ...
 
-    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        """``items_of``, each document as its JSON text (for another process to decode)."""
+    def elsewhere(self) -> Elsewhere | None:
+        """How another process reads the rows this batch started from (None: it cannot)."""
+        ...
+
+    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
+        """This batch's writes of ``kind`` (see ``Overlay``), for another process to lay
+        over the rows it reads elsewhere (``laid_over``)."""
         ...
 
     def keys(self, kind: str) -> list[str]:
@@ -101,9 +142,16 @@ class MemoryRows:
                 found[p].append((key, doc))
         return {p: sorted(rows) for p, rows in found.items()}
 
-    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        found = self.items_of(kind, platforms)
-        return {p: [(key, encode(doc)) for key, doc in rows] for p, rows in found.items()}
+    def elsewhere(self) -> Elsewhere | None:
+        return None  # nothing is stored
+
+    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
+        wanted = set(platforms)
+        return {
+            key: (p, encode(doc) if p in wanted else "")
+            for (k, key), (p, doc) in self.rows.items()
+            if k == kind
+        }
 
     def keys(self, kind: str) -> list[str]:
         return sorted(key for (k, key) in self.rows if k == kind)
@@ -196,39 +244,22 @@ class BatchRows:
         """One query for all ``platforms`` (in chunks), with this batch's writes laid over."""
         found: dict[str, dict[str, Doc]] = {p: {} for p in platforms}
         selected = self.store.select_platforms(self.projection, self.generation, kind, list(found))
-        return self._laid_over(kind, found, selected, lambda doc: doc)
+        writes = ((key, write) for (k, key), write in self.writes.items() if k == kind)
+        return laid_over(found, selected, writes)
 
-    def texts_of(self, kind: str, platforms: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        """``items_of``, each document as JSON text (the stored rows are not decoded)."""
-        found: dict[str, dict[str, str]] = {p: {} for p in platforms}
-        selected = self.store.select_platform_texts(
-            self.projection, self.generation, kind, list(found)
-        )
-        return self._laid_over(kind, found, selected, encode)
+    def elsewhere(self) -> Elsewhere | None:
+        env = self.store.env
+        return None if env is None else Elsewhere(env, self.projection, self.generation)
 
-    def _laid_over(
-        self,
-        kind: str,
-        found: dict[str, dict[str, V]],
-        selected: Iterable[tuple[str, str, str | None, V]],
-        written: Callable[[Doc], V],
-    ) -> dict[str, list[tuple[str, V]]]:
-        """The ``selected`` rows by platform, with this batch's writes of ``kind`` laid over
-        (as ``written`` makes them)."""
-        owner: dict[str, str] = {}
-        for _, key, platform, doc in selected:
-            found[str(platform)][key] = doc
-            owner[key] = str(platform)
-        for (k, key), write in self.writes.items():
-            if k != kind:
-                continue
-            was = owner.pop(key, None)  # a written row leaves the platform it was under
-            if was is not None:
-                del found[was][key]
-            if write is not None and write[0] in found:
-                found[write[0]][key] = written(write[1])
-                owner[key] = write[0]
-        return {p: sorted(docs.items()) for p, docs in found.items()}
+    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
+        wanted = set(platforms)
+        return {
+            key: None
+            if write is None
+            else (write[0], encode(write[1]) if write[0] in wanted else "")
+            for (k, key), write in self.writes.items()
+            if k == kind
+        }
 
     def preload(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted: dict[str, list[str]] = {}

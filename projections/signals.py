@@ -52,8 +52,8 @@ from domain.transfer import PlatformTransfer
 from projections.base import Dispatch, Projection
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
-from projections.rows import Rows
-from projections.signals_facts import facts_of, findings_doc, findings_of_stored
+from projections.rows import Elsewhere, Overlay, Rows
+from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
 from projections.store import Doc
 from projections.workers import default_workers, warm_up, worker_pool
 
@@ -587,8 +587,9 @@ class Signals(Projection):
             docs.observed = False  # an event folded after this marks its platform again
         marked = rows.keys("dirty")
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
-        if self.workers > 1 and _logged(rows, marked) >= PARALLEL_FACTS:
-            self._evaluate_in_workers(rows, marked)
+        where = rows.elsewhere()
+        if self.workers > 1 and where is not None and _logged(rows, marked) >= PARALLEL_FACTS:
+            self._evaluate_in_workers(rows, marked, where)
             return
         for group in _groups(rows, marked):
             logs = rows.items_of("facts", group)  # one read for the group, not one each
@@ -600,23 +601,28 @@ class Signals(Projection):
                     rows.put("findings", dirty, found, dirty)
                 rows.delete("dirty", dirty)
 
-    def _evaluate_in_workers(self, rows: Rows, marked: list[str]) -> None:
+    def _evaluate_in_workers(self, rows: Rows, marked: list[str], where: Elsewhere) -> None:
         """The findings of the ``marked`` platforms, evaluated group by group in worker
-        processes while this one reads the next group's log rows (as text: the workers
-        decode them). The findings are written here, in the groups' order, as ``finish``
-        writes them; a worker's error is raised here, and the batch keeps nothing. Groups
-        in flight are bounded, and so is memory."""
+        processes, which read the platforms' log rows from the store (as committed, with
+        this batch's writes laid over) and decode them. The findings are written here, in
+        the groups' order, as ``finish`` writes them; a worker's error is raised here, and
+        the batch keeps nothing. Groups in flight are bounded, and so is memory."""
+        overlay = rows.overlay("facts", marked)
         pending: deque[tuple[list[str], Future[list[tuple[str, Doc]]]]] = deque()
         with worker_pool(self.workers) as pool:
             for group in _groups(rows, marked):
-                logs = rows.texts_of("facts", group)
-                stored = []
+                members = set(group)
+                share: Overlay = {
+                    key: (w[0], "") if w is not None and w[0] not in members else w
+                    for key, w in overlay.items()
+                }
+                platforms = []
                 for platform in group:
                     kept = self._docs(rows, platform)
                     if kept is not None:
-                        stored.append((platform, kept.meta, kept.head, logs[platform]))
-                work = pool.submit(findings_of_stored, self.config, self.clock, stored)
-                pending.append((group, work))
+                        platforms.append((platform, kept.meta, kept.head))
+                args = (self.config, self.clock, where, platforms, share)
+                pending.append((group, pool.submit(findings_elsewhere, *args)))
                 while len(pending) > self.workers:
                     _write_findings(rows, *pending.popleft())
             while pending:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from domain.risk import Facts, Outflow, RiskConfig, evaluate, iso_day, risk_score
+from projections.rows import Elsewhere, Overlay, laid_over
 from projections.store import Doc, decode
+from projections.workers import store_for
 
 
 def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | None) -> Facts:
@@ -86,18 +88,23 @@ def findings_doc(config: RiskConfig, name: str, facts: Facts) -> Doc:
     }
 
 
-Stored = tuple[str, Doc, Doc, list[tuple[str, str]]]
-"""A platform, its ``meta`` and ``head``, and its log rows as stored (key, JSON text)."""
-
-
-def findings_of_stored(
-    config: RiskConfig, clock: date | None, platforms: list[Stored]
+def findings_elsewhere(
+    config: RiskConfig,
+    clock: date | None,
+    where: Elsewhere,
+    platforms: list[tuple[str, Doc, Doc]],
+    overlay: Overlay,
 ) -> list[tuple[str, Doc]]:
-    """``findings_doc`` of each platform, its log decoded here: what a worker process
-    evaluates (its arguments and its answer are small, or plain text)."""
-    found = []
-    for platform, meta, head, texts in platforms:
-        log = [(key, decode(text)) for key, text in texts]
+    """In a worker process: ``findings_doc`` of each platform (with its ``meta`` and
+    ``head``), its log read from the store ``where`` says with the batch's ``overlay``
+    laid over, and decoded here. Its arguments and its answer are small."""
+    store = store_for(where.env)
+    found: dict[str, dict[str, str]] = {platform: {} for platform, _, _ in platforms}
+    selected = store.select_platform_texts(where.projection, where.generation, "facts", list(found))
+    logs = laid_over(found, selected, overlay.items())
+    evaluated = []
+    for platform, meta, head in platforms:
+        log = [(key, decode(text)) for key, text in logs[platform]]
         facts = facts_of(meta, head, log, clock)
-        found.append((platform, findings_doc(config, meta.get("name", ""), facts)))
-    return found
+        evaluated.append((platform, findings_doc(config, meta.get("name", ""), facts)))
+    return evaluated

@@ -97,11 +97,19 @@ def encode_writes(
 
 
 class ReadModelStore:
-    def __init__(self, conn: Connection, reconnect: Callable[[], Connection] | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        reconnect: Callable[[], Connection] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         """``reconnect`` opens another connection to the same database (for a background
-        committer); without it batches are committed on ``conn``."""
+        committer); without it batches are committed on ``conn``. ``env``: the event
+        store's settings the connections were made from, with which another process may
+        open the same database (None: it cannot)."""
         self.conn = conn
         self.reconnect = reconnect
+        self.env = env
 
     def setup(self) -> None:
         with schema_change(self.conn):

@@ -19,7 +19,10 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import forkserver
+from multiprocessing import forkserver, util
+
+from projections.db import connect
+from projections.store import ReadModelStore
 
 MAX_WORKERS = 4
 PRELOADED = ["projections.signals_facts", "projections.workers"]
@@ -51,6 +54,20 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         workers, mp_context=_context(), initializer=watch_parent, initargs=(os.getpid(),)
     )
+
+
+_stores: dict[tuple[tuple[str, str], ...], ReadModelStore] = {}
+
+
+def store_for(env: dict[str, str]) -> ReadModelStore:
+    """In a worker: the read-model store of ``env``, opened once and closed when the
+    worker ends."""
+    key = tuple(sorted(env.items()))
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = ReadModelStore(connect(env))
+        util.Finalize(store, store.conn.close, exitpriority=10)
+    return store
 
 
 def watch_parent(pid: int) -> None:

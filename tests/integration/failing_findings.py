@@ -8,5 +8,7 @@ from typing import Any
 from domain.risk import RiskConfig
 
 
-def findings_of_stored(config: RiskConfig, clock: date | None, platforms: list[Any]) -> Any:
+def findings_elsewhere(
+    config: RiskConfig, clock: date | None, where: Any, platforms: list[Any], overlay: Any
+) -> Any:
     raise RuntimeError(f"the findings of {len(platforms)} platforms could not be evaluated")

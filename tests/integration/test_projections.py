@@ -23,13 +23,13 @@ from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
-from projections.signals_facts import findings_of_stored
+from projections.signals_facts import findings_elsewhere
 from projections.store import ConcurrentUpdateError, Encoded, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
 from service.synthetic import generate
-from tests.integration.failing_findings import findings_of_stored as failing_findings
+from tests.integration.failing_findings import findings_elsewhere as failing_findings
 from tests.integration.givens import (
     OFFICIAL,
     TREASURER,
@@ -154,7 +154,7 @@ class TestReadModels:
             submit = pool.submit
 
             def counted(evaluate: Any, *args: Any) -> Any:
-                shares.append([platform for platform, *_ in args[2]])
+                shares.append([platform for platform, *_ in args[3]])
                 return submit(evaluate, *args)
 
             pool.submit = counted  # type: ignore[method-assign,assignment]
@@ -206,7 +206,7 @@ class TestReadModels:
     ) -> None:
         # given a history whose findings are evaluated by workers, which fail
         monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
-        monkeypatch.setattr(signals_module, "findings_of_stored", failing_findings)
+        monkeypatch.setattr(signals_module, "findings_elsewhere", failing_findings)
         load_demo(app)
         signals = runner(app, store, "signals", batch_size=100_000)
         assert isinstance(signals.projection, Signals)
@@ -219,7 +219,7 @@ class TestReadModels:
         assert store.position("signals", generation) == 0
         assert stored_rows(store, "signals") == []
         # and once the workers evaluate, the rows equal a pure fold
-        monkeypatch.setattr(signals_module, "findings_of_stored", findings_of_stored)
+        monkeypatch.setattr(signals_module, "findings_elsewhere", findings_elsewhere)
         signals.catch_up()
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
 

@@ -1,4 +1,4 @@
-"""Worker processes: a program they could not import again evaluates in its own process."""
+"""Worker processes: who may use them, and how they see a batch's rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import types
 import pytest
 
 from projections import workers
+from projections.rows import laid_over
 
 
 def test_a_program_read_from_standard_input_evaluates_in_its_own_process(
@@ -34,3 +35,18 @@ def test_a_program_with_a_main_file_or_none_may_use_workers(
         # when / then its workers may import it again
         assert workers.main_importable()
         assert 1 <= workers.default_workers() <= workers.MAX_WORKERS
+
+
+def test_a_batchs_writes_laid_over_stored_rows_move_replace_and_delete_them() -> None:
+    # given stored rows of two platforms, and a batch that moves, adds and deletes rows
+    selected = [("facts", "a", "p1", "A"), ("facts", "b", "p2", "B"), ("facts", "d", "p1", "D")]
+    writes: list[tuple[str, tuple[str | None, str] | None]] = [
+        ("a", ("p2", "A2")),  # moved to the other platform, and changed
+        ("c", ("p1", "C")),  # new
+        ("b", None),  # deleted
+        ("d", ("p3", "")),  # moved to a platform not asked for
+    ]
+    # when the writes are laid over
+    found = laid_over({"p1": {}, "p2": {}}, selected, writes)
+    # then each platform has its rows as the batch left them, by key
+    assert found == {"p1": [("c", "C")], "p2": [("a", "A2")]}
