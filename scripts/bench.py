@@ -14,7 +14,9 @@ recorder, alternately on the same database. Medians of R runs of N saves.
 ``projections``: each read model rebuilt in a fresh process, next to the ceiling: reading
 and decoding the same events with nothing else done, through the runners' EventSource,
 measured before and after the rebuilds in the same run (the higher rate counts: the
-first read of freshly generated events is slowed by the store itself).
+first read of freshly generated events is slowed by the store itself). Peak memory is the
+rebuilding process's, at a quarter, half and all of the events; beside it, the most its
+worker processes (the signals' findings) held together, sampled every 0.1 s.
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
