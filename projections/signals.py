@@ -32,6 +32,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -589,8 +590,18 @@ class Signals(Projection):
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
         where = rows.elsewhere()
         if self.workers > 1 and where is not None and _logged(rows, marked) >= PARALLEL_FACTS:
-            self._evaluate_in_workers(rows, marked, where)
-            return
+            done: set[str] = set()
+            try:
+                self._evaluate_in_workers(rows, marked, where, done)
+                return
+            except BrokenProcessPool:
+                # a worker or the fork server ended (killed, out of memory): what the
+                # workers did not evaluate is evaluated here, to the same rows
+                marked = [platform for platform in marked if platform not in done]
+        self._evaluate_here(rows, marked)
+
+    def _evaluate_here(self, rows: Rows, marked: list[str]) -> None:
+        """The findings of the ``marked`` platforms, evaluated in this process."""
         for group in _groups(rows, marked):
             logs = rows.items_of("facts", group)  # one read for the group, not one each
             for dirty in group:
@@ -601,12 +612,15 @@ class Signals(Projection):
                     rows.put("findings", dirty, found, dirty)
                 rows.delete("dirty", dirty)
 
-    def _evaluate_in_workers(self, rows: Rows, marked: list[str], where: Elsewhere) -> None:
+    def _evaluate_in_workers(
+        self, rows: Rows, marked: list[str], where: Elsewhere, done: set[str]
+    ) -> None:
         """The findings of the ``marked`` platforms, evaluated group by group in worker
         processes, which read the platforms' log rows from the store (as committed, with
         this batch's writes laid over) and decode them. The findings are written here, in
-        the groups' order, as ``finish`` writes them; a worker's error is raised here, and
-        the batch keeps nothing. Groups in flight are bounded, and so is memory."""
+        the groups' order, as ``finish`` writes them, and their platforms added to
+        ``done``; a worker's error is raised here. Groups in flight are bounded, and so
+        is memory."""
         overlay = rows.overlay("facts", marked)
         pending: deque[tuple[list[str], Future[list[tuple[str, Doc]]]]] = deque()
         with worker_pool(self.workers) as pool:
@@ -624,9 +638,9 @@ class Signals(Projection):
                 args = (self.config, self.clock, where, platforms, share)
                 pending.append((group, pool.submit(findings_elsewhere, *args)))
                 while len(pending) > self.workers:
-                    _write_findings(rows, *pending.popleft())
+                    done.update(_write_findings(rows, *pending.popleft()))
             while pending:
-                _write_findings(rows, *pending.popleft())
+                done.update(_write_findings(rows, *pending.popleft()))
 
 
 FINISH_FACTS = 5_000
@@ -645,11 +659,13 @@ def _logged(rows: Rows, platforms: list[str]) -> int:
     return sum(int(head["facts"]) for head in heads if head is not None)
 
 
-def _write_findings(rows: Rows, group: list[str], work: Future[list[tuple[str, Doc]]]) -> None:
+def _write_findings(rows: Rows, group: list[str], work: Future[list[tuple[str, Doc]]]) -> list[str]:
+    """Write a group's findings once its worker has answered; return the group."""
     for platform, found in work.result():
         rows.put("findings", platform, found, platform)
     for platform in group:
         rows.delete("dirty", platform)
+    return group
 
 
 def _groups(rows: Rows, platforms: list[str]) -> Iterator[list[str]]:

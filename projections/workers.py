@@ -1,8 +1,9 @@
 """Worker processes for work that is pure and large enough to share out: the findings of
 many platforms at once (a rebuild's last batch, a long catch-up).
 
-The pool is made for one such piece of work and shut down after it, so no process is
-left running between batches. Its processes start from a fork server (a fresh process
+The pool is made for one such piece of work and shut down after it; only the fork server
+it starts from (about 40 MB) and ``multiprocessing``'s resource tracker stay until the
+process ends. Its processes start from a fork server (a fresh process
 that imports the evaluation's modules once, before any database connection or thread of
 this process exists), never by forking this process itself, which may be committing a
 batch in another thread. As with any such process, each worker imports the program's main
@@ -15,6 +16,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -34,7 +36,15 @@ def default_workers() -> int:
     worker could not import this program's main module again (``main_importable``)."""
     if not main_importable():
         return 1
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    return max(1, min(MAX_WORKERS, available_processors()))
+
+
+def available_processors() -> int:
+    """The processors this process may run on (where the system says: Linux), else the
+    machine's. A container's processor quota is not counted."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def main_importable() -> bool:
@@ -49,10 +59,10 @@ def main_importable() -> bool:
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """``workers`` processes, each ending itself when this process ends, even killed
-    (``watch_parent``)."""
+    """``workers`` processes, each ending itself when this process ends, even killed, and
+    deaf to the interrupts meant for this process (``init_worker``)."""
     return ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=watch_parent, initargs=(os.getpid(),)
+        workers, mp_context=_context(), initializer=init_worker, initargs=(os.getpid(),)
     )
 
 
@@ -70,10 +80,17 @@ def store_for(env: dict[str, str]) -> ReadModelStore:
     return store
 
 
-def watch_parent(pid: int) -> None:
-    """In a worker: end this process as soon as process ``pid`` (the one that made the
-    pool) has ended. A worker waits for work on a queue it holds both ends of, so it would
-    wait for ever for a runner that was killed (and keep the fork server with it)."""
+def init_worker(pid: int) -> None:
+    """In a worker, first: ignore SIGINT and SIGTERM, and end as soon as process ``pid``
+    (the one that made the pool) has ended.
+
+    Ctrl-C in a terminal, or a service manager stopping the process group, signals the
+    workers too; the runner stops after the batch in progress, which needs its workers'
+    answers, and the pool ends them after that. A worker waits for work on a queue it
+    holds both ends of, so it would wait for ever for a runner that was killed (and keep
+    the fork server with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_after, args=(pid,), daemon=True).start()
 
 
@@ -108,5 +125,21 @@ def warm_up() -> None:
 
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOADED)
+    context.set_forkserver_preload([*PRELOADED, *main_draws_on()])
     return context
+
+
+def main_draws_on() -> list[str]:
+    """The modules of what the main module took from others (``buurtkas``'s command takes
+    its ``main`` from ``service.cli``): each worker imports the main module again, which
+    then finds them imported in the fork server instead of importing them itself (about
+    half a second for the service's modules)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return []
+    found = {getattr(value, "__module__", None) for value in vars(main).values()}
+    return sorted(
+        name
+        for name in found
+        if isinstance(name, str) and name in sys.modules and name not in ("__main__", "builtins")
+    )

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pytest
 from projections.base import fold
 from projections.registry import FACTORIES, open_store, runners
 from projections.rows import MemoryRows
+from projections.workers import warm_up, worker_pool
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.storage import persistence_env
 from service.synthetic import generate
+from tests.integration.pool_holder import pid_after
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +102,10 @@ def running(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+CHILDREN = Path(f"/proc/self/task/{threading.get_native_id()}/children")
+
+
+@pytest.mark.skipif(not CHILDREN.exists(), reason="needs Linux's /proc/<pid>/task/*/children")
 def test_worker_processes_end_when_the_process_that_made_them_is_killed() -> None:
     # given a process whose two worker processes are busy with long work
     holder = subprocess.Popen(
@@ -110,9 +116,9 @@ def test_worker_processes_end_when_the_process_that_made_them_is_killed() -> Non
     )
     try:
         assert holder.stdout is not None
-        assert holder.stdout.readline().split()[0] == "busy"
+        assert holder.stdout.readline().split() == ["busy", "2", "2"]
         started = started_by(holder.pid)
-        assert len(started) >= 3  # two workers and their fork server (and a tracker)
+        assert len(started) >= 4  # two workers, their fork server and a resource tracker
         # when it is killed
         holder.kill()
         holder.wait(timeout=10)
@@ -124,3 +130,18 @@ def test_worker_processes_end_when_the_process_that_made_them_is_killed() -> Non
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_workers_ignore_the_interrupts_meant_for_their_runner() -> None:
+    # given two workers started from a fork server started ahead
+    warm_up()
+    with worker_pool(2) as pool:
+        pids = {task.result() for task in [pool.submit(pid_after, 0.5) for _ in range(2)]}
+        assert len(pids) == 2
+        # when Ctrl-C and a service manager's SIGTERM reach them with their runner
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+            os.kill(pid, signal.SIGTERM)
+        # then both still answer
+        again = [pool.submit(pid_after, 0.5) for _ in range(2)]
+        assert {task.result(timeout=60) for task in again} == pids

@@ -29,6 +29,7 @@ from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
 from service.synthetic import generate
+from tests.integration.failing_findings import dying_findings
 from tests.integration.failing_findings import findings_elsewhere as failing_findings
 from tests.integration.givens import (
     OFFICIAL,
@@ -168,13 +169,17 @@ class TestReadModels:
         signals.projection.workers = 2
         # when
         signals.catch_up()
+        first = len(shares)
         generate(app, 300, seed=13)
         signals.catch_up()
         # then the workers evaluated several shares, each platform once per catch-up, and
         # the rows equal a fold that evaluated every platform in this process
-        assert len(shares) > 2
-        evaluated = [platform for share in shares for platform in share]
-        assert len(set(evaluated)) > 3
+        assert first > 2
+        assert len(shares) > first
+        for catch_up in (shares[:first], shares[first:]):
+            evaluated = [platform for share in catch_up for platform in share]
+            assert len(evaluated) == len(set(evaluated))
+        assert len({platform for share in shares for platform in share}) > 3
         alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
         assert stored_rows(store, "signals") == list(alone)
 
@@ -200,6 +205,27 @@ class TestReadModels:
         single.projection.workers = 1
         assert single.rebuild() > 300
         assert started == [1]
+
+    def test_findings_a_dead_worker_left_are_evaluated_by_the_runner(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given workers that end in the middle of their work, a few platforms each
+        monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
+        monkeypatch.setattr(signals_module, "FINISH_FACTS", 40)
+        monkeypatch.setattr(signals_module, "findings_elsewhere", dying_findings)
+        load_demo(app)
+        generate(app, 1000, seed=14)
+        signals = runner(app, store, "signals", batch_size=5000)
+        assert isinstance(signals.projection, Signals)
+        signals.projection.workers = 2
+        # when the runner catches up
+        signals.catch_up()
+        # then it evaluated the findings itself: the rows equal a fold in one process
+        alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
+        assert stored_rows(store, "signals") == list(alone)
+        assert (
+            store.position("signals", store.ensure("signals")) == app.recorder.max_notification_id()
+        )
 
     def test_a_findings_worker_that_fails_leaves_nothing_of_its_batch(
         self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch

@@ -7,11 +7,14 @@ that evaluates every platform itself, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from projections import signals as signals_module
+from projections import workers as workers_module
 from projections.base import fold
 from projections.registry import open_store, runner
 from projections.rows import MemoryRows
@@ -32,6 +35,14 @@ def test_findings_evaluated_by_workers_equal_those_evaluated_in_one_process(
 ) -> None:
     fresh_url = fresh_stores(store_kind, request, tmp_path_factory)
     monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
+    pools: list[int] = []
+    pool_of = workers_module.worker_pool
+
+    def counted(workers: int) -> ProcessPoolExecutor:
+        pools.append(workers)
+        return pool_of(workers)
+
+    monkeypatch.setattr(signals_module, "worker_pool", counted)
 
     @store_examples(examples)
     @given(
@@ -44,6 +55,7 @@ def test_findings_evaluated_by_workers_equal_those_evaluated_in_one_process(
     def check(events: list[int], batch_size: int, share: int, workers: int, seed: int) -> None:
         # given a platform's facts shared out ``share`` facts at a time
         monkeypatch.setattr(signals_module, "FINISH_FACTS", share)
+        pools.clear()
         with fresh_url() as url:
             app = Buurtkas(env=persistence_env(url))
             store = open_store(app.store_env)
@@ -57,7 +69,12 @@ def test_findings_evaluated_by_workers_equal_those_evaluated_in_one_process(
                     signals.catch_up()
                 # then the rows equal a fold that evaluated every platform itself
                 alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
-                assert list(store.select("signals", store.ensure("signals"))) == list(alone)
+                rows = list(store.select("signals", store.ensure("signals")))
+                assert rows == list(alone)
+                # and workers evaluated them whenever there were facts to evaluate
+                logged = sum(int(doc["facts"]) for kind, _, _, doc in rows if kind == "head")
+                assert len(pools) >= (1 if logged else 0)
+                assert set(pools) <= {workers}
             finally:
                 store.conn.close()
                 app.close()
