@@ -56,6 +56,16 @@ def stored_rows(store: ReadModelStore, name: str) -> list[tuple[Any, ...]]:
     return list(store.select(name, generation))
 
 
+def signals_runner(
+    app: Buurtkas, store: ReadModelStore, batch_size: int, workers: int
+) -> runner_module.Runner:
+    """A runner of the signals that evaluates findings in ``workers`` processes."""
+    found = runner(app, store, "signals", batch_size=batch_size)
+    assert isinstance(found.projection, Signals)
+    found.projection.workers = workers
+    return found
+
+
 def pure_fold(app: Buurtkas, name: str) -> list[tuple[Any, ...]]:
     return list(fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
 
@@ -164,9 +174,7 @@ class TestReadModels:
         monkeypatch.setattr(signals_module, "worker_pool", recorded)
         load_demo(app)
         generate(app, 2000, seed=12)
-        signals = runner(app, store, "signals", batch_size=300)
-        assert isinstance(signals.projection, Signals)
-        signals.projection.workers = 2
+        signals = signals_runner(app, store, 300, workers=2)
         # when
         signals.catch_up()
         first = len(shares)
@@ -191,18 +199,14 @@ class TestReadModels:
         monkeypatch.setattr(signals_module, "warm_up", lambda: started.append(1))
         monkeypatch.setattr(signals_module, "WARM_FROM", 100)
         load_demo(app)
-        signals = runner(app, store, "signals", batch_size=100)
-        assert isinstance(signals.projection, Signals)
-        signals.projection.workers = 2
+        signals = signals_runner(app, store, 100, workers=2)
         # when it folds the demo's history in several batches of 100 events
         signals.catch_up()
         # then the fork server was started once, with the first batch
         assert store.position("signals", store.ensure("signals")) > 300
         assert started == [1]
         # and signals without workers never start it, rebuilt in the same batches
-        single = runner(app, store, "signals", batch_size=100)
-        assert isinstance(single.projection, Signals)
-        single.projection.workers = 1
+        single = signals_runner(app, store, 100, workers=1)
         assert single.rebuild() > 300
         assert started == [1]
 
@@ -215,9 +219,7 @@ class TestReadModels:
         monkeypatch.setattr(signals_module, "findings_elsewhere", dying_findings)
         load_demo(app)
         generate(app, 1000, seed=14)
-        signals = runner(app, store, "signals", batch_size=5000)
-        assert isinstance(signals.projection, Signals)
-        signals.projection.workers = 2
+        signals = signals_runner(app, store, 5000, workers=2)
         # when the runner catches up
         signals.catch_up()
         # then it evaluated the findings itself: the rows equal a fold in one process
@@ -234,9 +236,7 @@ class TestReadModels:
         monkeypatch.setattr(signals_module, "PARALLEL_FACTS", 1)
         monkeypatch.setattr(signals_module, "findings_elsewhere", failing_findings)
         load_demo(app)
-        signals = runner(app, store, "signals", batch_size=100_000)
-        assert isinstance(signals.projection, Signals)
-        signals.projection.workers = 2
+        signals = signals_runner(app, store, 100_000, workers=2)
         # when the runner catches up
         with pytest.raises(RuntimeError, match="could not be evaluated"):
             signals.catch_up()
