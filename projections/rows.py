@@ -83,13 +83,10 @@ class Rows(Protocol):
         """``items`` of each of ``platforms``, read together."""
         ...
 
-    def elsewhere(self) -> Elsewhere | None:
-        """How another process reads the rows this batch started from (None: it cannot)."""
-        ...
-
-    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
-        """This batch's writes of ``kind`` (see ``Overlay``), for another process to lay
-        over the rows it reads elsewhere (``laid_over``)."""
+    def elsewhere(self, kind: str, platforms: Iterable[str]) -> tuple[Elsewhere, Overlay] | None:
+        """How another process reads the rows this batch started from, and this batch's
+        writes of ``kind`` for it to lay over them (``laid_over``), with the documents of
+        ``platforms`` (see ``Overlay``); None: no other process can read them."""
         ...
 
     def keys(self, kind: str) -> list[str]:
@@ -142,16 +139,8 @@ class MemoryRows:
                 found[p].append((key, doc))
         return {p: sorted(rows) for p, rows in found.items()}
 
-    def elsewhere(self) -> Elsewhere | None:
+    def elsewhere(self, kind: str, platforms: Iterable[str]) -> tuple[Elsewhere, Overlay] | None:
         return None  # nothing is stored
-
-    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
-        wanted = set(platforms)
-        return {
-            key: (p, encode(doc) if p in wanted else "")
-            for (k, key), (p, doc) in self.rows.items()
-            if k == kind
-        }
 
     def keys(self, kind: str) -> list[str]:
         return sorted(key for (k, key) in self.rows if k == kind)
@@ -247,13 +236,12 @@ class BatchRows:
         writes = ((key, write) for (k, key), write in self.writes.items() if k == kind)
         return laid_over(found, selected, writes)
 
-    def elsewhere(self) -> Elsewhere | None:
+    def elsewhere(self, kind: str, platforms: Iterable[str]) -> tuple[Elsewhere, Overlay] | None:
         env = self.store.env
-        return None if env is None else Elsewhere(env, self.projection, self.generation)
-
-    def overlay(self, kind: str, platforms: Iterable[str]) -> Overlay:
+        if env is None:
+            return None
         wanted = set(platforms)
-        return {
+        return Elsewhere(env, self.projection, self.generation), {
             key: None
             if write is None
             else (write[0], encode(write[1]) if write[0] in wanted else "")

@@ -588,11 +588,12 @@ class Signals(Projection):
             docs.observed = False  # an event folded after this marks its platform again
         marked = rows.keys("dirty")
         rows.preload((kind, p) for p in marked for kind in ("head", "meta"))  # one read
-        where = rows.elsewhere()
-        if self.workers > 1 and where is not None and _logged(rows, marked) >= PARALLEL_FACTS:
+        many = self.workers > 1 and _logged(rows, marked) >= PARALLEL_FACTS
+        shared = rows.elsewhere("facts", marked) if many else None
+        if shared is not None:
             done: set[str] = set()
             try:
-                self._evaluate_in_workers(rows, marked, where, done)
+                self._evaluate_in_workers(rows, marked, *shared, done)
                 return
             except BrokenProcessPool:
                 # a worker or the fork server ended (killed, out of memory): what the
@@ -613,7 +614,7 @@ class Signals(Projection):
                 rows.delete("dirty", dirty)
 
     def _evaluate_in_workers(
-        self, rows: Rows, marked: list[str], where: Elsewhere, done: set[str]
+        self, rows: Rows, marked: list[str], where: Elsewhere, overlay: Overlay, done: set[str]
     ) -> None:
         """The findings of the ``marked`` platforms, evaluated group by group in worker
         processes, which read the platforms' log rows from the store (as committed, with
@@ -621,7 +622,6 @@ class Signals(Projection):
         the groups' order, as ``finish`` writes them, and their platforms added to
         ``done``; a worker's error is raised here. Groups in flight are bounded, and so
         is memory."""
-        overlay = rows.overlay("facts", marked)
         pending: deque[tuple[list[str], Future[list[tuple[str, Doc]]]]] = deque()
         with worker_pool(self.workers) as pool:
             for group in _groups(rows, marked):

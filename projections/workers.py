@@ -3,12 +3,11 @@ many platforms at once (a rebuild's last batch, a long catch-up).
 
 The pool is made for one such piece of work and shut down after it; only the fork server
 it starts from (about 40 MB) and ``multiprocessing``'s resource tracker stay until the
-process ends. Its processes start from a fork server (a fresh process
-that imports the evaluation's modules once, before any database connection or thread of
-this process exists), never by forking this process itself, which may be committing a
-batch in another thread. As with any such process, each worker imports the program's main
-module again: a script that rebuilds read models keeps its own work under
-``if __name__ == "__main__":``."""
+process ends. The fork server is a fresh process that imports the evaluation's modules
+once, before any database connection or thread of this process exists: workers are never
+forks of this process itself, which may be committing a batch in another thread. As with
+any such process, each worker imports the program's main module again: a script that
+rebuilds read models keeps its own work under ``if __name__ == "__main__":``."""
 
 from __future__ import annotations
 
