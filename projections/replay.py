@@ -5,9 +5,11 @@ Two time axes:
 - **business date** (``as_of``): every event whose ``occurred_on`` is on or before the
   date, whenever it was recorded: what had happened by then, as far as the books know now
   (a bank line of the 3rd counts on a statement opened on the 30th; the statement's own
-  opening does not);
+  opening does not). Events dated before the platform's registration are folded under
+  it, registration first. The recognition shown is the state in force on the date, by
+  the effective dates of the decisions taken by then (``decided``: the last decision's);
 - **recorded position** (``position``): every event stored at or before that position:
-  what the books said at that moment.
+  what the books said at that moment, the recognition as last decided.
 
 Only the platform's own events are read (their positions come from the platform index),
 so a replay costs in proportion to the platform's events, not to the whole store.
@@ -21,15 +23,16 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from domain.platform import Platform
 from domain.postings import REVERSALS, is_reversal
-from domain.risk import RiskConfig
+from domain.risk import RiskConfig, risk_score
 from projections.balances import Balances, grant_figures, platform_figures
 from projections.base import Projection, fold_together
 from projections.events import EventSource, Fields, collector_paused
 from projections.index import Owners
 from projections.rows import BatchRows
 from projections.signals import Signals
-from projections.status import Status
+from projections.status import Status, in_force
 from projections.store import ReadModelStore
 
 READ_TAIL = 1000
@@ -57,14 +60,17 @@ def platform_positions(
     (reading through to the index's rows), so a replay never waits for, or conflicts
     with, a running projection process.
     """
-    generation = store.ensure("platform_index")
+    generation = store.active_generation("platform_index")
     key = str(platform_id)
-    after = store.position("platform_index", generation)  # before the rows: none is missed
     positions: set[int] = set()
-    for _, _, _, doc in store.select("platform_index", generation, "positions", key):
-        positions.update(doc["positions"])
+    after = 0  # no index yet (none is made here): every event is read
+    if generation is not None:
+        after = store.position("platform_index", generation)  # before the rows: none missed
+        for _, _, _, doc in store.select("platform_index", generation, "positions", key):
+            positions.update(doc["positions"])
     source = source or EventSource(app, store.conn)
-    tail = BatchRows(store, "platform_index", generation, source=source)
+    # (the owners of the events read are found from their aggregates' first events alone)
+    tail = BatchRows(store, "platform_index", generation or 0, source=source)
     owners = Owners()
     while events := source.read(after, READ_TAIL):
         owners.prefetch(tail, events)
@@ -143,11 +149,14 @@ def _replay(
     read = events = source.read_at(positions, narrow=True)
     if as_of is not None:
         kept = [(p, e) for p, e in events if e.occurred_on <= as_of]
-        events = drop_orphan_corrections(kept)
+        events = drop_orphan_corrections(registered_first(kept, read))
     # the events dated later are not folded, but stay at hand: a record's first event
     # (a statement opened, an expense submitted) names the platform and grant of its
     # later events, and may be dated after them
     balances, status, signals = fold_together(folds, events, known=read)
+    found = status.get("platform", key) or {}
+    if as_of is not None and found:
+        found = {**found, "decided": found["recognition"], "recognition": in_force(found, as_of)}
     return Replay(
         platform=key,
         as_of=as_of,
@@ -156,6 +165,20 @@ def _replay(
         last_position=events[-1][0] if events else 0,
         balances=platform_figures(balances.get("platform", key) or {}),
         grants=[grant_figures(doc) for _, doc in balances.items("grant", key)],
-        status=status.get("platform", key) or {},
-        signals=signals.get("findings", key) or {"findings": [], "score": {}},
+        status=found,
+        signals=signals.get("findings", key) or {"findings": [], "score": risk_score([])},
     )
+
+
+def registered_first(
+    kept: list[tuple[int, Any]], read: list[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
+    """``kept`` with the platform's registration before them when it is dated later: a
+    platform's earlier events (a bank account's history, brought in when it registered)
+    are folded under the platform they belong to, by each read model alike."""
+    if not kept or isinstance(kept[0][1], Platform.Registered):
+        return kept
+    registration = next(((p, e) for p, e in read if isinstance(e, Platform.Registered)), None)
+    if registration is None or registration[0] > kept[0][0]:
+        return kept
+    return [registration, *kept]

@@ -4,6 +4,7 @@ members, and each grant's state."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from domain.grant import Grant
@@ -165,3 +166,16 @@ class Status(Projection):
                 {"criterion": a.criterion.value, "outcome": a.outcome.value, "note": a.note}
                 for a in event.assessment
             ]
+
+
+def in_force(doc: dict[str, Any], day: date) -> str:
+    """The recognition state in force on ``day`` by a platform's status document: the
+    decision with the latest effective date on or before it (of those of one date, the
+    last taken), as ``Platform.recognition_on`` reads the platform's own history."""
+    state, latest = "unrecognised", ""
+    wanted = day.isoformat()  # ISO dates order as the dates do
+    for entry in doc.get("history", []):
+        effective = entry["effective_on"]
+        if latest <= effective <= wanted:
+            state, latest = entry["state"], effective
+    return str(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import time
 from datetime import date
@@ -52,8 +53,13 @@ def add_commands(sub: Any) -> None:
     replay.add_argument("--json", action="store_true", help="print JSON")
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(text: str) -> date:
     try:
+        if not ISO_DAY.fullmatch(text):  # (fromisoformat also reads 20200101 and 2020-W01-1)
+            raise ValueError(text)
         return calendar_date("--as-of", date.fromisoformat(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--as-of: {text!r} is not a date YYYY-MM-DD") from None

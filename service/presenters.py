@@ -43,6 +43,7 @@ def replay_json(name: str, result: Replay) -> dict[str, Any]:
         "grants": [money_fields(g) for g in result.grants],
         "recognition": {
             "state": result.status.get("recognition"),
+            "decided": result.status.get("decided", result.status.get("recognition")),
             "history": result.status.get("history", []),
             "last_assessment": result.status.get("last_assessment", []),
         },
@@ -71,7 +72,13 @@ def print_replay(name: str, result: Replay) -> None:
             f"paid {eur(g['tranches_paid'])}, spent {eur(g['spent'])}, "
             f"to recover {eur(g['to_recover'])}, recovered {eur(g['recovered'])}"
         )
-    print(f"  recognition: {result.status.get('recognition', 'unknown')}")
+    state = result.status.get("recognition", "unknown")
+    decided = result.status.get("decided", state)
+    if result.as_of and decided != state:
+        last = result.status["history"][-1] if result.status.get("history") else None
+        effective = f", effective {last['effective_on']}" if last else ""
+        state = f"{state} on {result.as_of.isoformat()} (last decided: {decided}{effective})"
+    print(f"  recognition: {state}")
     score = result.signals.get("score", {})
     print(
         f"  risk: {score.get('level', 'none')} (score {score.get('score', 0)}; "

@@ -321,6 +321,8 @@ class TestCommandsThatReadAStore:
             (["project", "--batch-size", "-1"], "--batch-size: must be at least 1"),
             (["replay", "--platform", "G-buurt", "--position", "0"], "--position: must be at"),
             (["replay", "--platform", "G-buurt", "--as-of", "0001-01-01"], "must lie between"),
+            (["replay", "--platform", "G-buurt", "--as-of", "2020-W01-1"], "not a date YYYY-MM"),
+            (["replay", "--platform", "G-buurt", "--as-of", "20200101"], "not a date YYYY-MM"),
         ],
     )
     def test_an_option_out_of_range_is_refused_before_anything_runs(

@@ -9,12 +9,15 @@ from uuid import UUID, uuid4
 
 from domain.expense import Expense
 from domain.money import Money
+from domain.platform import Platform
+from domain.risk import risk_score
 from domain.values import BankLineKind, Direction, PaymentMethod
 from projections.registry import runner
 from projections.replay import platform_positions, replay_platform
 from projections.store import ReadModelStore
 from service.application import BankLine, Buurtkas
 from service.demo import load_demo
+from service.fixtures import assessment
 from service.reports import platform_history, registered_platforms
 from tests.integration.givens import (
     OFFICIAL,
@@ -129,3 +132,112 @@ class TestPlatformScope:
         # then the platform's spending and its grant's spending say the same
         assert replay.balances["spent"] == 1_200_00
         assert [g["spent"] for g in replay.grants] == [1_200_00]
+
+    def test_a_replay_shows_the_recognition_in_force_on_its_date_as_the_platform_rules_it(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given recognition decided on 10 January, in force from 1 February, and a
+        # suspension decided on 1 June, in force from 1 July
+        platform_id = given_platform(app, recognised=False)
+        app.apply_for_recognition(
+            platform_id, application_ref="A-1", occurred_on=date(2020, 1, 4), actor=OFFICIAL
+        )
+        app.decide_recognition(
+            platform_id,
+            granted=True,
+            assessment=assessment(),
+            decision_ref="D-1",
+            effective_on=date(2020, 2, 1),
+            reason="meets the criteria",
+            occurred_on=date(2020, 1, 10),
+            actor=OFFICIAL,
+        )
+        app.suspend_recognition(
+            platform_id,
+            decision_ref="D-2",
+            effective_on=date(2020, 7, 1),
+            reason="accounts overdue",
+            occurred_on=date(2020, 6, 1),
+            actor=OFFICIAL,
+        )
+        platform = app.load(Platform, platform_id, "platform")
+        days = [date(2020, 1, 20), date(2020, 2, 15), date(2020, 6, 15), date(2020, 7, 2)]
+        # when
+        replays = [replay_platform(app, store, platform_id, as_of=day) for day in days]
+        at_head = replay_platform(
+            app, store, platform_id, position=app.recorder.max_notification_id()
+        )
+        # then each date shows the state the platform's own rule gives for it, and the
+        # last decision taken by then; by position, the state as last decided
+        assert [r.status["recognition"] for r in replays] == [
+            platform.recognition_on(day).value for day in days
+        ]
+        assert [r.status["recognition"] for r in replays] == [
+            "unrecognised",
+            "recognised",
+            "recognised",
+            "suspended",
+        ]
+        assert [r.status["decided"] for r in replays] == [
+            "recognised",
+            "recognised",
+            "suspended",
+            "suspended",
+        ]
+        assert at_head.status["recognition"] == "suspended"
+
+    def test_money_dated_before_the_registration_is_folded_under_the_platform_by_every_model(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a platform registered on 3 January whose bank account's December history
+        # is recorded afterwards: a deposit, and two cash withdrawals
+        platform_id = given_platform(app)
+        app.record_bank_lines(
+            platform_id=platform_id,
+            statement_ref="2019-12",
+            occurred_on=date(2020, 1, 6),
+            actor="bank",
+            lines=[
+                BankLine(
+                    line_no=1,
+                    direction=Direction.IN,
+                    kind=BankLineKind.TRANSFER,
+                    amount=eur("20000"),
+                    counterparty_name="Fonds",
+                    occurred_on=date(2019, 12, 2),
+                ),
+                *(
+                    BankLine(
+                        line_no=n,
+                        direction=Direction.OUT,
+                        kind=BankLineKind.CASH_WITHDRAWAL,
+                        amount=eur("3000"),
+                        counterparty_name="ATM",
+                        occurred_on=date(2019, 12, 2 + n),
+                    )
+                    for n in (2, 3)
+                ),
+            ],
+        )
+        # when the platform is replayed as of the end of December
+        replay = replay_platform(app, store, platform_id, as_of=date(2019, 12, 31))
+        # then its balances, its status and its signals all know the withdrawals
+        assert replay.balances["cash_on_hand"] == 6_000_00
+        assert replay.status["name"] == "Testbuurt"
+        assert replay.status["recognition"] == "unrecognised"
+        rules = {f["rule"] for f in replay.signals["findings"]}
+        assert "cash_or_self_transfer" in rules
+        assert replay.signals["score"]["level"] == "high"
+
+    def test_a_replay_before_the_platform_existed_has_an_empty_score_and_makes_no_index(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given an event of another platform first, then this platform; no read model built
+        given_budget(app)
+        platform_id = given_platform(app)
+        # when it is replayed at position 1 (the budget's allocation)
+        replay = replay_platform(app, store, platform_id, position=1)
+        # then the score has its usual fields, all empty, and no read model was made
+        assert replay.events == 0
+        assert replay.signals == {"findings": [], "score": risk_score([])}
+        assert store.active_generation("platform_index") is None
