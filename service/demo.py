@@ -371,11 +371,11 @@ def _k_buurt(b: DemoBuilder, budget: DistrictBudget) -> None:
         start="2019-04-01",
         end="2020-12-31",
         purpose="Buurtplatform K-buurt: ontmoeting, schone buurt, gezond leven",
-        tranches=[
-            ("2019-04-15", 62_500),
-            ("2019-10-01", 62_500),
-            ("2020-04-01", 62_500),
-            ("2020-10-01", 62_500),
+        tranches=[  # ahead of the spending they fund: the account never goes below zero
+            ("2019-04-15", 100_000),
+            ("2019-10-01", 100_000),
+            ("2020-04-01", 37_500),
+            ("2020-10-01", 12_500),
         ],
         awarded="2019-03-20",
         actor=OFFICIAL_ZO,

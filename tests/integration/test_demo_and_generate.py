@@ -13,6 +13,8 @@ from domain.money import Money
 from domain.platform import Platform
 from domain.postings import Ledger
 from domain.values import GrantState, RecognitionState
+from projections.replay import replay_platform
+from projections.store import ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import (
@@ -65,6 +67,20 @@ class TestDemoHistory:
         assert k.unexplained == Money(0)
         assert k.cash_withdrawn_unaccounted == Money(0)
         assert k.funds == Money(0)
+
+    def test_the_k_buurt_account_is_never_overdrawn_on_any_of_its_business_dates(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        k_buurt = find_platform(app, "K-buurt").originator_id
+        days = sorted({line.occurred_on for line in platform_history(app, k_buurt)})
+        # when
+        banks = {day: replay_platform(app, store, k_buurt, as_of=day).balances for day in days}
+        # then its tranches came ahead of the spending they fund
+        overdrawn = {day: b["bank"] for day, b in banks.items() if b["bank"] < 0}
+        assert not overdrawn
+        assert banks[days[-1]]["bank"] == 0
 
     def test_a_platform_history_lists_its_events_in_store_order(self, app: Buurtkas) -> None:
         # given
