@@ -122,7 +122,9 @@ class Facts:
     outflows: list[Outflow]
     expenses: dict[str, dict[str, Any]]
     grants: dict[str, dict[str, Any]]
-    recognition_revoked_on: date | None
+    recognition_gaps: list[tuple[date, date | None]]
+    """Periods without recognition after a revocation: from its effective date until a
+    recognition granted again takes effect (None: not yet)."""
     late: list[tuple[int, int]]
     duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
     late_count: int | None = None
@@ -213,40 +215,52 @@ def related_parties(facts: Facts) -> tuple[dict[str, str], dict[str, str]]:
     for person, member in facts.members.items():
         if set(member["roles"]) & BOARD_ROLES or member.get("ever_board"):
             names[norm(person)] = f"board member {person}"
-            if member.get("iban"):
-                ibans[member["iban"]] = f"board member {person}"
+            for iban in accounts(member):
+                ibans[iban] = f"board member {person}"
     for person in facts.approvers:
         names.setdefault(norm(person), f"approver {person}")
-        iban = facts.members.get(person, {}).get("iban")
-        if iban:
+        for iban in accounts(facts.members.get(person, {})):
             ibans.setdefault(iban, f"approver {person}")
-    for relative, iban in facts.relatives.items():
+    for relative, account in facts.relatives.items():
         names[norm(relative)] = f"declared relative {relative}"
-        if iban:
-            ibans[iban] = f"declared relative {relative}"
+        if account:
+            ibans[account] = f"declared relative {relative}"
     return ibans, names
 
 
+def accounts(member: dict[str, Any]) -> list[str]:
+    """Every account a member declared (a member's record of old kept only the last)."""
+    found: list[str] = member.get("ibans") or []
+    return found or ([member["iban"]] if member.get("iban") else [])
+
+
 def related_party_payee(facts: Facts, config: RiskConfig) -> list[Finding]:
+    """Bank payments, and expenses paid in cash (the bank shows only the withdrawal), to a
+    board member, an approver or a declared relative."""
     ibans, names = related_parties(facts)
     hits = [
-        (o, ibans.get(o.iban or "") or names.get(norm(o.payee)))
+        (o.cents, o.position, ibans.get(o.iban or "") or names.get(norm(o.payee)))
         for o in spending(facts)
         if o.kind != "cash_withdrawal"
     ]
-    hits = [(o, who) for o, who in hits if who]
+    hits += [
+        (e["amount"], e["paid_at"], ibans.get(e["iban"] or "") or names.get(norm(e["payee"])))
+        for e in facts.expenses.values()
+        if e["method"] == "cash" and e["state"] == "paid" and "paid_at" in e
+    ]
+    hits = [(cents, position, who) for cents, position, who in hits if who]
     if not hits:
         return []
-    parties = sorted({who for _, who in hits if who})
+    parties = sorted({who for _, _, who in hits if who})
     return [
         Finding(
             "related_party_payee",
             STRONG,
             "high",
-            sum(o.cents for o, _ in hits),
+            sum(cents for cents, _, _ in hits),
             0,
             "cents",
-            [o.position for o, _ in hits],
+            sorted(position for _, position, _ in hits),
             "payments to " + ", ".join(parties),
         )
     ]
@@ -292,9 +306,10 @@ def cash_or_self_transfer(facts: Facts, config: RiskConfig) -> list[Finding]:
             )
         )
     officers = {
-        m["iban"]
+        iban
         for m in facts.members.values()
-        if m.get("iban") and (set(m["roles"]) & BOARD_ROLES or m.get("ever_board"))
+        if set(m["roles"]) & BOARD_ROLES or m.get("ever_board")
+        for iban in accounts(m)
     }
     own = [o for o in spending(facts) if o.iban and o.iban in officers]
     if own:
@@ -329,10 +344,14 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
             end = min(end, day_before(cut))
             ends.append(cut)
         windows.append((start, end))
-    if facts.recognition_revoked_on:
-        windows = [(s, min(e, day_before(facts.recognition_revoked_on))) for s, e in windows]
     starts, ends_at = _merged(windows)
-    outside = [o for o in spending(facts) if not _within(starts, ends_at, o.day)]
+    gaps = facts.recognition_gaps
+    outside = [
+        o
+        for o in spending(facts)
+        if not _within(starts, ends_at, o.day)
+        or any(start <= o.day and (end is None or o.day < end) for start, end in gaps)
+    ]
     if not outside:
         return []
     return [
@@ -470,7 +489,14 @@ def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
                 key = (norm(expense["payee"]), amount, norm(expense["invoice"]))
                 seen[key].append(expense["submitted_at"])
     positions = sorted({p for ps in seen.values() if len(ps) > 1 for p in ps})
-    receipts = sorted({p for ps in facts.duplicate_receipts.values() for p in ps})
+    rejected = {  # the uses of a receipt by an expense rejected since (as invoices above)
+        p
+        for e in facts.expenses.values()
+        if e["state"] == "rejected"
+        for p in (e["submitted_at"], e.get("receipt_at"))
+    }
+    uses = ([p for p in ps if p not in rejected] for ps in facts.duplicate_receipts.values())
+    receipts = sorted({p for ps in uses if len(ps) > 1 for p in ps})
     flagged = sorted(set(positions) | set(receipts))
     if not flagged:
         return []

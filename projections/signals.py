@@ -69,7 +69,7 @@ def new_meta(name: str) -> Doc:
         "relatives": {},
         "approvers": [],
         "grants": {},
-        "recognition_revoked_on": None,
+        "recognition_gaps": [],
         "duplicate_receipts": {},
         "late_listed": [],
     }
@@ -123,6 +123,7 @@ READS: Dispatch[frozenset[str]] = Dispatch(
         (Platform.MemberLeft, frozenset({"person", "role"})),
         (Platform.RelativeDeclared, frozenset({"relative_name", "relative_iban"})),
         (Platform.RecognitionRevoked, frozenset({"effective_on"})),
+        (Platform.RecognitionDecided, frozenset({"granted", "effective_on"})),
         (Grant.Awarded, frozenset({"period_start", "period_end"})),
         (Grant.Amended, frozenset({"period_end"})),
         (Grant.Revoked, frozenset({"effective_on", "retroactive"})),
@@ -177,10 +178,13 @@ class Batch:
 
 class Signals(Projection):
     name = "signals"
-    version = 4
+    version = 5
     """2: a governance finding names each expense's submission and approval once.
     3: an approval by someone never a member of the platform does not count.
-    4: an expense's log entry holds the receipt it was submitted with."""
+    4: an expense's log entry holds the receipt it was submitted with.
+    5: a reversed tranche is no longer paid; a recognition granted after a revocation
+    ends the gap the revocation opened; every account a member declared is kept; a
+    receipt attached again to the expense that used it is not a second use."""
 
     def __init__(
         self,
@@ -209,20 +213,15 @@ class Signals(Projection):
                 (Platform.MemberLeft, self._left),
                 (Platform.RelativeDeclared, self._relative),
                 (Platform.RecognitionRevoked, self._revoked_recognition),
+                (Platform.RecognitionDecided, self._recognition_decided),
                 (Grant.Awarded, self._awarded),
                 (Grant.Amended, self._amended),
                 (Grant.Revoked, self._revoked_grant),
                 (Grant.TranchePaid, self._tranche),
                 (Grant.TrancheRequested, self._requested),
                 (Grant.ReportSubmitted, self._reported),
-                (
-                    (
-                        Grant.EntryReversed,
-                        BankStatement.EntryReversed,
-                        PlatformTransfer.EntryReversed,
-                    ),
-                    self._gone,
-                ),
+                (Grant.EntryReversed, self._tranche_gone),
+                ((BankStatement.EntryReversed, PlatformTransfer.EntryReversed), self._gone),
                 (BankStatement.LineRecorded, self._bank_line),
                 (Expense.Submitted, self._submitted),
                 (Expense.ReceiptAttached, self._receipt_attached),
@@ -397,11 +396,14 @@ class Signals(Projection):
     def _joined(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         docs.changed = True
         member = docs.meta["members"].setdefault(
-            event.person, {"roles": [], "iban": None, "ever_board": False, "positions": []}
+            event.person,
+            {"roles": [], "iban": None, "ibans": [], "ever_board": False, "positions": []},
         )
         member.setdefault("positions", []).append(position)
         member["roles"] = sorted({*member["roles"], event.role.value})
         member["iban"] = event.iban or member["iban"]
+        if event.iban and event.iban not in member.setdefault("ibans", []):
+            member["ibans"].append(event.iban)
         member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
 
     @staticmethod
@@ -421,7 +423,16 @@ class Signals(Projection):
         rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
         docs.changed = True
-        docs.meta["recognition_revoked_on"] = event.effective_on.isoformat()
+        docs.meta["recognition_gaps"].append([event.effective_on.isoformat(), None])
+
+    @staticmethod
+    def _recognition_decided(
+        rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    ) -> None:
+        gaps = docs.meta["recognition_gaps"]
+        if event.granted and gaps and gaps[-1][1] is None:  # recognised again: the gap ends
+            gaps[-1][1] = event.effective_on.isoformat()
+            docs.changed = True
 
     @staticmethod
     def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
@@ -457,6 +468,7 @@ class Signals(Projection):
         grant.setdefault("paid", {})[str(event.number)] = {
             "on": event.occurred_on.isoformat(),
             "position": position,
+            "version": event.originator_version,
         }
         docs.changed = True
 
@@ -477,6 +489,19 @@ class Signals(Projection):
     def _gone(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
         gone = f"{text(event.originator_id)}:{event.reverses_version}"
         self._log(rows, docs, platform, ["gone", gone])
+
+    def _tranche_gone(
+        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    ) -> None:
+        """A grant's entry reversed: its money fact is gone, and a tranche it paid is no
+        longer paid (no report is owed on it), as the grant itself has it."""
+        self._gone(rows, docs, platform, position, event)
+        grant = docs.meta["grants"].get(text(event.originator_id))
+        paid = {} if grant is None else grant.get("paid", {})
+        for number, payment in list(paid.items()):
+            if payment.get("version") == event.reverses_version:
+                del paid[number]
+                docs.changed = True
 
     def _bank_line(self, rows: Rows, docs: Docs, platform: str, position: int, line: Any) -> None:
         day = line.occurred_on.isoformat()
@@ -551,8 +576,11 @@ class Signals(Projection):
     def _receipt(
         self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
     ) -> None:
-        """Record who used receipt ``sha``; a receipt used twice is noted on each user."""
+        """Record who used receipt ``sha``; a receipt used twice is noted on each user (the
+        same receipt attached again to the expense that used it is no second use)."""
         doc = rows.get("receipt", sha) or {"uses": []}
+        if any(use[1] == expense_id for use in doc["uses"]):
+            return
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc, keep=False)  # seldom used again
         if len(doc["uses"]) < 2:

@@ -42,6 +42,8 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
                 expense = expenses.get(fact[1])
                 if expense is not None:
                     expense["state"] = fact[3]
+                    if fact[3] == "paid":
+                        expense["paid_at"] = fact[2]
             elif tag == "approved":
                 expense = expenses.get(fact[1])
                 if expense is not None:
@@ -59,6 +61,7 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
                 expense = expenses.get(fact[1])
                 if expense is not None:
                     expense["receipt"] = fact[3]
+                    expense["receipt_at"] = fact[2]
     return Facts(
         clock=clock or (iso_day(head["clock"]) if head["clock"] else None),
         members=meta["members"],
@@ -68,9 +71,10 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
         outflows=sorted(outflows.values(), key=lambda o: o.position),
         expenses={key: expenses[key] for key in sorted(expenses)},
         grants=meta["grants"],
-        recognition_revoked_on=(
-            iso_day(meta["recognition_revoked_on"]) if meta["recognition_revoked_on"] else None
-        ),
+        recognition_gaps=[
+            (iso_day(start), iso_day(end) if end else None)
+            for start, end in meta["recognition_gaps"]
+        ],
         late=[(p, days) for p, days in meta["late_listed"]],
         late_count=head["late"],
         late_worst=head["worst"],
