@@ -423,3 +423,39 @@ def test_the_rules_do_not_stop_on_a_date_at_either_end_of_the_calendar(day: date
     # then every rule ran, and those that look at the dates name the outflow
     rules = {f.rule for f in found}
     assert {"outside_grant_window", "rapid_drawdown"} <= rules
+
+
+def revoked_grant(effective: str, decided: str, retroactive: bool) -> dict[str, Any]:
+    return {
+        "g": {
+            "start": "2020-01-01",
+            "end": "2020-12-31",
+            "revoked_on": effective,
+            "revoked_decided_on": decided,
+            "retroactive": retroactive,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("retroactive", "paid_on", "outside"),
+    [
+        (False, date(2020, 5, 31), False),  # the day before the revocation takes effect
+        (False, date(2020, 6, 1), True),  # the day it takes effect
+        (True, date(2020, 3, 31), False),  # the day before a retroactive one was decided
+        (True, date(2020, 4, 1), True),  # the day it was decided (its effect goes back further)
+    ],
+)
+def test_spending_is_outside_a_revoked_grant_from_its_revocation(
+    retroactive: bool, paid_on: date, outside: bool
+) -> None:
+    # given a grant for 2020 revoked on 1 April, with effect from 1 June, or with effect
+    # back to the award (retroactive: its spending up to the decision stays its spending)
+    grants = revoked_grant("2020-06-01", "2020-04-01", retroactive=False)
+    if retroactive:
+        grants = revoked_grant("2020-01-01", "2020-04-01", retroactive=True)
+    given = facts(outflows=[out(1, 5_000, day=paid_on)], grants=grants)
+    # when
+    found = outside_grant_window(given, CONFIG)
+    # then
+    assert bool(found) is outside
