@@ -118,6 +118,48 @@ class TestExpenses:
         problem = ok(response, 409)
         assert (problem["field"], problem["rule"]) == ("state", "invalid_transition")
 
+    def test_an_expense_cannot_take_the_id_a_named_record_will_need(self, sqlite_api: Api) -> None:
+        # given two platforms, and the id the other platform's March statement will have
+        api = sqlite_api
+        mine = recognised(api)
+        theirs = recognised(api, name="Andere buurt", number=2)
+        tess, _ = treasurers(api, mine)
+        statement_id = BankStatement.id_for(theirs, "2020-03")
+        head = api.services.app.recorder.max_notification_id()
+        # when a treasurer submits an expense with that id
+        response = api.post(
+            "/expenses",
+            {
+                "platform_id": str(mine),
+                "expense_id": str(statement_id),
+                "payee_name": "Drukkerij De Letter",
+                "amount": "1.00",
+                "category": "communicatie",
+                "payment_method": "bank",
+                "occurred_on": "2020-02-01",
+            },
+            who=tess,
+        )
+        # then it is refused naming the field, nothing is stored, and the other platform's
+        # statement can still be opened under its id
+        problem = ok(response, 422)
+        assert problem["field"] == "expense_id"
+        assert "version 5" in problem["detail"]
+        assert api.services.app.recorder.max_notification_id() == head
+        treasurer = api.token(Role.TREASURER, theirs, subject="treasurer:other")
+        ok(
+            api.post(
+                f"/platforms/{theirs}/bank-lines",
+                {
+                    "statement_ref": "2020-03",
+                    "occurred_on": "2020-03-31",
+                    "expected_version": 0,
+                    "lines": [line(1, direction="in", kind="deposit", amount="10.00")],
+                },
+                who=treasurer,
+            )
+        )
+
 
 class TestBankLinesTransfersAndCorrections:
     def test_a_batch_of_bank_lines_opens_the_statement_and_confirms_a_paid_expense(

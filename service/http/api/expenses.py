@@ -14,7 +14,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from domain.expense import Expense
 from domain.values import PaymentMethod
@@ -46,10 +46,25 @@ from service.http.problems import responses
 WRITE = {PERMISSION: Permission.EXPENSES_WRITE}
 
 
+def _not_name_based(value: UUID) -> UUID:
+    if value.version == 5:
+        raise ValueError(
+            "must not be a name-based (version 5) UUID: the ids of budgets, platforms, "
+            "grants, bank statements and matches are made from their names"
+        )
+    return value
+
+
+ChosenId = Annotated[UUID, AfterValidator(_not_name_based)]
+"""An id a client chooses for a new record: never one the service makes from a name,
+so that no record takes the id a budget, grant or statement of that name will need."""
+
+
 class SubmitExpense(Command):
     platform_id: UUID
-    expense_id: UUID | None = Field(
-        default=None, description="Chosen by the client, or made up by the service"
+    expense_id: ChosenId | None = Field(
+        default=None,
+        description="Chosen by the client (not a version 5 UUID), or made up by the service",
     )
     grant_id: UUID | None = None
     payee_name: Name
