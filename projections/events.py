@@ -675,6 +675,17 @@ class EventSource:
                 events.extend(self._select(where, chunk, order, narrow=narrow))
         return events
 
+    def version_at(self, originator_id: UUID, position: int) -> int:
+        """The version aggregate ``originator_id`` had once the events up to ``position``
+        were stored (0: it did not exist yet)."""
+        oid: Any = originator_id.hex if self.conn.dialect == "sqlite" else originator_id
+        rows = self.conn.execute(
+            f"SELECT max(originator_version) FROM {self.table} "  # noqa: S608
+            f"WHERE originator_id = ? AND {self.id_column} <= ?",
+            (oid, position),
+        )
+        return int(rows[0][0] or 0) if rows else 0
+
     def versions(self, wanted: Iterable[tuple[UUID, int]]) -> dict[tuple[UUID, int], Any]:
         """The event of aggregate ``originator_id`` at ``version``, for each wanted pair."""
         by_version: dict[int, set[UUID]] = {}

@@ -62,6 +62,37 @@ class TestPlatformReads:
         platform = demo_api.services.app.load(Platform, G_BUURT, "platform")
         assert status["version"] == platform.version
 
+    def test_a_status_behind_the_store_says_so_and_gives_the_version_it_shows(
+        self, api: Api
+    ) -> None:
+        # given a recognised platform, read models current
+        platform_id = recognised(api)
+        api.project()
+        current = ok(api.get(f"/platforms/{platform_id}/status"))
+        # when it is suspended, and read again before the projector folds that
+        suspension = {
+            "decision_ref": "S-1",
+            "effective_on": "2020-02-01",
+            "reason": "investigation",
+            "occurred_on": "2020-02-01",
+        }
+        path = f"/platforms/{platform_id}/recognition/suspensions"
+        ok(api.post(path, {**suspension, "expected_version": current["version"]}))
+        stale = ok(api.get(f"/platforms/{platform_id}/status"))
+        # then the read says how far behind it is, and its version is the one it shows:
+        # a decision taken on it is refused, as the platform moved on since
+        assert stale["recognition"] == "recognised"
+        assert stale["version"] == current["version"]
+        assert stale["read_at"]["lag"] == 1
+        assert stale["read_at"]["head"] == stale["read_at"]["position"] + 1
+        again = api.post(path, {**suspension, "expected_version": stale["version"]})
+        assert ok(again, 409)["rule"] == "concurrent_update"
+        # and once folded, the read is current
+        api.project()
+        fresh = ok(api.get(f"/platforms/{platform_id}/status"))
+        assert (fresh["recognition"], fresh["read_at"]["lag"]) == ("suspended", 0)
+        assert fresh["version"] == current["version"] + 1
+
     def test_a_platforms_events_are_paged_by_cursor_until_the_last_page(
         self, demo_api: Api
     ) -> None:

@@ -12,8 +12,10 @@ from service.http.api.reading import (
     SECURITY,
     PlatformId,
     get_doc,
+    read_at,
     read_models,
     select_docs,
+    version_at,
 )
 from service.http.api.views import (
     PlatformBalance,
@@ -50,11 +52,13 @@ class PlatformReadController(Controller):
     ) -> PlatformBalance:
         require_reach(principal_of(request), {platform_id}, "this platform")
         with read_models(services) as store:
+            at = read_at(services, store, "balances")
             doc = get_doc(store, "balances", "platform", platform_id, "platform")
             grants = select_docs(store, "balances", "grant", platform_id)
         return PlatformBalance(
             id=platform_id,
             grants=[grant_doc_view(key, g) for key, g in grants],
+            read_at=at,
             **platform_fields(doc),
         )
 
@@ -74,11 +78,14 @@ class PlatformReadController(Controller):
     ) -> PlatformStatus:
         require_reach(principal_of(request), {platform_id}, "this platform")
         with read_models(services) as store:
+            at = read_at(services, store, "status")
             doc = get_doc(store, "status", "platform", platform_id, "platform")
             grants = select_docs(store, "status", "grant", platform_id)
+            version = version_at(services, store, platform_id, at)
         return PlatformStatus(
             id=platform_id,
-            version=services.version(platform_id),
+            version=version,
+            read_at=at,
             grants=[grant_status(key, g) for key, g in grants],
             **recognition_fields(doc),
         )

@@ -8,8 +8,11 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar.params import PathParameter
+from pydantic import Field
 
+from projections.events import EventSource
 from projections.store import Doc, ReadModelStore
+from service.http.api.fields import Reply
 from service.http.context import Services
 from service.http.problems import ApiProblem
 
@@ -54,3 +57,25 @@ def select_docs(
             projection, generation, kind, str(platform) if platform else None
         )
     ]
+
+
+class ReadAt(Reply):
+    """How current the figures of a read are (read before them: they are at least this
+    current)."""
+
+    position: int = Field(description="The last event the read model had folded")
+    head: int = Field(description="The last event stored at that moment")
+    lag: int = Field(description="Events stored that the figures may not show yet")
+
+
+def read_at(services: Services, store: ReadModelStore, projection: str) -> ReadAt:
+    generation = store.ensure(projection)
+    position = store.position(projection, generation)
+    head = max(position, int(services.app.recorder.max_notification_id() or 0))
+    return ReadAt(position=position, head=head, lag=head - position)
+
+
+def version_at(services: Services, store: ReadModelStore, record: UUID, at: ReadAt) -> int:
+    """The record's version as the read model had folded it: the ``expected_version`` of a
+    change decided on what the read showed (one decided on older figures is refused)."""
+    return EventSource(services.app, store.conn).version_at(record, at.position)

@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from pydantic import Field
 
 from service.http.api.fields import Reply, money
-from service.http.api.reading import SECURITY, read_models, select_docs
+from service.http.api.reading import SECURITY, ReadAt, read_at, read_models, select_docs
 from service.http.auth import PERMISSION, principal_of
 from service.http.context import Services
 from service.http.policy import Permission
@@ -49,6 +49,7 @@ class PlatformRisk(Reply):
 class Findings(Reply):
     items: list[FindingView]
     platforms: list[PlatformRisk] = Field(description="The score of each platform listed")
+    read_at: ReadAt
 
 
 def measured(value: Any, unit: str) -> str:
@@ -112,6 +113,7 @@ class RiskController(Controller):
     ) -> Findings:
         principal = principal_of(request)
         with read_models(services) as store:
+            at = read_at(services, store, "signals")
             docs = select_docs(store, "signals", "findings", platform_id)
         items: list[FindingView] = []
         platforms: list[PlatformRisk] = []
@@ -132,4 +134,4 @@ class RiskController(Controller):
                 platforms.append(
                     PlatformRisk(platform_id=pid, platform=name, score=RiskScore(**doc["score"]))
                 )
-        return Findings(items=items, platforms=platforms)
+        return Findings(items=items, platforms=platforms, read_at=at)

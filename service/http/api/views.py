@@ -10,6 +10,7 @@ from pydantic import Field
 from projections.balances import grant_figures, platform_figures
 from projections.store import Doc
 from service.http.api.fields import MoneyText, Reply, money
+from service.http.api.reading import ReadAt
 
 
 class AwaitingApproval(Reply):
@@ -49,6 +50,7 @@ class GrantFigures(Reply):
 class PlatformBalance(PlatformFigures):
     id: UUID
     grants: list[GrantFigures]
+    read_at: ReadAt
 
 
 class RecognitionEntry(Reply):
@@ -95,7 +97,11 @@ class GrantStatus(Reply):
 
 class PlatformStatus(RecognitionView):
     id: UUID
-    version: int = Field(description="The platform's version: expected_version of its next change")
+    version: int = Field(
+        description="The platform's version as the read model folded it (read_at): "
+        "expected_version of a change decided on this view"
+    )
+    read_at: ReadAt
     grants: list[GrantStatus]
 
 
