@@ -193,7 +193,7 @@ class Platform(Aggregate):
             district=text("district", district),
             legal_form=parse_enum(LegalForm, "legal_form", legal_form),
             kvk_number=kvk_number("kvk_number", kvk),
-            iban=iban("iban", account_iban),
+            iban=iban("account_iban", account_iban),
             occurred_on=business_date("occurred_on", occurred_on),
             actor=actor_of(actor),
         )

@@ -305,8 +305,8 @@ class Buurtkas(Application[UUID]):
         occurred_on: date,
         actor: str,
     ) -> UUID:
-        budget = self.load(DistrictBudget, budget_id, "budget")
-        platform = self.load(Platform, platform_id, "platform")
+        budget = self.load(DistrictBudget, budget_id, "budget_id")
+        platform = self.load(Platform, platform_id, "platform_id")
         grant = Grant.award(
             budget=budget,
             platform=platform,

@@ -66,6 +66,9 @@ _RULE_OF_STATUS = {
 
 _RULE_OF_MESSAGE = (
     ("must be a whole number", "type"),
+    ("must be more than zero", "invalid_amount"),
+    ("must not exceed EUR", "invalid_amount"),
+    ("has more than two decimals", "invalid_amount"),
     ("must be true or false", "type"),
     ("Field required", "required"),
     ("Missing required", "required"),
@@ -200,6 +203,7 @@ def field_problems(extra: Any) -> list[FieldProblem]:
             rule = None
         rule = rule or next((r for p, r in _RULE_OF_MESSAGE if message.startswith(p)), None)
         source = item.get("source") or "body"
+        source = getattr(source, "value", source)  # a parameter's source comes as an enum
         if item.get("key") == "data":  # no body at all
             item = {**item, "key": "body"}
             message, rule = "a JSON object is required", "required"

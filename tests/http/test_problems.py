@@ -77,13 +77,39 @@ class TestProblemDocuments:
         assert (ok(taken, 409)["field"], ok(taken, 409)["rule"]) == ("year", "already_exists")
         assert ok(unknown, 404)["rule"] == "not_found"
 
+    def test_an_award_from_an_unknown_budget_names_the_budget_id_it_was_given(
+        self, sqlite_api: Api
+    ) -> None:
+        # given a platform and no budget
+        platform_id = recognised(sqlite_api)
+        # when
+        response = sqlite_api.post(
+            "/grants",
+            {
+                "budget_id": str(UUID(int=9)),
+                "platform_id": str(platform_id),
+                "reference": "G-1",
+                "amount": "100000.00",
+                "period_start": "2020-01-01",
+                "period_end": "2020-12-31",
+                "purpose": "plans of the neighbourhood",
+                "tranches": [{"number": 1, "due_on": "2020-01-10", "amount": "100000.00"}],
+                "decision_ref": "B-G-1",
+                "reason": "awarded",
+                "occurred_on": "2020-01-10",
+            },
+        )
+        # then the refusal names the request's own field
+        problem = ok(response, 404)
+        assert (problem["field"], problem["rule"]) == ("budget_id", "not_found")
+
     @pytest.mark.parametrize(
         ("body", "field", "rule"),
         [
             ({**BUDGET, "amount": 12.5}, "amount", "type"),
             ({**BUDGET, "amount": "12.345"}, "amount", "pattern"),
-            ({**BUDGET, "amount": "0.00"}, "amount", "invalid_value"),
-            ({**BUDGET, "amount": "100000000.01"}, "amount", "invalid_value"),
+            ({**BUDGET, "amount": "0.00"}, "amount", "invalid_amount"),
+            ({**BUDGET, "amount": "100000000.01"}, "amount", "invalid_amount"),
             ({**BUDGET, "occurred_on": "2020-02-30"}, "occurred_on", "invalid_value"),
             ({**BUDGET, "occurred_on": "20200102"}, "occurred_on", "invalid_value"),
             ({**BUDGET, "year": "2020"}, "year", "type"),
@@ -194,6 +220,7 @@ class TestProblemDocuments:
         # then
         problem = ok(response, 422)
         assert (problem["field"], problem["rule"]) == (field, rule)
+        assert problem["errors"][0]["source"] in ("path", "query")
 
     @pytest.mark.parametrize(
         ("body", "detail"),

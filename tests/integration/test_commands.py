@@ -390,7 +390,7 @@ def refused_commands() -> list[tuple[str, type[DomainError], str]]:
         ("expense approved by its submitter", SelfApproval, "actor"),
         ("platform registered twice", AlreadyExists, "name"),
         ("unknown grant", NotFound, "grant"),
-        ("invalid IBAN", InvalidIban, "iban"),
+        ("invalid IBAN", InvalidIban, "account_iban"),
         ("a batch with one bad bank line", InvalidValue, "line_no"),
     ]
 

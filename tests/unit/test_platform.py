@@ -74,7 +74,7 @@ def test_registering_a_platform_records_its_legal_entity_and_account() -> None:
         ({"district": ""}, "district", InvalidValue, "invalid_value"),
         ({"kvk": "1234567"}, "kvk_number", InvalidKvkNumber, "invalid_kvk_number"),
         ({"kvk": "123456789"}, "kvk_number", InvalidKvkNumber, "invalid_kvk_number"),
-        ({"account_iban": "NL58ABNA0000000002"}, "iban", InvalidIban, "invalid_iban"),
+        ({"account_iban": "NL58ABNA0000000002"}, "account_iban", InvalidIban, "invalid_iban"),
         ({"occurred_on": "2019-03-01"}, "occurred_on", InvalidValue, "invalid_value"),
         ({"actor": ""}, "actor", InvalidValue, "invalid_value"),
     ],
