@@ -97,7 +97,18 @@ def grant(
     reference: str = "G-1",
     tranches: tuple[str, ...] = ("50000.00", "50000.00"),
 ) -> UUID:
-    body = {
+    body = grant_body(budget_id, platform_id, reference, tranches)
+    return UUID(ok(api.post("/grants", body), 201)["id"])
+
+
+def grant_body(
+    budget_id: UUID,
+    platform_id: UUID,
+    reference: str = "G-1",
+    tranches: tuple[str, ...] = ("50000.00", "50000.00"),
+) -> dict[str, Any]:
+    """An award of EUR 100,000 for 2020 in ``tranches``."""
+    return {
         "budget_id": str(budget_id),
         "platform_id": str(platform_id),
         "reference": reference,
@@ -113,7 +124,6 @@ def grant(
         "reason": "awarded",
         "occurred_on": "2020-01-10",
     }
-    return UUID(ok(api.post("/grants", body), 201)["id"])
 
 
 def paid_tranche(api: Api, grant_id: UUID, number: int = 1, version: int = 1) -> int:

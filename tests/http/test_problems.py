@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 
 from service.http.problems import MEDIA_TYPE
 from tests.http.conftest import Api
-from tests.http.givens import budget, grant, ok, recognised
+from tests.http.givens import budget, grant, grant_body, ok, recognised
 from tests.integration.superuser import Superuser
 
 BUDGET = {"district": "Zuidoost", "year": 2020, "amount": "250000.00", "occurred_on": "2020-01-02"}
@@ -83,22 +83,7 @@ class TestProblemDocuments:
         # given a platform and no budget
         platform_id = recognised(sqlite_api)
         # when
-        response = sqlite_api.post(
-            "/grants",
-            {
-                "budget_id": str(UUID(int=9)),
-                "platform_id": str(platform_id),
-                "reference": "G-1",
-                "amount": "100000.00",
-                "period_start": "2020-01-01",
-                "period_end": "2020-12-31",
-                "purpose": "plans of the neighbourhood",
-                "tranches": [{"number": 1, "due_on": "2020-01-10", "amount": "100000.00"}],
-                "decision_ref": "B-G-1",
-                "reason": "awarded",
-                "occurred_on": "2020-01-10",
-            },
-        )
+        response = sqlite_api.post("/grants", grant_body(UUID(int=9), platform_id))
         # then the refusal names the request's own field
         problem = ok(response, 404)
         assert (problem["field"], problem["rule"]) == ("budget_id", "not_found")
