@@ -132,6 +132,8 @@ class Facts:
     late_worst: int | None = None
     spent: list[Outflow] | None = field(default=None, init=False, repr=False, compare=False)
     """``spending(self)``, once it has been asked for (the rules ask for it again and again)."""
+    named: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    """The one account each payee's name is paid at (``payee``), once asked for."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -157,6 +159,23 @@ def spending(facts: Facts) -> list[Outflow]:
             if o.kind != "bank_fee" and not (o.matches or "").startswith(NOT_SPENDING)
         ]
     return facts.spent
+
+
+def payee(facts: Facts, o: Outflow) -> str:
+    """Who an outflow pays: its account; without one (a card payment, say), the one account
+    its payee's name is paid at elsewhere, else the name. So a supplier paid by card and by
+    transfer is one payee; a name paid at two accounts stays two payees."""
+    if o.iban:
+        return o.iban
+    named = facts.named
+    if named is None:
+        accounts: dict[str, set[str]] = defaultdict(set)
+        for other in spending(facts):
+            if other.iban:
+                accounts[norm(other.payee)].add(other.iban)
+        named = facts.named = {n: next(iter(a)) for n, a in accounts.items() if len(a) == 1}
+    name = norm(o.payee)
+    return named.get(name, name)
 
 
 # The rules ----------------------------------------------------------------------------
@@ -446,7 +465,7 @@ def threshold_split(facts: Facts, config: RiskConfig) -> list[Finding]:
     by_payee: dict[str, list[Outflow]] = defaultdict(list)
     for o in spending(facts):
         if o.is_payment and o.cents < config.approval_limit_cents:
-            by_payee[o.iban or norm(o.payee)].append(o)
+            by_payee[payee(facts, o)].append(o)
     flagged: dict[int, Outflow] = {}
     largest = 0
     for payments in by_payee.values():
@@ -569,7 +588,7 @@ def payee_shares(facts: Facts) -> tuple[Counter[str], int]:
     count = 0
     for o in spending(facts):
         if o.is_payment:
-            totals[o.iban or norm(o.payee)] += o.cents
+            totals[payee(facts, o)] += o.cents
             count += 1
     return totals, count
 
@@ -585,9 +604,7 @@ def payee_concentration(facts: Facts, config: RiskConfig) -> list[Finding]:
     if share <= config.concentration_share and hhi <= config.concentration_hhi:
         return []
     positions = [
-        o.position
-        for o in spending(facts)
-        if o.is_payment and (o.iban or norm(o.payee)) == top_payee
+        o.position for o in spending(facts) if o.is_payment and payee(facts, o) == top_payee
     ]
     by_share = share > config.concentration_share
     return [
@@ -608,7 +625,7 @@ def new_payee_large_first_payment(facts: Facts, config: RiskConfig) -> list[Find
     first: dict[str, Outflow] = {}
     for o in by_day(spending(facts)):
         if o.is_payment:
-            first.setdefault(o.iban or norm(o.payee), o)
+            first.setdefault(payee(facts, o), o)
     large = [o for o in first.values() if o.cents > config.new_payee_large_cents]
     if not large:
         return []

@@ -184,7 +184,9 @@ class Signals(Projection):
     4: an expense's log entry holds the receipt it was submitted with.
     5: a reversed tranche is no longer paid; a recognition granted after a revocation
     ends the gap the revocation opened; every account a member declared is kept; a
-    receipt attached again to the expense that used it is not a second use."""
+    receipt attached again to the expense that used it is not a second use; and with
+    them the rules' findings (payees paid in cash checked, rejected expenses' receipts
+    not counted, a payee one party by its account or its name)."""
 
     def __init__(
         self,

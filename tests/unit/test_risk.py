@@ -459,3 +459,55 @@ def test_spending_is_outside_a_revoked_grant_from_its_revocation(
     found = outside_grant_window(given, CONFIG)
     # then
     assert bool(found) is outside
+
+
+SUPPLIER = "NL02ABNA0123456789"
+OTHER_SUPPLIER = "NL20INGB0001234567"
+
+
+@pytest.mark.parametrize(
+    ("second_iban", "first_iban", "split"),
+    [
+        (None, SUPPLIER, True),  # by card, then its account known from the transfer
+        (SUPPLIER, SUPPLIER, True),
+        (OTHER_SUPPLIER, SUPPLIER, False),  # the same name at another account: another payee
+    ],
+)
+def test_a_split_is_seen_whether_or_not_each_payment_names_the_payees_account(
+    second_iban: str | None, first_iban: str, split: bool
+) -> None:
+    # given EUR 1,250.00 by transfer and EUR 1,250.01 three days later to the same name
+    given = facts(
+        **approved_outflows([125_000, 125_001], days=[0, 3], payees=["Drukkerij", "Drukkerij"])
+    )
+    given.outflows[0].iban = first_iban
+    given.outflows[1].iban = second_iban
+    given.outflows[1].kind = "card_payment" if second_iban is None else "transfer"
+    # when
+    found = threshold_split(given, CONFIG)
+    # then
+    assert bool(found) is split
+
+
+def test_a_payee_paid_by_card_first_is_not_new_when_paid_by_transfer_later() -> None:
+    # given EUR 10 by card, then EUR 10,000 by transfer, to one supplier
+    given = facts(**approved_outflows([1_000, 1_000_000], days=[0, 5], payees=["Top", "Top"]))
+    given.outflows[0].kind = "card_payment"
+    given.outflows[1].iban = SUPPLIER
+    # when
+    found = new_payee_large_first_payment(given, CONFIG)
+    # then its first payment was the card's
+    assert found == []
+
+
+def test_a_payees_share_counts_its_payments_with_and_without_its_account() -> None:
+    # given 6 of 10 equal payments to "Top", half of them naming its account
+    given = facts(
+        **approved_outflows([10_000] * 10, payees=["Top"] * 6 + [f"P{n}" for n in range(4)])
+    )
+    for o in given.outflows[:3]:
+        o.iban = SUPPLIER
+    # when
+    found = payee_concentration(given, CONFIG)
+    # then
+    assert [f.value for f in found] == [0.6]
