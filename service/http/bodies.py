@@ -1,12 +1,15 @@
 """A check of every request body before it is parsed.
 
 Litestar's JSON decoder turns malformed JSON into a 400 but lets a body that is not UTF-8
-or that nests deeper than the interpreter allows escape as an error (a 500). This hook,
-which runs after the guards and before the body is parsed, refuses those as 400.
+or that nests deeper than the interpreter allows escape as an error (a 500), and keeps the
+last of two values given for one key. This hook, which runs after the guards and before
+the body is parsed, refuses the first two as 400 and a key given twice in one object as
+422 naming it: which of the two was meant is not for the service to guess.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -29,3 +32,26 @@ async def refuse_undecodable_bodies(request: Request[Any, Any, Any]) -> None:
         raise ApiProblem(400, "bad_request", "the body is not UTF-8 text") from None
     except msgspec.DecodeError:
         return  # Litestar refuses it as malformed JSON, naming the byte
+    try:
+        json.loads(body, object_pairs_hook=_once_each)
+    except _GivenTwice as twice:
+        raise ApiProblem(
+            422, "duplicate_key", f"{twice.key}: given twice in one object", field=twice.key
+        ) from None
+    except (RecursionError, ValueError):
+        return  # (what msgspec read, the standard library may not: Litestar decides)
+
+
+class _GivenTwice(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _GivenTwice(key)
+        found[key] = value
+    return found

@@ -77,6 +77,30 @@ class TestProblemDocuments:
         assert (ok(taken, 409)["field"], ok(taken, 409)["rule"]) == ("year", "already_exists")
         assert ok(unknown, 404)["rule"] == "not_found"
 
+    def test_a_key_given_twice_in_a_body_is_refused_naming_it_and_nothing_is_stored(
+        self, sqlite_api: Api
+    ) -> None:
+        # given
+        before = sqlite_api.events()
+        body = (
+            b'{"district": "Noord", "year": 2021, "amount": "1.00", '
+            b'"occurred_on": "2021-01-02", "district": "X"}'
+        )
+        # when
+        response = sqlite_api.client.post(
+            "/budgets",
+            content=body,
+            headers={
+                **sqlite_api.bearer("official"),
+                "Content-Type": "application/json",
+                "Idempotency-Key": "twice-1",
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("district", "duplicate_key")
+        assert sqlite_api.events() == before
+
     def test_an_award_from_an_unknown_budget_names_the_budget_id_it_was_given(
         self, sqlite_api: Api
     ) -> None:
