@@ -122,9 +122,9 @@ class Facts:
     outflows: list[Outflow]
     expenses: dict[str, dict[str, Any]]
     grants: dict[str, dict[str, Any]]
-    recognition_gaps: list[tuple[date, date | None]]
-    """Periods without recognition after a revocation: from its effective date until a
-    recognition granted again takes effect (None: not yet)."""
+    recognition: list[tuple[date, str]]
+    """The recognition decisions in the order taken: each one's effective date and the
+    state it set (``recognition_on`` reads them as the platform does)."""
     late: list[tuple[int, int]]
     duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
     late_count: int | None = None
@@ -364,12 +364,10 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
             ends.append(cut)
         windows.append((start, end))
     starts, ends_at = _merged(windows)
-    gaps = facts.recognition_gaps
     outside = [
         o
         for o in spending(facts)
-        if not _within(starts, ends_at, o.day)
-        or any(start <= o.day and (end is None or o.day < end) for start, end in gaps)
+        if not _within(starts, ends_at, o.day) or recognition_on(facts, o.day) == "revoked"
     ]
     if not outside:
         return []
@@ -385,6 +383,17 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
             f"{len(outside)} outflows outside every grant period or after revocation",
         )
     ]
+
+
+def recognition_on(facts: Facts, day: date) -> str:
+    """The recognition state in force on ``day``: the decision with the latest effective
+    date on or before it (of those of one date, the last taken), as
+    ``Platform.recognition_on`` has it."""
+    state, latest = "unrecognised", None
+    for effective, decided in facts.recognition:
+        if effective <= day and (latest is None or effective >= latest):
+            state, latest = decided, effective
+    return state
 
 
 def day_before(day: date) -> date:
@@ -512,7 +521,7 @@ def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
         p
         for e in facts.expenses.values()
         if e["state"] == "rejected"
-        for p in (e["submitted_at"], e.get("receipt_at"))
+        for p in (e["submitted_at"], *e.get("receipts_at", ()))
     }
     uses = ([p for p in ps if p not in rejected] for ps in facts.duplicate_receipts.values())
     receipts = sorted({p for ps in uses if len(ps) > 1 for p in ps})

@@ -156,7 +156,8 @@ def _replay(
     balances, status, signals = fold_together(folds, events, known=read)
     found = status.get("platform", key) or {}
     if as_of is not None and found:
-        found = {**found, "decided": found["recognition"], "recognition": in_force(found, as_of)}
+        history = found.get("history") or [{"state": None}]
+        found = {**found, "decided": history[-1]["state"], "recognition": in_force(found, as_of)}
     return Replay(
         platform=key,
         as_of=as_of,

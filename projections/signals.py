@@ -69,7 +69,7 @@ def new_meta(name: str) -> Doc:
         "relatives": {},
         "approvers": [],
         "grants": {},
-        "recognition_gaps": [],
+        "recognition": [],
         "duplicate_receipts": {},
         "late_listed": [],
     }
@@ -122,7 +122,7 @@ READS: Dispatch[frozenset[str]] = Dispatch(
         (Platform.MemberJoined, frozenset({"person", "role", "iban"})),
         (Platform.MemberLeft, frozenset({"person", "role"})),
         (Platform.RelativeDeclared, frozenset({"relative_name", "relative_iban"})),
-        (Platform.RecognitionRevoked, frozenset({"effective_on"})),
+        (Platform.RecognitionChanged, frozenset({"effective_on"})),
         (Platform.RecognitionDecided, frozenset({"granted", "effective_on"})),
         (Grant.Awarded, frozenset({"period_start", "period_end"})),
         (Grant.Amended, frozenset({"period_end"})),
@@ -182,8 +182,9 @@ class Signals(Projection):
     """2: a governance finding names each expense's submission and approval once.
     3: an approval by someone never a member of the platform does not count.
     4: an expense's log entry holds the receipt it was submitted with.
-    5: a reversed tranche is no longer paid; a recognition granted after a revocation
-    ends the gap the revocation opened; every account a member declared is kept; a
+    5: a reversed tranche is no longer paid; every recognition decision is kept with its
+    effective date (so a recognition granted again after a revocation counts, as the
+    platform's own rule reads them); every account a member declared is kept; a
     receipt attached again to the expense that used it is not a second use; and with
     them the rules' findings (payees paid in cash checked, rejected expenses' receipts
     not counted, a payee one party by its account or its name)."""
@@ -214,7 +215,7 @@ class Signals(Projection):
                 (Platform.MemberJoined, self._joined),
                 (Platform.MemberLeft, self._left),
                 (Platform.RelativeDeclared, self._relative),
-                (Platform.RecognitionRevoked, self._revoked_recognition),
+                (Platform.RecognitionChanged, self._recognition_changed),
                 (Platform.RecognitionDecided, self._recognition_decided),
                 (Grant.Awarded, self._awarded),
                 (Grant.Amended, self._amended),
@@ -421,20 +422,20 @@ class Signals(Projection):
         docs.meta["relatives"][event.relative_name] = event.relative_iban
 
     @staticmethod
-    def _revoked_recognition(
+    def _recognition_changed(
         rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
+        """A suspension, its lifting or a revocation: the state from its effective date."""
         docs.changed = True
-        docs.meta["recognition_gaps"].append([event.effective_on.isoformat(), None])
+        docs.meta["recognition"].append([event.effective_on.isoformat(), event.NEW_STATE.value])
 
     @staticmethod
     def _recognition_decided(
         rows: Rows, docs: Docs, platform: str, position: int, event: Any
     ) -> None:
-        gaps = docs.meta["recognition_gaps"]
-        if event.granted and gaps and gaps[-1][1] is None:  # recognised again: the gap ends
-            gaps[-1][1] = event.effective_on.isoformat()
-            docs.changed = True
+        docs.changed = True
+        state = "recognised" if event.granted else "refused"
+        docs.meta["recognition"].append([event.effective_on.isoformat(), state])
 
     @staticmethod
     def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:

@@ -61,7 +61,7 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
                 expense = expenses.get(fact[1])
                 if expense is not None:
                     expense["receipt"] = fact[3]
-                    expense["receipt_at"] = fact[2]
+                    expense.setdefault("receipts_at", []).append(fact[2])
     return Facts(
         clock=clock or (iso_day(head["clock"]) if head["clock"] else None),
         members=meta["members"],
@@ -71,10 +71,7 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
         outflows=sorted(outflows.values(), key=lambda o: o.position),
         expenses={key: expenses[key] for key in sorted(expenses)},
         grants=meta["grants"],
-        recognition_gaps=[
-            (iso_day(start), iso_day(end) if end else None)
-            for start, end in meta["recognition_gaps"]
-        ],
+        recognition=[(iso_day(effective), state) for effective, state in meta["recognition"]],
         late=[(p, days) for p, days in meta["late_listed"]],
         late_count=head["late"],
         late_worst=head["worst"],

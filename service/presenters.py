@@ -43,7 +43,7 @@ def replay_json(name: str, result: Replay) -> dict[str, Any]:
         "grants": [money_fields(g) for g in result.grants],
         "recognition": {
             "state": result.status.get("recognition"),
-            "decided": result.status.get("decided", result.status.get("recognition")),
+            "decided": result.status.get("decided"),
             "history": result.status.get("history", []),
             "last_assessment": result.status.get("last_assessment", []),
         },
@@ -73,11 +73,11 @@ def print_replay(name: str, result: Replay) -> None:
             f"to recover {eur(g['to_recover'])}, recovered {eur(g['recovered'])}"
         )
     state = result.status.get("recognition", "unknown")
-    decided = result.status.get("decided", state)
-    if result.as_of and decided != state:
-        last = result.status["history"][-1] if result.status.get("history") else None
-        effective = f", effective {last['effective_on']}" if last else ""
-        state = f"{state} on {result.as_of.isoformat()} (last decided: {decided}{effective})"
+    decided = result.status.get("decided")
+    if result.as_of and decided and decided != state:
+        effective = result.status["history"][-1]["effective_on"]
+        day = result.as_of.isoformat()
+        state = f"{state} on {day} (last decided: {decided}, effective {effective})"
     print(f"  recognition: {state}")
     score = result.signals.get("score", {})
     print(

@@ -10,6 +10,7 @@ from audit import merkle
 from domain.budget import DistrictBudget
 from domain.grant import Grant
 from domain.platform import Platform
+from projections.registry import open_store, runner
 from projections.replay import platform_positions
 from projections.store import ReadModelStore
 from service.demo import load_demo
@@ -233,6 +234,26 @@ class TestRiskAuditAndProjections:
         assert len(everything["items"]) > len(g_only["items"])
         money_findings = [f for f in everything["items"] if f["unit"] == "EUR"]
         assert all("." in f["value"] for f in money_findings)
+
+    def test_findings_say_how_many_platforms_wait_to_be_evaluated(self, api: Api) -> None:
+        # given a platform's events folded by the signals halfway, short of the head
+        platform_id = recognised(api)
+        expense(api, platform_id, api.token(Role.TREASURER, platform_id, subject="t:x"))
+        store = open_store(api.services.app.store_env)
+        try:
+            runner(api.services.app, store, "signals", batch_size=3).step()
+        finally:
+            store.conn.close()
+        # when
+        halfway = ok(api.get("/risk/findings"))
+        api.project()
+        current = ok(api.get("/risk/findings"))
+        # then the first read says its findings are not yet evaluated, the second is current
+        assert halfway["evaluating"] == 1
+        head = api.services.app.recorder.max_notification_id()
+        assert (halfway["read_at"]["position"], halfway["read_at"]["lag"]) == (3, head - 3)
+        assert (current["evaluating"], current["read_at"]["lag"]) == (0, 0)
+        assert [p["platform_id"] for p in current["platforms"]] == [str(platform_id)]
 
     def test_an_unknown_severity_is_refused_naming_the_parameter(self, demo_api: Api) -> None:
         # when

@@ -186,6 +186,31 @@ class TestPlatformScope:
         ]
         assert at_head.status["recognition"] == "suspended"
 
+    def test_an_application_is_not_shown_as_the_last_decision_of_a_replay(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a revocation decided on 1 May with effect from 1 June, then a new
+        # application on 15 May
+        platform_id = given_platform(app)
+        app.revoke_recognition(
+            platform_id,
+            decision_ref="I-1",
+            effective_on=date(2020, 6, 1),
+            reason="no longer meets the criteria",
+            occurred_on=date(2020, 5, 1),
+            actor=OFFICIAL,
+        )
+        app.apply_for_recognition(
+            platform_id, application_ref="A-2", occurred_on=date(2020, 5, 15), actor=OFFICIAL
+        )
+        # when
+        replay = replay_platform(app, store, platform_id, as_of=date(2020, 5, 20))
+        # then it was recognised on the date, and the revocation was the last decision
+        assert (replay.status["recognition"], replay.status["decided"]) == (
+            "recognised",
+            "revoked",
+        )
+
     def test_money_dated_before_the_registration_is_folded_under_the_platform_by_every_model(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:

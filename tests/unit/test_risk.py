@@ -97,7 +97,7 @@ def facts(**changes: Any) -> Facts:
                 "retroactive": False,
             }
         },
-        recognition_gaps=[],
+        recognition=[],
         late=[],
     )
     for key, value in changes.items():
@@ -416,7 +416,7 @@ def test_the_rules_do_not_stop_on_a_date_at_either_end_of_the_calendar(day: date
     given = facts(
         outflows=[out(1, 6_000_000, day=day), out(2, 6_000_000)],
         grants=grants,
-        recognition_gaps=[(day, None)],
+        recognition=[(day, "revoked")],
     )
     # when
     found = evaluate(given, RiskConfig())

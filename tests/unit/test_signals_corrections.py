@@ -171,6 +171,40 @@ class TestRecognisedAgain:
         # then
         assert ("outside_grant_window" in found) is outside
 
+    def test_a_recognition_granted_with_effect_before_a_pending_revocation_does_not_end_it(
+        self, history: list[Any]
+    ) -> None:
+        # given a revocation decided on 1 May with effect from 1 June, and a recognition
+        # granted on 20 May with effect from that day: from 1 June the revocation is in force
+        platform = with_board(a_recognised_platform())
+        an_awarded_grant(a_budget(), platform)
+        platform.revoke(
+            decision_ref="INTREKKING-1",
+            effective_on=d("2020-06-01"),
+            reason="no longer meets the criteria",
+            occurred_on=d("2020-05-01"),
+            actor=OFFICIAL,
+        )
+        platform.apply_for_recognition(
+            application_ref="AANVRAAG-2", occurred_on=d("2020-05-10"), actor=OFFICIAL
+        )
+        platform.decide_recognition(
+            granted=True,
+            assessment=assessment(),
+            decision_ref="ERKENNING-2",
+            effective_on=d("2020-05-20"),
+            reason="meets the criteria again",
+            occurred_on=d("2020-05-20"),
+            actor=OFFICIAL,
+        )
+        builders.recorded(platform)
+        # when money leaves the account on 15 July
+        builders.recorded(a_transfer(platform, SUPPLIER_IBAN, "2020-07-15"))
+        found = findings(history, platform)
+        # then it is outside, as the platform's own rule has it revoked then
+        assert platform.recognition_on(d("2020-07-15")).value == "revoked"
+        assert "outside_grant_window" in found
+
 
 class TestReceipts:
     @pytest.mark.parametrize(("again", "duplicate"), [("same", False), ("another", True)])
@@ -208,6 +242,20 @@ class TestReceipts:
         found = findings(history, platform)
         # then
         assert ("duplicate_payment" in found) is duplicate
+
+    def test_every_receipt_a_rejected_expense_had_may_come_again(self, history: list[Any]) -> None:
+        # given an expense that had receipt S attached, then T, and was rejected
+        platform = with_board(a_recognised_platform())
+        first = an_expense(platform, receipt=None, invoice="F-1")
+        first.attach_receipt(receipt_sha256=RECEIPT, occurred_on=d("2020-02-02"), actor=CHAIR)
+        first.attach_receipt(receipt_sha256="cd" * 32, occurred_on=d("2020-02-03"), actor=CHAIR)
+        first.reject(reason="wrong category", occurred_on=d("2020-02-04"), actor=CHAIR)
+        builders.recorded(first)
+        # when another expense comes with S
+        builders.recorded(an_expense(platform, invoice="F-2", on="2020-02-05"))
+        found = findings(history, platform)
+        # then
+        assert "duplicate_payment" not in found
 
 
 class TestRelatedParties:

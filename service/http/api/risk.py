@@ -50,6 +50,11 @@ class Findings(Reply):
     items: list[FindingView]
     platforms: list[PlatformRisk] = Field(description="The score of each platform listed")
     read_at: ReadAt
+    evaluating: int = Field(
+        description="Platforms whose findings wait to be evaluated again (the projector "
+        "evaluates them once it reaches the head of the store): while any wait, their "
+        "findings are older than read_at"
+    )
 
 
 def measured(value: Any, unit: str) -> str:
@@ -114,6 +119,7 @@ class RiskController(Controller):
         principal = principal_of(request)
         with read_models(services) as store:
             at = read_at(services, store, "signals")
+            waiting = len(select_docs(store, "signals", "dirty", platform_id))
             docs = select_docs(store, "signals", "findings", platform_id)
         items: list[FindingView] = []
         platforms: list[PlatformRisk] = []
@@ -134,4 +140,4 @@ class RiskController(Controller):
                 platforms.append(
                     PlatformRisk(platform_id=pid, platform=name, score=RiskScore(**doc["score"]))
                 )
-        return Findings(items=items, platforms=platforms, read_at=at)
+        return Findings(items=items, platforms=platforms, read_at=at, evaluating=waiting)

@@ -79,6 +79,11 @@ class RecognitionView(Reply):
     legal_form: str | None = None
     kvk_number: str | None = None
     recognition: str = "unrecognised"
+    decided: str | None = Field(
+        default=None,
+        description="In a replay by business date: the state the last decision taken by then "
+        "set (recognition is the state in force on the date, by effective dates)",
+    )
     pending_application: str | None = None
     history: list[RecognitionEntry] = []
     last_assessment: list[AssessmentView] = []
@@ -161,6 +166,7 @@ def recognition_fields(doc: Doc) -> dict[str, Any]:
         "legal_form": doc.get("legal_form"),
         "kvk_number": doc.get("kvk_number"),
         "recognition": doc.get("recognition", "unrecognised"),
+        "decided": doc.get("decided"),
         "pending_application": doc.get("pending_application"),
         "history": [RecognitionEntry(**entry) for entry in doc.get("history", [])],
         "last_assessment": [AssessmentView(**a) for a in doc.get("last_assessment", [])],
