@@ -250,7 +250,7 @@ class TestRiskAuditAndProjections:
         current = ok(api.get("/risk/findings"))
         # then the first read says its findings are not yet evaluated, the second is current
         assert halfway["evaluating"] == 1
-        head = api.services.app.recorder.max_notification_id()
+        head = int(api.services.app.recorder.max_notification_id() or 0)
         assert (halfway["read_at"]["position"], halfway["read_at"]["lag"]) == (3, head - 3)
         assert (current["evaluating"], current["read_at"]["lag"]) == (0, 0)
         assert [p["platform_id"] for p in current["platforms"]] == [str(platform_id)]
