@@ -136,35 +136,45 @@ class TestTranches:
         assert ("governance_decay" in found) is overdue
 
 
+def revoked_then_recognised(
+    revoked: tuple[str, str], applied_on: str, recognised: tuple[str, str]
+) -> Platform:
+    """A recognised platform with a grant to the end of 2020, its recognition revoked and
+    then granted again: each decision as (decided on, in effect from)."""
+    platform = with_board(a_recognised_platform())
+    an_awarded_grant(a_budget(), platform)
+    platform.revoke(
+        decision_ref="INTREKKING-1",
+        effective_on=d(revoked[1]),
+        reason="no longer meets the criteria",
+        occurred_on=d(revoked[0]),
+        actor=OFFICIAL,
+    )
+    platform.apply_for_recognition(
+        application_ref="AANVRAAG-2", occurred_on=d(applied_on), actor=OFFICIAL
+    )
+    platform.decide_recognition(
+        granted=True,
+        assessment=assessment(),
+        decision_ref="ERKENNING-2",
+        effective_on=d(recognised[1]),
+        reason="meets the criteria again",
+        occurred_on=d(recognised[0]),
+        actor=OFFICIAL,
+    )
+    builders.recorded(platform)
+    return platform
+
+
 class TestRecognisedAgain:
     @pytest.mark.parametrize(("paid_on", "outside"), [("2020-01-15", True), ("2020-03-10", False)])
     def test_spending_after_a_revocation_is_outside_until_recognition_is_granted_again(
         self, history: list[Any], paid_on: str, outside: bool
     ) -> None:
-        # given a grant running to the end of 2020, the platform's recognition revoked from
-        # 1 December 2019 and granted again from 1 February 2020
-        platform = with_board(a_recognised_platform())
-        an_awarded_grant(a_budget(), platform)
-        platform.revoke(
-            decision_ref="INTREKKING-1",
-            effective_on=d("2019-12-01"),
-            reason="no longer meets the criteria",
-            occurred_on=d("2019-12-01"),
-            actor=OFFICIAL,
+        # given recognition revoked from 1 December 2019 and granted again from 1 February
+        platform = revoked_then_recognised(
+            ("2019-12-01", "2019-12-01"), "2020-01-10", ("2020-01-20", "2020-02-01")
         )
-        platform.apply_for_recognition(
-            application_ref="AANVRAAG-2", occurred_on=d("2020-01-10"), actor=OFFICIAL
-        )
-        platform.decide_recognition(
-            granted=True,
-            assessment=assessment(),
-            decision_ref="ERKENNING-2",
-            effective_on=d("2020-02-01"),
-            reason="meets the criteria again",
-            occurred_on=d("2020-01-20"),
-            actor=OFFICIAL,
-        )
-        builders.recorded(platform)
         # when money leaves the account in the gap, or after it
         builders.recorded(a_transfer(platform, SUPPLIER_IBAN, paid_on))
         found = findings(history, platform)
@@ -176,28 +186,9 @@ class TestRecognisedAgain:
     ) -> None:
         # given a revocation decided on 1 May with effect from 1 June, and a recognition
         # granted on 20 May with effect from that day: from 1 June the revocation is in force
-        platform = with_board(a_recognised_platform())
-        an_awarded_grant(a_budget(), platform)
-        platform.revoke(
-            decision_ref="INTREKKING-1",
-            effective_on=d("2020-06-01"),
-            reason="no longer meets the criteria",
-            occurred_on=d("2020-05-01"),
-            actor=OFFICIAL,
+        platform = revoked_then_recognised(
+            ("2020-05-01", "2020-06-01"), "2020-05-10", ("2020-05-20", "2020-05-20")
         )
-        platform.apply_for_recognition(
-            application_ref="AANVRAAG-2", occurred_on=d("2020-05-10"), actor=OFFICIAL
-        )
-        platform.decide_recognition(
-            granted=True,
-            assessment=assessment(),
-            decision_ref="ERKENNING-2",
-            effective_on=d("2020-05-20"),
-            reason="meets the criteria again",
-            occurred_on=d("2020-05-20"),
-            actor=OFFICIAL,
-        )
-        builders.recorded(platform)
         # when money leaves the account on 15 July
         builders.recorded(a_transfer(platform, SUPPLIER_IBAN, "2020-07-15"))
         found = findings(history, platform)
