@@ -59,6 +59,7 @@ from projections.store import Doc
 from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
+REJECTED = Expense.Rejected
 FACTS_CHUNK = 32
 
 
@@ -185,7 +186,8 @@ class Signals(Projection):
     5: a reversed tranche is no longer paid; every recognition decision is kept with its
     effective date (so a recognition granted again after a revocation counts, as the
     platform's own rule reads them); every account a member declared is kept; a
-    receipt attached again to the expense that used it is not a second use; and with
+    receipt attached again to the expense that used it is not a second use, nor one an
+    expense rejected since had (on any platform); and with
     them the rules' findings (payees paid in cash checked, rejected expenses' receipts
     not counted, a payee one party by its account or its name)."""
 
@@ -229,7 +231,7 @@ class Signals(Projection):
                 (Expense.Submitted, self._submitted),
                 (Expense.ReceiptAttached, self._receipt_attached),
                 (Expense.Approved, self._approved),
-                (Expense.Rejected, self._changed("rejected")),
+                (Expense.Rejected, self._rejected),
                 (Expense.Paid, self._changed("paid")),
                 (Expense.EntryReversed, self._changed("approved")),
                 (PlatformTransfer.Made, self._inflow),
@@ -285,7 +287,10 @@ class Signals(Projection):
         platforms: set[str] = set()
         keys: set[tuple[str, str]] = set()
         unknown: list[Any] = []  # events whose platform their aggregate's first event names
+        rejected: list[Any] = []  # expenses rejected: their receipts are looked up
         for _, event in events:
+            if type(event) is REJECTED:
+                rejected.append(event)
             sha = getattr(event, "receipt_sha256", None)
             if sha:
                 keys.add(("receipt", sha))
@@ -305,6 +310,9 @@ class Signals(Projection):
         platforms.update(found.values())
         rows.preload_events(
             (e.originator_id, 1) for e in unknown if not isinstance(e, Platform.Event)
+        )
+        rows.preload_events(
+            (e.originator_id, v) for e in rejected for v in range(1, e.originator_version)
         )
         for event in unknown:
             platforms.add(self.owner(rows, event) or "")
@@ -564,6 +572,41 @@ class Signals(Projection):
         if event.actor not in docs.meta["approvers"]:
             docs.meta["approvers"] = sorted({*docs.meta["approvers"], event.actor})
             docs.changed = True
+
+    def _rejected(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+        """An expense rejected: its receipts are no longer used by it, on any platform."""
+        oid = text(event.originator_id)
+        self._log(rows, docs, platform, ["state", oid, position, "rejected"])
+        for version in range(1, event.originator_version):
+            earlier = rows.event(event.originator_id, version)
+            sha = getattr(earlier, "receipt_sha256", None)
+            if sha:
+                self._withdraw(rows, docs, platform, oid, sha)
+
+    def _withdraw(self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str) -> None:
+        """Take ``expense_id``'s use of receipt ``sha`` back, and note what is left of the
+        receipt's reuse on each platform that used it."""
+        doc = rows.get("receipt", sha)
+        if doc is None or all(use[1] != expense_id for use in doc["uses"]):
+            return
+        users = {use[0] for use in doc["uses"]}
+        doc["uses"] = [use for use in doc["uses"] if use[1] != expense_id]
+        rows.put("receipt", sha, doc, keep=False)
+        left = {use[0] for use in doc["uses"]}
+        positions = [use[2] for use in doc["uses"]]
+        for other in sorted(users):
+            other_meta = docs.meta if other == platform else rows.get("meta", other)
+            if other_meta is None:
+                continue
+            if len(positions) >= 2 and other in left:
+                other_meta["duplicate_receipts"][sha] = positions
+            else:
+                other_meta["duplicate_receipts"].pop(sha, None)
+            if other == platform:
+                docs.changed = True
+            else:
+                rows.put("meta", other, other_meta, other)
+                self._dirty(rows, other)
 
     def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
         def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:

@@ -248,6 +248,37 @@ class TestReceipts:
         # then
         assert "duplicate_payment" not in found
 
+    @pytest.mark.parametrize(
+        ("order", "rejected", "duplicate"),
+        [
+            ("theirs first", True, False),
+            ("ours first", True, False),
+            ("theirs first", False, True),
+        ],
+    )
+    def test_a_receipt_another_platform_used_on_an_expense_it_rejected_is_free_again(
+        self, history: list[Any], order: str, rejected: bool, duplicate: bool
+    ) -> None:
+        # given another platform's expense with receipt S, and ours with S, in either order;
+        # theirs then rejected (or not)
+        ours = with_board(a_recognised_platform("Stichting Ons"))
+        theirs = with_board(a_recognised_platform("Stichting Ander"))
+        their_expense = an_expense(theirs, invoice="A-1")
+        our_expense = an_expense(ours, invoice="O-1", on="2020-02-03")
+        for expense in (
+            (their_expense, our_expense)
+            if order == "theirs first"
+            else (our_expense, their_expense)
+        ):
+            builders.recorded(expense)
+        if rejected:
+            their_expense.reject(reason="not theirs", occurred_on=d("2020-02-04"), actor=CHAIR)
+            builders.recorded(their_expense)
+        # when
+        found = findings(history, ours)
+        # then
+        assert ("duplicate_payment" in found) is duplicate
+
 
 class TestRelatedParties:
     @pytest.mark.parametrize(("account", "own"), [(2, True), (3, True), (9, False)])
