@@ -517,14 +517,7 @@ def duplicate_payment(facts: Facts, config: RiskConfig) -> list[Finding]:
                 key = (norm(expense["payee"]), amount, norm(expense["invoice"]))
                 seen[key].append(expense["submitted_at"])
     positions = sorted({p for ps in seen.values() if len(ps) > 1 for p in ps})
-    rejected = {  # the uses of a receipt by an expense rejected since (as invoices above)
-        p
-        for e in facts.expenses.values()
-        if e["state"] == "rejected"
-        for p in (e["submitted_at"], *e.get("receipts_at", ()))
-    }
-    uses = ([p for p in ps if p not in rejected] for ps in facts.duplicate_receipts.values())
-    receipts = sorted({p for ps in uses if len(ps) > 1 for p in ps})
+    receipts = sorted({p for ps in facts.duplicate_receipts.values() for p in ps})
     flagged = sorted(set(positions) | set(receipts))
     if not flagged:
         return []

@@ -187,9 +187,8 @@ class Signals(Projection):
     effective date (so a recognition granted again after a revocation counts, as the
     platform's own rule reads them); every account a member declared is kept; a
     receipt attached again to the expense that used it is not a second use, nor one an
-    expense rejected since had (on any platform); and with
-    them the rules' findings (payees paid in cash checked, rejected expenses' receipts
-    not counted, a payee one party by its account or its name)."""
+    expense rejected since had (on any platform); and with them the rules' findings
+    (payees paid in cash checked, a payee one party by its account or its name)."""
 
     def __init__(
         self,
@@ -592,21 +591,7 @@ class Signals(Projection):
         users = {use[0] for use in doc["uses"]}
         doc["uses"] = [use for use in doc["uses"] if use[1] != expense_id]
         rows.put("receipt", sha, doc, keep=False)
-        left = {use[0] for use in doc["uses"]}
-        positions = [use[2] for use in doc["uses"]]
-        for other in sorted(users):
-            other_meta = docs.meta if other == platform else rows.get("meta", other)
-            if other_meta is None:
-                continue
-            if len(positions) >= 2 and other in left:
-                other_meta["duplicate_receipts"][sha] = positions
-            else:
-                other_meta["duplicate_receipts"].pop(sha, None)
-            if other == platform:
-                docs.changed = True
-            else:
-                rows.put("meta", other, other_meta, other)
-                self._dirty(rows, other)
+        self._reused(rows, docs, platform, sha, doc["uses"], users)
 
     def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
         def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
@@ -629,14 +614,31 @@ class Signals(Projection):
             return
         doc["uses"].append([platform, expense_id, position])
         rows.put("receipt", sha, doc, keep=False)  # seldom used again
-        if len(doc["uses"]) < 2:
-            return
-        positions = [use[2] for use in doc["uses"]]
-        for other in sorted({use[0] for use in doc["uses"]}):
+        if len(doc["uses"]) >= 2:
+            self._reused(rows, docs, platform, sha, doc["uses"], {use[0] for use in doc["uses"]})
+
+    def _reused(
+        self,
+        rows: Rows,
+        docs: Docs,
+        platform: str,
+        sha: str,
+        uses: list[list[Any]],
+        users: set[str],
+    ) -> None:
+        """Note on each of ``users`` (the platforms that used receipt ``sha``) what its
+        ``uses`` now are: the positions of all of them when there are two or more and the
+        platform is among them, else nothing."""
+        left = {use[0] for use in uses}
+        positions = [use[2] for use in uses]
+        for other in sorted(users):
             other_meta = docs.meta if other == platform else rows.get("meta", other)
             if other_meta is None:
                 continue
-            other_meta["duplicate_receipts"][sha] = positions
+            if len(positions) >= 2 and other in left:
+                other_meta["duplicate_receipts"][sha] = positions
+            else:
+                other_meta["duplicate_receipts"].pop(sha, None)
             if other == platform:
                 docs.changed = True
             else:

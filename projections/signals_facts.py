@@ -61,7 +61,6 @@ def facts_of(meta: Doc, head: Doc, log: list[tuple[str, Doc]], clock: date | Non
                 expense = expenses.get(fact[1])
                 if expense is not None:
                     expense["receipt"] = fact[3]
-                    expense.setdefault("receipts_at", []).append(fact[2])
     return Facts(
         clock=clock or (iso_day(head["clock"]) if head["clock"] else None),
         members=meta["members"],
