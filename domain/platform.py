@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.base import Fact, actor_of, business_date, reason_of
+from domain.decisions import in_force
 from domain.errors import InvalidTransition, InvalidValue, PlatformNotRecognised
 from domain.values import (
     Criterion,
@@ -329,12 +330,7 @@ class Platform(Aggregate):
 
     def recognition_on(self, day: date) -> RecognitionState:
         """The recognition state in force on ``day`` (by effective date)."""
-        state = RecognitionState.UNRECOGNISED
-        latest: date | None = None
-        for effective_on, recorded_state in self.recognition_history:
-            if effective_on <= day and (latest is None or effective_on >= latest):
-                state, latest = recorded_state, effective_on
-        return state
+        return in_force(self.recognition_history, day, RecognitionState.UNRECOGNISED)
 
     def is_recognised_on(self, day: date) -> bool:
         return self.recognition_on(day) is RecognitionState.RECOGNISED

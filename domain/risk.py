@@ -23,6 +23,8 @@ from itertools import accumulate
 from operator import attrgetter
 from typing import Any
 
+from domain.decisions import in_force
+
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
 MAX_LISTED = 100
 """Rules that can name thousands of events list the first ``MAX_LISTED`` and say so."""
@@ -124,7 +126,7 @@ class Facts:
     grants: dict[str, dict[str, Any]]
     recognition: list[tuple[date, str]]
     """The recognition decisions in the order taken: each one's effective date and the
-    state it set (``recognition_on`` reads them as the platform does)."""
+    state it set (``decisions.in_force`` reads them, as the platform does)."""
     late: list[tuple[int, int]]
     duplicate_receipts: dict[str, list[int]] = field(default_factory=dict)
     late_count: int | None = None
@@ -367,7 +369,8 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
     outside = [
         o
         for o in spending(facts)
-        if not _within(starts, ends_at, o.day) or recognition_on(facts, o.day) == "revoked"
+        if not _within(starts, ends_at, o.day)
+        or in_force(facts.recognition, o.day, "unrecognised") == "revoked"
     ]
     if not outside:
         return []
@@ -383,17 +386,6 @@ def outside_grant_window(facts: Facts, config: RiskConfig) -> list[Finding]:
             f"{len(outside)} outflows outside every grant period or after revocation",
         )
     ]
-
-
-def recognition_on(facts: Facts, day: date) -> str:
-    """The recognition state in force on ``day``: the decision with the latest effective
-    date on or before it (of those of one date, the last taken), as
-    ``Platform.recognition_on`` has it."""
-    state, latest = "unrecognised", None
-    for effective, decided in facts.recognition:
-        if effective <= day and (latest is None or effective >= latest):
-            state, latest = decided, effective
-    return state
 
 
 def day_before(day: date) -> date:

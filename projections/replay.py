@@ -32,7 +32,7 @@ from projections.events import EventSource, Fields, collector_paused
 from projections.index import Owners
 from projections.rows import BatchRows
 from projections.signals import Signals
-from projections.status import Status, in_force
+from projections.status import Status, recognition_in_force
 from projections.store import ReadModelStore
 
 READ_TAIL = 1000
@@ -156,8 +156,8 @@ def _replay(
     balances, status, signals = fold_together(folds, events, known=read)
     found = status.get("platform", key) or {}
     if as_of is not None and found:
-        history = found.get("history") or [{"state": None}]
-        found = {**found, "decided": history[-1]["state"], "recognition": in_force(found, as_of)}
+        decided = found["history"][-1]["state"] if found.get("history") else None
+        found = {**found, "decided": decided, "recognition": recognition_in_force(found, as_of)}
     return Replay(
         platform=key,
         as_of=as_of,

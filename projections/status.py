@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from domain.decisions import in_force
 from domain.grant import Grant
 from domain.ids import text
 from domain.platform import Platform
@@ -168,14 +169,8 @@ class Status(Projection):
             ]
 
 
-def in_force(doc: dict[str, Any], day: date) -> str:
-    """The recognition state in force on ``day`` by a platform's status document: the
-    decision with the latest effective date on or before it (of those of one date, the
-    last taken), as ``Platform.recognition_on`` reads the platform's own history."""
-    state, latest = "unrecognised", ""
-    wanted = day.isoformat()  # ISO dates order as the dates do
-    for entry in doc.get("history", []):
-        effective = entry["effective_on"]
-        if latest <= effective <= wanted:
-            state, latest = entry["state"], effective
-    return str(state)
+def recognition_in_force(doc: dict[str, Any], day: date) -> str:
+    """The recognition state in force on ``day`` by a platform's status document, as
+    ``Platform.recognition_on`` reads the platform's own history."""
+    history = ((entry["effective_on"], str(entry["state"])) for entry in doc.get("history", []))
+    return in_force(history, day.isoformat(), "unrecognised")
