@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgspec
 from litestar import Request
 
 from service.http.problems import ApiProblem
@@ -25,21 +24,17 @@ async def refuse_undecodable_bodies(request: Request[Any, Any, Any]) -> None:
     if not body:
         return
     try:
-        msgspec.json.decode(body)
+        json.loads(body, object_pairs_hook=_once_each)
     except RecursionError:
         raise ApiProblem(400, "bad_request", "the JSON body is nested too deeply") from None
     except UnicodeDecodeError:
         raise ApiProblem(400, "bad_request", "the body is not UTF-8 text") from None
-    except msgspec.DecodeError:
-        return  # Litestar refuses it as malformed JSON, naming the byte
-    try:
-        json.loads(body, object_pairs_hook=_once_each)
     except _GivenTwice as twice:
         raise ApiProblem(
             422, "duplicate_key", f"{twice.key}: given twice in one object", field=twice.key
         ) from None
-    except (RecursionError, ValueError):
-        return  # (what msgspec read, the standard library may not: Litestar decides)
+    except ValueError:
+        return  # Litestar refuses it as malformed JSON, naming the byte
 
 
 class _GivenTwice(Exception):
