@@ -288,20 +288,17 @@ class TestRelatedParties:
         # given a chair who declared account 2, then joined again in a second role with
         # account 3
         platform = a_recognised_platform()
-        platform.join(
-            person=CHAIR,
-            role=Role.CHAIR,
-            iban=dutch_iban(2),
-            occurred_on=d("2019-09-02"),
-            actor=OFFICIAL,
-        )
-        platform.join(
-            person=CHAIR,
-            role=Role.BOARD_MEMBER,
-            iban=dutch_iban(3),
-            occurred_on=d("2019-10-01"),
-            actor=OFFICIAL,
-        )
+        for role, declared, day in (
+            (Role.CHAIR, 2, "2019-09-02"),
+            (Role.BOARD_MEMBER, 3, "2019-10-01"),
+        ):
+            platform.join(
+                person=CHAIR,
+                role=role,
+                iban=dutch_iban(declared),
+                occurred_on=d(day),
+                actor=OFFICIAL,
+            )
         builders.recorded(platform)
         # when money goes to an account (under the bank's spelling of a name)
         builders.recorded(a_transfer(platform, dutch_iban(account), "2020-03-05"))
