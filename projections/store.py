@@ -157,12 +157,26 @@ class ReadModelStore:
             under_way = self.rebuild_under_way(projection, build) if resume else None
             resumed = None if under_way is None else under_way[0]
             generation = resumed or max([active, *inactive]) + 1
-            for old in inactive:
-                if old != resumed:
-                    self._drop(projection, old)
+            self._drop_inactive(projection, active, keep=resumed)
             if resumed is None:
                 self._new_generation(projection, generation, build)
         return generation, active
+
+    def drop_inactive(self, projection: str) -> list[int]:
+        """Drop every generation of ``projection`` but the active one (one replaced by the
+        last rebuild, one a stopped rebuild left), as the next rebuild would; return them.
+        Only for when no reader is still on the replaced one, nor a rebuild under way."""
+        with schema_change(self.conn):
+            found = self.active(projection)
+            if found is None:
+                return []
+            return self._drop_inactive(projection, found[0])
+
+    def _drop_inactive(self, projection: str, active: int, keep: int | None = None) -> list[int]:
+        dropped = [g for g in self.generations(projection) if g not in (active, keep)]
+        for old in dropped:
+            self._drop(projection, old)
+        return dropped
 
     def _doc_compression(self) -> str:
         """How PostgreSQL compresses the documents it stores out of line (a platform's

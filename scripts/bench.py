@@ -2,7 +2,7 @@
 """Benchmarks, each figure next to a baseline measured in the same run.
 
     scripts/bench.py generate [--events N] [--repeat R] [--postgres-url URL]
-    scripts/bench.py projections [--events N] [--postgres-url URL]
+    scripts/bench.py projections [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py verify [--events N] [--repeat R] [--postgres-url URL]
     scripts/bench.py http [--commands N] [--clients C] [--rate R] [--workers W] [--postgres-url URL]
     scripts/bench.py save [--saves N] [--repeat R] [--postgres-url URL]
@@ -12,11 +12,15 @@ sealing recorder buurtkas stores with (events, leaves, subtrees) next to the lib
 recorder, alternately on the same database. Medians of R runs of N saves.
 
 ``projections``: each read model rebuilt in a fresh process, next to the ceiling: reading
-and decoding the same events with nothing else done, through the runners' EventSource,
-measured before and after the rebuilds in the same run (the higher rate counts: the
-first read of freshly generated events is slowed by the store itself). Peak memory is the
-rebuilding process's, at a quarter, half and all of the events; beside it, the most its
-worker processes (the signals' findings) held together, sampled every 0.1 s.
+and decoding the same events with nothing else done, through the runners' EventSource.
+R rounds, each a read at the ceiling and then the four rebuilds; a rebuild's ratio is its
+rate over the ceiling of its own round, and the medians over the rounds are reported
+with the range of the ratios (these machines are shared: one round can be a quarter
+slower than the next). The first read of the freshly generated store is slowed by the
+store itself (PostgreSQL sets its hint bits, SQLite checkpoints the generator's WAL): it
+is shown, not counted. Peak memory is the rebuilding process's, at a quarter, half and
+all of the events; beside it, the most its worker processes (the signals' findings)
+held together, sampled every 0.1 s.
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
@@ -253,6 +257,22 @@ print(json.dumps({{"events": folded, "seconds": seconds, "rss_25": samples.get(0
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+MODELS = ("balances", "status", "platform_index", "signals")
+
+
+def fresh_start(env: dict[str, str]) -> None:
+    """Drop the generations the last rounds' rebuilds replaced, outside the timing: every
+    round's rebuilds then start as the first round's do, with nothing to drop."""
+    from projections.registry import open_store
+
+    store = open_store(env)
+    try:
+        for model in MODELS:
+            store.drop_inactive(model)
+    finally:
+        store.conn.close()
+
+
 def bench_projections(args: argparse.Namespace) -> None:
     targets: list[tuple[str, Store]] = [("SQLite", sqlite_store)]
     if args.postgres_url:
@@ -268,40 +288,48 @@ def bench_projections(args: argparse.Namespace) -> None:
             )
             generated = args.events / (time.perf_counter() - started)
             app = Buurtkas(env=env)
+            # the first read of freshly generated events is slowed by the store itself
+            # (PostgreSQL sets its hint bits, SQLite checkpoints the generator's WAL): shown,
+            # not counted
             count, first_read = ceiling(app)
-            results = {
-                m: rebuild_one(url, m) for m in ("balances", "status", "platform_index", "signals")
-            }
-            # Read again once the store has been read (PostgreSQL has set its hint bits,
-            # SQLite has checkpointed the generator's WAL): the higher rate is the ceiling.
-            _, second_read = ceiling(app)
-            read_rate = max(first_read, second_read)
-            own_reads = {m: ceiling(app, model=m)[1] for m in results}
+            reads: list[float] = []
+            rounds: list[dict[str, dict[str, float]]] = []
+            for _ in range(args.repeat):
+                fresh_start(env)
+                reads.append(ceiling(app)[1])
+                rounds.append({m: rebuild_one(url, m) for m in MODELS})
+            own_reads = {m: ceiling(app, model=m)[1] for m in MODELS}
+            read_rate = statistics.median(reads)
             print(
                 f"\n{name}: {count:,} events; buurtkas generate {generated:,.0f} ev/s; "
-                f"ceiling (read and decode only) {read_rate:,.0f} ev/s "
-                f"(the higher of {first_read:,.0f} before and {second_read:,.0f} after "
-                "the rebuilds)"
+                f"ceiling (read and decode only) median {read_rate:,.0f} ev/s over "
+                f"{args.repeat} rounds ({', '.join(f'{r:,.0f}' for r in reads)}; the first "
+                f"read of the fresh store, not counted: {first_read:,.0f})"
             )
             print(
-                f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} "
+                f"{'read model':16} {'ev/s':>10} {'ceiling':>10} {'ratio':>6} {'range':>11} "
                 f"{'peak@25%':>8} {'peak@50%':>8} {'peak@100%':>9} {'workers':>8} "
-                f"{'own read':>10}  (peak RSS so far, MiB; workers: the most its worker "
-                "processes held together, MiB, sampled every 0.1 s; own read: ev/s reading "
-                "and decoding only the fields that runner decodes)"
+                f"{'own read':>10}  (medians over the rounds; ratio: the median of each "
+                "round's rebuild rate over that round's ceiling, range: the lowest and "
+                "highest; peak RSS so far, MiB, the most of any round; workers: the most its "
+                "worker processes held together, MiB, sampled every 0.1 s; own read: ev/s "
+                "reading and decoding only the fields that runner decodes)"
             )
-            total_seconds = 0.0
-            for model, result in results.items():
-                rate = result["events"] / result["seconds"]
-                total_seconds += result["seconds"]
+            for model in MODELS:
+                results = [r[model] for r in rounds]
+                rates = [r["events"] / r["seconds"] for r in results]
+                ratios = [rate / read for rate, read in zip(rates, reads, strict=True)]
+                peak = {k: max(r[k] for r in results) for k in ("rss_25", "rss_50", "rss_100")}
                 print(
-                    f"{model:16} {rate:10,.0f} {read_rate:10,.0f} {rate / read_rate:6.2f} "
-                    f"{result['rss_25']:8.0f} {result['rss_50']:8.0f} {result['rss_100']:9.0f} "
-                    f"{result['workers']:8.0f} {own_reads[model]:10,.0f}"
+                    f"{model:16} {statistics.median(rates):10,.0f} {read_rate:10,.0f} "
+                    f"{statistics.median(ratios):6.2f} {min(ratios):5.2f}-{max(ratios):<5.2f} "
+                    f"{peak['rss_25']:8.0f} {peak['rss_50']:8.0f} {peak['rss_100']:9.0f} "
+                    f"{max(r['workers'] for r in results):8.0f} {own_reads[model]:10,.0f}"
                 )
+            totals = [count / sum(r[m]["seconds"] for m in MODELS) for r in rounds]
             print(
-                f"{'all four':16} {count / total_seconds:10,.0f} (events/s over the four "
-                "rebuilds in sequence)"
+                f"{'all four':16} {statistics.median(totals):10,.0f} (events/s over the four "
+                "rebuilds in sequence, median over the rounds)"
             )
             replay_busy(app, env)
             app.close()
@@ -395,6 +423,7 @@ def main() -> None:
     postgres_url_option(gen)
     proj = sub.add_parser("projections", help="rebuild every read model against the read ceiling")
     proj.add_argument("--events", type=int, default=1_000_000)
+    proj.add_argument("--repeat", type=int, default=3, help="rounds of rebuilds")
     postgres_url_option(proj)
     check = sub.add_parser("verify", help="the integrity check's store scan against a raw read")
     check.add_argument("--events", type=int, default=1_000_000)
