@@ -165,6 +165,34 @@ class TestReadModelBuilds:
         assert store.active_generation("balances") == 1
         assert store.build_of("balances", 1) == f"v{Balances.version}"
 
+    def test_dropping_the_inactive_generations_keeps_the_active_one_and_its_rows(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a read model rebuilt twice: the first generation replaced, then the second
+        load_demo(app)
+        balances = runner(app, store, "balances")
+        balances.catch_up()
+        first = store.active_generation("balances")
+        balances.rebuild()
+        second = store.active_generation("balances")
+        balances.rebuild()
+        active = store.active_generation("balances")
+        assert store.generations("balances") == [second, active]
+        # when the inactive generations are dropped
+        dropped = store.drop_inactive("balances")
+        # then only the one the last rebuild replaced was left to drop (the next rebuild
+        # had dropped the first), the active one stays with every row, and the next
+        # rebuild has nothing to drop
+        assert first not in store.generations("balances")
+        assert dropped == [second]
+        assert store.generations("balances") == [active]
+        assert stored_rows(store, "balances") == list(
+            fold(FACTORIES["balances"](), app.stored_events(), MemoryRows()).select()
+        )
+        assert store.drop_inactive("balances") == []
+        balances.rebuild()
+        assert store.generations("balances") == [active, store.active_generation("balances")]
+
     def test_a_stopped_rebuild_is_resumed_rather_than_begun_again(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
