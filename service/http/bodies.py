@@ -4,7 +4,8 @@ Litestar's JSON decoder turns malformed JSON into a 400 but lets a body that is 
 or that nests deeper than the interpreter allows escape as an error (a 500), and keeps the
 last of two values given for one key. This hook, which runs after the guards and before
 the body is parsed, refuses the first two as 400 and a key given twice in one object as
-422 naming it: which of the two was meant is not for the service to guess.
+422 naming it by its path (``tranches.1.amount``): which of the two was meant is not for
+the service to guess.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ async def refuse_undecodable_bodies(request: Request[Any, Any, Any]) -> None:
     except UnicodeDecodeError:
         raise ApiProblem(400, "bad_request", "the body is not UTF-8 text") from None
     except _GivenTwice as twice:
+        path = _path_given_twice(body) or twice.key
         raise ApiProblem(
-            422, "duplicate_key", f"{twice.key}: given twice in one object", field=twice.key
+            422, "duplicate_key", f"{path}: given twice in one object", field=path
         ) from None
     except ValueError:
         return  # Litestar refuses it as malformed JSON, naming the byte
@@ -41,6 +43,49 @@ class _GivenTwice(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+class _Twice(dict[str, Any]):
+    """An object in which ``key`` was given twice."""
+
+    def __init__(self, pairs: dict[str, Any], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def _marking_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            return _Twice(found, key)
+        found[key] = value
+    return found
+
+
+def _path_given_twice(body: bytes) -> str | None:
+    """The path of a key given twice in ``body``, dotted as the service names nested
+    fields (``tranches.1.amount``); the first in document order, outer objects first.
+    None when it cannot be told (a body nested too deeply to walk)."""
+    try:
+        return _find_twice(json.loads(body, object_pairs_hook=_marking_twice), ())
+    except RecursionError:
+        return None
+
+
+def _find_twice(value: Any, path: tuple[str, ...]) -> str | None:
+    if isinstance(value, _Twice):
+        return ".".join([*path, value.key])
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = ((str(number), item) for number, item in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        found = _find_twice(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

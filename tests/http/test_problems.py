@@ -101,6 +101,32 @@ class TestProblemDocuments:
         assert (problem["field"], problem["rule"]) == ("district", "duplicate_key")
         assert sqlite_api.events() == before
 
+    def test_a_key_given_twice_in_a_nested_object_is_refused_naming_its_path(
+        self, sqlite_api: Api
+    ) -> None:
+        # given an award whose second tranche gives its amount twice
+        before = sqlite_api.events()
+        body = (
+            b'{"tranches": [{"number": 1, "amount": "1.00"}, '
+            b'{"number": 2, "amount": "1.00", "due_on": "2020-03-01", "amount": "9.00"}], '
+            b'"reference": "G-9"}'
+        )
+        # when
+        response = sqlite_api.client.post(
+            "/grants",
+            content=body,
+            headers={
+                **sqlite_api.bearer("official"),
+                "Content-Type": "application/json",
+                "Idempotency-Key": "twice-nested-1",
+            },
+        )
+        # then
+        problem = ok(response, 422)
+        assert (problem["field"], problem["rule"]) == ("tranches.1.amount", "duplicate_key")
+        assert problem["detail"] == "tranches.1.amount: given twice in one object"
+        assert sqlite_api.events() == before
+
     def test_an_award_from_an_unknown_budget_names_the_budget_id_it_was_given(
         self, sqlite_api: Api
     ) -> None:
