@@ -157,7 +157,9 @@ class ReadModelStore:
             under_way = self.rebuild_under_way(projection, build) if resume else None
             resumed = None if under_way is None else under_way[0]
             generation = resumed or max([active, *inactive]) + 1
-            self._drop_inactive(projection, active, keep=resumed)
+            for old in inactive:
+                if old != resumed:
+                    self._drop(projection, old)
             if resumed is None:
                 self._new_generation(projection, generation, build)
         return generation, active
@@ -170,13 +172,10 @@ class ReadModelStore:
             found = self.active(projection)
             if found is None:
                 return []
-            return self._drop_inactive(projection, found[0])
-
-    def _drop_inactive(self, projection: str, active: int, keep: int | None = None) -> list[int]:
-        dropped = [g for g in self.generations(projection) if g not in (active, keep)]
-        for old in dropped:
-            self._drop(projection, old)
-        return dropped
+            dropped = [g for g in self.generations(projection) if g != found[0]]
+            for old in dropped:
+                self._drop(projection, old)
+            return dropped
 
     def _doc_compression(self) -> str:
         """How PostgreSQL compresses the documents it stores out of line (a platform's
