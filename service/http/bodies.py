@@ -24,50 +24,46 @@ async def refuse_undecodable_bodies(request: Request[Any, Any, Any]) -> None:
     body = await request.body()  # kept on the request for the parser
     if not body:
         return
+    twice: list[str] = []  # the keys given twice, as the parser meets them
     try:
-        json.loads(body, object_pairs_hook=_once_each)
+        decoded = json.loads(body, object_pairs_hook=lambda pairs: _marking(pairs, twice))
     except RecursionError:
         raise ApiProblem(400, "bad_request", "the JSON body is nested too deeply") from None
     except UnicodeDecodeError:
         raise ApiProblem(400, "bad_request", "the body is not UTF-8 text") from None
-    except _GivenTwice as twice:
-        path = _path_given_twice(body) or twice.key
-        raise ApiProblem(
-            422, "duplicate_key", f"{path}: given twice in one object", field=path
-        ) from None
     except ValueError:
         return  # Litestar refuses it as malformed JSON, naming the byte
-
-
-class _GivenTwice(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+    if twice:
+        path = _path_given_twice(decoded) or twice[0]
+        raise ApiProblem(422, "duplicate_key", f"{path}: given twice in one object", field=path)
 
 
 class _Twice(dict[str, Any]):
-    """An object in which ``key`` was given twice."""
+    """An object in which ``key`` was given twice (its keys before that one)."""
 
     def __init__(self, pairs: dict[str, Any], key: str) -> None:
         super().__init__(pairs)
         self.key = key
 
 
-def _marking_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _marking(pairs: list[tuple[str, Any]], twice: list[str]) -> dict[str, Any]:
+    """An object, marked as a ``_Twice`` (and its key noted in ``twice``) when a key in it
+    is given twice."""
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
+            twice.append(key)
             return _Twice(found, key)
         found[key] = value
     return found
 
 
-def _path_given_twice(body: bytes) -> str | None:
-    """The path of a key given twice in ``body``, dotted as the service names nested
+def _path_given_twice(decoded: Any) -> str | None:
+    """The path of a key given twice in a decoded body, dotted as the service names nested
     fields (``tranches.1.amount``); the first in document order, outer objects first.
     None when it cannot be told (a body nested too deeply to walk)."""
     try:
-        return _find_twice(json.loads(body, object_pairs_hook=_marking_twice), ())
+        return _find_twice(decoded, ())
     except RecursionError:
         return None
 
@@ -86,12 +82,3 @@ def _find_twice(value: Any, path: tuple[str, ...]) -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _GivenTwice(key)
-        found[key] = value
-    return found
