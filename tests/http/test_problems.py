@@ -87,15 +87,7 @@ class TestProblemDocuments:
             b'"occurred_on": "2021-01-02", "district": "X"}'
         )
         # when
-        response = sqlite_api.client.post(
-            "/budgets",
-            content=body,
-            headers={
-                **sqlite_api.bearer("official"),
-                "Content-Type": "application/json",
-                "Idempotency-Key": "twice-1",
-            },
-        )
+        response = sqlite_api.post_bytes("/budgets", body, key="twice-1")
         # then
         problem = ok(response, 422)
         assert (problem["field"], problem["rule"]) == ("district", "duplicate_key")
@@ -112,15 +104,7 @@ class TestProblemDocuments:
             b'"reference": "G-9"}'
         )
         # when
-        response = sqlite_api.client.post(
-            "/grants",
-            content=body,
-            headers={
-                **sqlite_api.bearer("official"),
-                "Content-Type": "application/json",
-                "Idempotency-Key": "twice-nested-1",
-            },
-        )
+        response = sqlite_api.post_bytes("/grants", body, key="twice-nested-1")
         # then
         problem = ok(response, 422)
         assert (problem["field"], problem["rule"]) == ("tranches.1.amount", "duplicate_key")
@@ -269,15 +253,7 @@ class TestProblemDocuments:
         self, sqlite_api: Api, body: bytes, detail: str
     ) -> None:
         # when
-        response = sqlite_api.client.post(
-            "/budgets",
-            content=body,
-            headers={
-                **sqlite_api.bearer("official"),
-                "Idempotency-Key": "k",
-                "Content-Type": "application/json",
-            },
-        )
+        response = sqlite_api.post_bytes("/budgets", body)
         # then
         problem = ok(response, 400)
         assert problem["rule"] == "bad_request"
