@@ -40,6 +40,27 @@ WRITTEN_KEYS = 1_000_000
 """Keys the filter of written keys is sized for (about 1.2 MB at 1% false positives)."""
 CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
+PHASES = ("read", "fold", "findings", "encode", "commit")
+"""The phases of a batch that ``Phases`` times: reading and decoding its events, folding
+them, evaluating at the head (``Projection.finish``), encoding the rows, and committing
+(or waiting for the committer)."""
+
+
+class Phases:
+    """The seconds a runner's thread has spent in each phase of its batches (``PHASES``):
+    where a rebuild's time goes. What is left of its time is spent between batches
+    (freeing each one, choosing and swapping generations)."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - started
 
 
 @dataclass
@@ -84,6 +105,7 @@ class Runner:
         self.build = projection.build()
         self.folded = 0
         """Events this runner has committed, in all."""
+        self.phases = Phases()
         self.rebuilding: int | None = None
         """The generation a rebuild is filling (the follower fills it a batch a round)."""
         self.replacing: int | None = None
@@ -148,20 +170,25 @@ class Runner:
             ) from error
 
     def _fold_batch(self, generation: int, live: bool, committer: Committer | None) -> int:
+        timed = self.phases.timed
         if committer is not None and committer.busy and self.cached_at is not None:
             # the batch being committed ends where this one starts; if its commit
             # fails, so does waiting for it below, before anything of this batch is kept
             cached_generation, start = self.cached_at
             if cached_generation != generation:
-                committer.wait()
+                with timed("commit"):
+                    committer.wait()
                 start = self.store.position(self.name, generation)
         else:
             if committer is not None:
-                committer.wait()
+                with timed("commit"):
+                    committer.wait()
             start = self.store.position(self.name, generation)
-        events = self.source.read(start, self.batch_size)
+        with timed("read"):
+            events = self.source.read(start, self.batch_size)
         if committer is not None:
-            committer.wait()  # the rows read from here on include the previous batch
+            with timed("commit"):
+                committer.wait()  # the rows read from here on include the previous batch
         if not events:
             return 0
         if self.cached_at != (generation, start):
@@ -175,30 +202,34 @@ class Runner:
         end = events[-1][0]
         try:
             with collector_paused():
-                self.projection.prefetch(rows, events)
-                for position, event in events:
-                    self.projection.apply(rows, position, event)
+                with timed("fold"):
+                    self.projection.prefetch(rows, events)
+                    for position, event in events:
+                        self.projection.apply(rows, position, event)
                 if len(events) < self.batch_size or end >= self.source.head():
-                    self.projection.finish(rows)
-            # a key this runner never wrote is not in the generation: inserted unchecked
-            encoded = encode_writes(rows.writes, self.written)
-            if self.written is not None:
-                self.written.update(rows.writes)
-            if committer is None:
-                self.store.commit_encoded(
-                    self.name, generation, start, end, encoded, require_active=live
-                )
-                self.folded += len(events)
-            else:
-                committer.submit(
-                    self.name,
-                    generation,
-                    start,
-                    end,
-                    encoded,
-                    require_active=live,
-                    events=len(events),
-                )
+                    with timed("findings"):
+                        self.projection.finish(rows)
+            with timed("encode"):
+                # a key this runner never wrote is not in the generation: inserted unchecked
+                encoded = encode_writes(rows.writes, self.written)
+                if self.written is not None:
+                    self.written.update(rows.writes)
+            with timed("commit"):
+                if committer is None:
+                    self.store.commit_encoded(
+                        self.name, generation, start, end, encoded, require_active=live
+                    )
+                    self.folded += len(events)
+                else:
+                    committer.submit(
+                        self.name,
+                        generation,
+                        start,
+                        end,
+                        encoded,
+                        require_active=live,
+                        events=len(events),
+                    )
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
             self.written = None

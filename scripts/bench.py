@@ -20,7 +20,8 @@ slower than the next). The first read of the freshly generated store is slowed b
 store itself (PostgreSQL sets its hint bits, SQLite checkpoints the generator's WAL): it
 is shown, not counted. Peak memory is the rebuilding process's, at a quarter, half and
 all of the events; beside it, the most its worker processes (the signals' findings)
-held together, sampled every 0.1 s.
+held together, sampled every 0.1 s. A second table says where each rebuild's time went,
+phase by phase of its batches (``Runner.phases``).
 
 ``generate``: events per second of ``buurtkas generate`` on SQLite and on PostgreSQL,
 next to the bare eventsourcing save rate of the same number of minimal events, saved
@@ -50,7 +51,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from projections.runner import REBUILD_BATCH
+from projections.runner import PHASES, REBUILD_BATCH
 from service.application import Buurtkas
 from service.storage import persistence_env
 from service.synthetic import generate
@@ -245,7 +246,8 @@ stop.set()
 watcher.join()
 print(json.dumps({{"events": folded, "seconds": seconds, "rss_25": samples.get(0.25, 0),
                   "rss_50": samples.get(0.5, 0), "rss_100": samples.get(1.0, 0),
-                  "workers": workers[0]}}))
+                  "workers": workers[0],
+                  **{{"phase_" + k: v for k, v in r.phases.seconds.items()}}}}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -331,8 +333,32 @@ def bench_projections(args: argparse.Namespace) -> None:
                 f"{'all four':16} {statistics.median(totals):10,.0f} (events/s over the four "
                 "rebuilds in sequence, median over the rounds)"
             )
+            print_phases(rounds)
             replay_busy(app, env)
             app.close()
+
+
+def print_phases(rounds: list[dict[str, dict[str, float]]]) -> None:
+    """Where each rebuild's time went (``Runner.phases``), medians over the rounds."""
+    print(
+        f"{'read model':16} {'seconds':>8} "
+        + " ".join(f"{phase:>8}" for phase in PHASES)
+        + f" {'rest':>8}  (where each rebuild's time went, s, medians over the rounds: its "
+        "runner's thread reading, folding, evaluating at the head, encoding rows, committing "
+        "or waiting for the committer; rest: between batches, freeing each and swapping)"
+    )
+    for model in MODELS:
+        results = [r[model] for r in rounds]
+        spent = {p: statistics.median(r[f"phase_{p}"] for r in results) for p in PHASES}
+        total = statistics.median(r["seconds"] for r in results)
+        rest = statistics.median(
+            r["seconds"] - sum(r[f"phase_{p}"] for p in PHASES) for r in results
+        )
+        print(
+            f"{model:16} {total:8.2f} "
+            + " ".join(f"{spent[p]:8.2f}" for p in PHASES)
+            + f" {rest:8.2f}"
+        )
 
 
 def replay_busy(app: Buurtkas, env: dict[str, str], repeat: int = 5) -> None:

@@ -87,6 +87,11 @@ def risk() -> RiskConfig:
     return load_risk_config(load_settings().risk_config)
 
 
+def phase_seconds(r: Runner) -> dict[str, float]:
+    """Where the runner's time went, as log fields: ``read_seconds``, ``fold_seconds``..."""
+    return {f"{phase}_seconds": round(spent, 3) for phase, spent in r.phases.seconds.items()}
+
+
 def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
     store = open_store(app.store_env)
     all_runners = runners(app, store, args.batch_size, risk())
@@ -107,6 +112,7 @@ def cmd_project(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
             projection=r.name,
             events=processed,
             seconds=round(time.perf_counter() - started, 3),
+            **phase_seconds(r),
         )
     print_status(all_runners)
     return 0
@@ -161,7 +167,13 @@ def cmd_rebuild(app: Buurtkas, args: argparse.Namespace, log: Any) -> int:
         started = time.perf_counter()
         folded = r.rebuild()
         seconds = time.perf_counter() - started
-        log.info("projection.rebuilt", projection=name, events=folded, seconds=round(seconds, 3))
+        log.info(
+            "projection.rebuilt",
+            projection=name,
+            events=folded,
+            seconds=round(seconds, 3),
+            **phase_seconds(r),
+        )
         print(
             f"Rebuilt {name}: {folded} events in {seconds:.2f} s, now generation "
             f"{r.status().generation}."

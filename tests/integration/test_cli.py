@@ -147,6 +147,32 @@ class TestCommandLine:
         assert log["event"] == "generate.completed"
         assert log["events"] == 250
 
+    def test_rebuild_logs_where_the_time_went_in_each_phase_of_its_batches(
+        self, cli_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # given
+        main(["demo"])
+        capsys.readouterr()
+        # when
+        code = main(["rebuild", "signals"])
+        # then
+        captured = capsys.readouterr()
+        assert code == 0
+        logs = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+        (rebuilt,) = [entry for entry in logs if entry["event"] == "projection.rebuilt"]
+        phases = {key: value for key, value in rebuilt.items() if key.endswith("_seconds")}
+        assert set(phases) == {
+            "read_seconds",
+            "fold_seconds",
+            "findings_seconds",
+            "encode_seconds",
+            "commit_seconds",
+        }
+        assert all(value >= 0 for value in phases.values())  # (rounded to 1 ms: some 0)
+        assert phases["read_seconds"] > 0
+        assert phases["fold_seconds"] > 0
+        assert sum(phases.values()) <= rebuilt["seconds"] + 0.005
+
     def test_a_refusal_exits_2_naming_the_field_and_rule(
         self, cli_env: str, capsys: pytest.CaptureFixture[str]
     ) -> None:

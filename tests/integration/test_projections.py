@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -469,6 +470,26 @@ class TestReadModels:
         assert stored_rows(store, "status") == pure_fold(app, "status")
         status.rebuild()
         assert store.generations("status") == [2, 3]  # dropped by the next rebuild
+
+    def test_a_runner_times_each_phase_of_its_batches_within_its_own_time(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given
+        load_demo(app)
+        signals = runner(app, store, "signals", batch_size=100)
+        # when
+        started = time.perf_counter()
+        signals.rebuild()
+        elapsed = time.perf_counter() - started
+        # then every phase took some time (the last batch reached the head: findings)
+        spent = signals.phases.seconds
+        assert set(spent) == set(runner_module.PHASES)
+        assert all(seconds > 0 for seconds in spent.values())
+        assert sum(spent.values()) <= elapsed
+        # and a catch-up with nothing to fold adds no time to any phase but reading
+        before = dict(spent)
+        signals.catch_up()
+        assert {p: s for p, s in spent.items() if s != before[p]}.keys() <= {"read", "commit"}
 
     def test_a_rebuild_asks_the_store_only_for_rows_it_may_have_written(
         self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
