@@ -24,15 +24,10 @@ from service.application import Buurtkas
 from service.demo import load_demo
 from service.integrity import check_read_models
 from service.synthetic import generate
-from tests.integration.test_projections import stored_rows
+from tests.integration.test_projections import pure_fold, stored_rows
 
 OTHER = dataclasses.replace(RiskConfig(), version="test-2", late_days=20)
 """Thresholds other than the defaults: the late bookings listed in the rows change too."""
-
-
-def pure_rows(app: Buurtkas, name: str) -> list[tuple[Any, ...]]:
-    """The rows of a pure fold of read model ``name`` over every stored event."""
-    return list(fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
 
 
 def pure_signals(app: Buurtkas, config: RiskConfig) -> list[tuple[Any, ...]]:
@@ -152,7 +147,7 @@ class TestReadModelBuilds:
         # then
         assert rebuilt
         assert status.status().current
-        assert stored_rows(store, "status") == pure_rows(app, "status")
+        assert stored_rows(store, "status") == pure_fold(app, "status")
 
     def test_an_empty_generation_a_reader_made_is_claimed_rather_than_rebuilt(
         self, app: Buurtkas, store: ReadModelStore
@@ -189,7 +184,7 @@ class TestReadModelBuilds:
         assert first not in store.generations("balances")
         assert dropped == [second]
         assert store.generations("balances") == [active]
-        assert stored_rows(store, "balances") == pure_rows(app, "balances")
+        assert stored_rows(store, "balances") == pure_fold(app, "balances")
         assert store.drop_inactive("balances") == []
         balances.rebuild()
         assert store.generations("balances") == [active, store.active_generation("balances")]
