@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from projections.events import collector_paused
@@ -38,6 +38,20 @@ class Projection(ABC):
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:  # noqa: B027
         """Optional: ``rows.preload`` what a batch of events will read, in bulk."""
+
+    def digesting(self) -> tuple[Callable[[], Any], int] | None:
+        """Optional: a digester class and a number of worker processes, when this
+        projection's events may be digested in those processes ahead of the fold
+        (``projections.pipeline``); its digests are then folded by ``prefetch_digests``
+        and ``apply_digest`` instead of ``prefetch`` and ``apply``."""
+        return None
+
+    def prefetch_digests(self, rows: Rows, digests: list[Any]) -> None:  # noqa: B027
+        """Optional: ``prefetch`` for a batch digested elsewhere."""
+
+    def apply_digest(self, rows: Rows, digest: Any) -> None:
+        """Fold one event's digest (only for a projection that is ``digesting``)."""
+        raise NotImplementedError(f"{self.name} does not fold digests")
 
     def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
         """Called when a batch reaches the head of the store (and at the end of a fold),

@@ -659,6 +659,16 @@ class EventSource:
             narrow=True,
         )
 
+    def read_range(self, after: int, upto: int) -> list[tuple[int, Any]]:
+        """The events stored after position ``after`` up to ``upto``, in order (decoded as
+        far as ``fields`` says)."""
+        return self._select(
+            f"{self.id_column} > ? AND {self.id_column} <= ?",
+            [after, upto],
+            f"ORDER BY {self.id_column}",
+            narrow=True,
+        )
+
     def read_at(self, positions: list[int], *, narrow: bool = False) -> list[tuple[int, Any]]:
         """The events stored at ``positions``, in order of position; ``narrow``: decoded as
         far as ``fields`` says (else whole)."""

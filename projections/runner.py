@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rbloom import Bloom
 
 from projections.base import Projection
 from projections.committer import Committer
 from projections.events import EventSource, PausedCollector, collector_paused
+from projections.pipeline import Digesting, Pipeline
 from projections.rows import BatchRows
 from projections.store import (
     ConcurrentUpdateError,
@@ -38,6 +39,11 @@ REBUILD_BATCH = 20_000
 with this, not with the store."""
 WRITTEN_KEYS = 1_000_000
 """Keys the filter of written keys is sized for (about 1.2 MB at 1% false positives)."""
+PIPELINE_FROM = 100_000
+"""Events behind the head from which a catch-up (a rebuild's, say) of a projection that
+digests its events has them read and digested by worker processes ahead of the fold."""
+PIPELINE_BATCH = 5_000
+"""The smallest batch size for that: smaller batches are a follower's, kept near the head."""
 CACHE_ROWS = 4_000
 """Rows a runner keeps decoded between batches (a bound, so memory stays flat)."""
 PHASES = ("read", "fold", "findings", "encode", "commit")
@@ -106,6 +112,11 @@ class Runner:
         self.folded = 0
         """Events this runner has committed, in all."""
         self.phases = Phases()
+        self.pipeline: Pipeline | None = None
+        """The workers digesting the batches of a long catch-up ahead (``_pipeline``)."""
+        self.pipeline_from = PIPELINE_FROM
+        self.pipeline_batch = PIPELINE_BATCH
+        """From how far behind, and from what batch size, a catch-up uses such workers."""
         self.rebuilding: int | None = None
         """The generation a rebuild is filling (the follower fills it a batch a round)."""
         self.replacing: int | None = None
@@ -185,11 +196,16 @@ class Runner:
                     committer.wait()
             start = self.store.position(self.name, generation)
         with timed("read"):
-            events = self.source.read(start, self.batch_size)
+            digested = None if self.pipeline is None else self.pipeline.take(start)
+            if digested is None:
+                events: list[Any] = self.source.read(start, self.batch_size)
+                count, end = len(events), events[-1][0] if events else start
+            else:
+                events, count, end = digested.digests, digested.events, digested.end
         if committer is not None:
             with timed("commit"):
                 committer.wait()  # the rows read from here on include the previous batch
-        if not events:
+        if not count:
             return 0
         if self.cached_at != (generation, start):
             self.cache.clear()
@@ -199,14 +215,20 @@ class Runner:
         rows = BatchRows(
             self.store, self.name, generation, self.cache, self.source, written=self.written
         )
-        end = events[-1][0]
+        projection = self.projection
         try:
             with collector_paused():
                 with timed("fold"):
-                    self.projection.prefetch(rows, events)
-                    for position, event in events:
-                        self.projection.apply(rows, position, event)
-                if len(events) < self.batch_size or end >= self.source.head():
+                    if digested is None:
+                        projection.prefetch(rows, events)
+                        for position, event in events:
+                            projection.apply(rows, position, event)
+                    else:
+                        projection.prefetch_digests(rows, events)
+                        apply = projection.apply_digest
+                        for digest in events:
+                            apply(rows, digest)
+                if count < self.batch_size or end >= self.source.head():
                     with timed("findings"):
                         self.projection.finish(rows)
             with timed("encode"):
@@ -219,7 +241,7 @@ class Runner:
                     self.store.commit_encoded(
                         self.name, generation, start, end, encoded, require_active=live
                     )
-                    self.folded += len(events)
+                    self.folded += count
                 else:
                     committer.submit(
                         self.name,
@@ -228,7 +250,7 @@ class Runner:
                         end,
                         encoded,
                         require_active=live,
-                        events=len(events),
+                        events=count,
                     )
         except BaseException:
             self.cache.clear()  # it may hold changes that were never committed
@@ -237,8 +259,8 @@ class Runner:
         self.cached_at = (generation, end)
         self._trim()
         if self.on_batch is not None:
-            self.on_batch(len(events), end)
-        return len(events)
+            self.on_batch(count, end)
+        return count
 
     def _trim(self) -> None:
         """Forget the rows used longest ago, down to three quarters of the bound."""
@@ -286,6 +308,30 @@ class Runner:
         return generation, self.store.position(self.name, generation)
 
     def _catch_up(self, generation: int | None) -> None:
+        self.pipeline = self._pipeline(generation)
+        try:
+            self._catch_up_batches(generation)
+        finally:
+            if self.pipeline is not None:
+                self.pipeline.close()
+                self.pipeline = None
+
+    def _pipeline(self, generation: int | None) -> Pipeline | None:
+        """Worker processes that read and digest the batches ahead, when the projection
+        digests its events and the backlog is long (``PIPELINE_FROM``)."""
+        digesting = self.projection.digesting()
+        env = self.store.env
+        if digesting is None or env is None or self.batch_size < self.pipeline_batch:
+            return None
+        start = self.store.position(self.name, self.active() if generation is None else generation)
+        head = self.source.head()
+        if head - start < self.pipeline_from:
+            return None
+        digester, workers = digesting
+        job = Digesting(type(self.source.app), env, digester)
+        return Pipeline(job, start, head, self.batch_size, workers)
+
+    def _catch_up_batches(self, generation: int | None) -> None:
         if self.store.reconnect is None:
             with PausedCollector() as collector:
                 while processed := self.step(generation):

@@ -16,8 +16,11 @@ Rows, all tagged with their platform:
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
 
-The platform of a grant, expense, statement, bank match or transfer comes from the first
-event of that aggregate (read again from the store when it is not at hand).
+Each event is folded through its digest (``signals_digest``): the platform it feeds (for a
+grant, expense, statement, bank match or transfer, from the first event of that
+aggregate, read again from the store when it is not at hand), its dates, the fact it
+logs and what else it changes. A long catch-up has worker processes read and digest its
+events ahead (``projections.pipeline``); the digests are folded here, in order.
 
 Findings are a pure function of a platform's facts (the log folded in order). Each event
 marks its platform dirty; when the runner reaches the head of the store the dirty
@@ -28,6 +31,7 @@ after every batch.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -37,29 +41,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from domain.bank import BankStatement
-from domain.expense import Expense
-from domain.grant import Grant
-from domain.ids import text
-from domain.matching import BankMatch
-from domain.platform import Platform
 from domain.risk import (
     BOARD_ROLES,
     Facts,
     RiskConfig,
     iso_day,
 )
-from domain.transfer import PlatformTransfer
-from projections.base import Dispatch, Projection
-from projections.index import KNOWN_AGGREGATES
-from projections.memo import Memo
+from projections.base import Projection
 from projections.rows import Elsewhere, Overlay, Rows
+from projections.signals_digest import Digest, Digester, reads
 from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
 from projections.store import Doc
 from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
-REJECTED = Expense.Rejected
 FACTS_CHUNK = 32
 
 
@@ -86,8 +81,8 @@ class Docs:
 
     meta: Doc
     head: Doc
-    day: date | None = None
-    """``head["clock"]`` as a date."""
+    day: int = 0
+    """``head["clock"]`` as a day number (0: none yet)."""
     chunk: tuple[int, str, Doc] | None = None
     """The log row this batch appends to: its number, key and document."""
     observed: bool = False
@@ -99,82 +94,15 @@ class Docs:
     """Whether this batch has written them (the same documents: once is enough)."""
 
 
-PLATFORM_FIELD: Dispatch[str] = Dispatch(
-    [
-        (Platform.Registered, "originator_id"),
-        (
-            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
-            "platform_id",
-        ),
-        (PlatformTransfer.Made, "to_platform_id"),
-    ]
-)
-"""The field of an aggregate's first event that names the platform its events feed (a
-transfer feeds the receiving platform: money in). Looked up once per class."""
-
-
-EVERY_EVENT = frozenset({"timestamp", "occurred_on"})
-"""What ``apply`` reads of every event of a platform: its business date, and how late it
-was booked."""
-
-READS: Dispatch[frozenset[str]] = Dispatch(
-    [
-        (Platform.Registered, frozenset({"name"})),
-        (Platform.MemberJoined, frozenset({"person", "role", "iban"})),
-        (Platform.MemberLeft, frozenset({"person", "role"})),
-        (Platform.RelativeDeclared, frozenset({"relative_name", "relative_iban"})),
-        (Platform.RecognitionChanged, frozenset({"effective_on"})),
-        (Platform.RecognitionDecided, frozenset({"granted", "effective_on"})),
-        (Grant.Awarded, frozenset({"period_start", "period_end"})),
-        (Grant.Amended, frozenset({"period_end"})),
-        (Grant.Revoked, frozenset({"effective_on", "retroactive"})),
-        (Grant.TranchePaid, frozenset({"number", "amount"})),
-        (Grant.TrancheRequested, frozenset({"number"})),
-        (Grant.ReportSubmitted, frozenset({"tranche"})),
-        (
-            (Grant.EntryReversed, BankStatement.EntryReversed, PlatformTransfer.EntryReversed),
-            frozenset({"reverses_version"}),
-        ),
-        (
-            BankStatement.LineRecorded,
-            frozenset(
-                {"direction", "amount", "kind", "counterparty_name", "counterparty_iban", "matches"}
-            ),
-        ),
-        (
-            Expense.Submitted,
-            frozenset(
-                {
-                    "amount",
-                    "payee_name",
-                    "payee_iban",
-                    "invoice_number",
-                    "payment_method",
-                    "actor",
-                    "receipt_sha256",
-                }
-            ),
-        ),
-        (Expense.ReceiptAttached, frozenset({"receipt_sha256"})),
-        (Expense.Approved, frozenset({"actor"})),
-        (PlatformTransfer.Made, frozenset({"amount"})),
-    ]
-)
-"""What the handlers read of each class, besides ``EVERY_EVENT`` and the platform field."""
-
-
-def signalled(first: Any) -> str:
-    """The platform whose signals an aggregate's events feed, from its first event ("": none)."""
-    field_name = PLATFORM_FIELD(first)
-    return "" if field_name is None else text(getattr(first, field_name))
-
-
 @dataclass
 class Batch:
     """Rows the folding of one batch has at hand: dirty marks written, open log rows."""
 
     dirty: set[str] = field(default_factory=set)
     docs: dict[str, Docs] = field(default_factory=dict)
+
+
+Operation = Callable[["Signals", Rows, Docs, str, int, tuple[Any, ...]], None]
 
 
 class Signals(Projection):
@@ -199,48 +127,25 @@ class Signals(Projection):
         """``clock`` fixes "today" for time-based rules (an as-of replay passes its date);
         by default it is the latest business date seen for each platform. ``workers``:
         processes that evaluate the findings when many facts are to be evaluated at once
-        (``PARALLEL_FACTS``; default: one per processor; 1: none, all in this process)."""
+        (``PARALLEL_FACTS``), and that digest a long backlog's events ahead of the fold
+        (default: one per processor; 1: none, all in this process)."""
         self.config = config or RiskConfig()
         self.workers = default_workers() if workers is None else workers
         self.warmed = False
         self.late_days = self.config.late_days
         self.clock = clock
-        self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
+        self.digester = Digester()
         self.rows: weakref.ref[Rows] | None = None
-        """The rows ``batch`` belongs to, weakly: the handlers refer back to this projection,
-        so a strong reference would keep a finished fold's rows (and its events) alive
-        until the cyclic collector runs."""
+        """The rows ``batch`` belongs to, weakly: the operations refer back to this
+        projection, so a strong reference would keep a finished fold's rows (and its
+        events) alive until the cyclic collector runs."""
         self.batch = Batch()
-        self.handlers: Dispatch[Callable[[Rows, Docs, str, int, Any], None]] = Dispatch(
-            [
-                (Platform.MemberJoined, self._joined),
-                (Platform.MemberLeft, self._left),
-                (Platform.RelativeDeclared, self._relative),
-                (Platform.RecognitionChanged, self._recognition_changed),
-                (Platform.RecognitionDecided, self._recognition_decided),
-                (Grant.Awarded, self._awarded),
-                (Grant.Amended, self._amended),
-                (Grant.Revoked, self._revoked_grant),
-                (Grant.TranchePaid, self._tranche),
-                (Grant.TrancheRequested, self._requested),
-                (Grant.ReportSubmitted, self._reported),
-                (Grant.EntryReversed, self._tranche_gone),
-                ((BankStatement.EntryReversed, PlatformTransfer.EntryReversed), self._gone),
-                (BankStatement.LineRecorded, self._bank_line),
-                (Expense.Submitted, self._submitted),
-                (Expense.ReceiptAttached, self._receipt_attached),
-                (Expense.Approved, self._approved),
-                (Expense.Rejected, self._rejected),
-                (Expense.Paid, self._changed("paid")),
-                (Expense.EntryReversed, self._changed("approved")),
-                (PlatformTransfer.Made, self._inflow),
-            ]
-        )
 
     def reads(self, cls: type) -> frozenset[str]:
-        platform_field = PLATFORM_FIELD[cls]
-        own = READS[cls] or frozenset()
-        return EVERY_EVENT | own | ({platform_field} if platform_field else set())
+        return reads(cls)
+
+    def digesting(self) -> tuple[Callable[[], Any], int] | None:
+        return (Digester, self.workers) if self.workers > 1 else None
 
     def build(self) -> str:
         """The version, and the risk configuration: its thresholds shape the rows too (the
@@ -248,20 +153,6 @@ class Signals(Projection):
         return f"v{self.version} risk {self.config.version}:{self.config.digest()}"
 
     # Facts ------------------------------------------------------------------------
-
-    def owner(self, rows: Rows, event: Any) -> str | None:
-        oid = event.originator_id
-        platform = self.owners.get(oid.int)
-        if platform is None:
-            if isinstance(event, Platform.Event):
-                platform = text(oid)
-            else:
-                first = event if event.originator_version == 1 else rows.event(oid, 1)
-                if first is None:
-                    return None  # its first event was not folded (left out of a replay)
-                platform = signalled(first)
-            self.owners[oid.int] = platform
-        return platform or None
 
     def _batch(self, rows: Rows) -> Batch:
         """What this projection keeps at hand while folding into ``rows``."""
@@ -276,46 +167,23 @@ class Signals(Projection):
             rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        if self.workers > 1 and len(events) >= WARM_FROM and not self.warmed:
+        platforms = self.digester.prefetch(rows, events)
+        shas = {getattr(event, "receipt_sha256", None) for _, event in events}
+        self._preload(rows, len(events), platforms, shas)
+
+    def prefetch_digests(self, rows: Rows, digests: list[Digest]) -> None:
+        """``prefetch`` for a batch digested elsewhere (``apply_digest``)."""
+        platforms = {digest[0] for digest in digests}
+        shas = {op[2] for *_, op in digests if op is not None and op[0] == "receipt"}
+        self._preload(rows, len(digests), platforms, shas)
+
+    def _preload(self, rows: Rows, events: int, platforms: set[str], shas: set[Any]) -> None:
+        if self.workers > 1 and events >= WARM_FROM and not self.warmed:
             warm_up()  # a batch this long is likely to end with many findings to evaluate
             self.warmed = True
-        owners = self.owners
-        known = owners.get
-        fields = PLATFORM_FIELD
-        found: dict[int, str] = {}  # the platforms of the aggregates this batch creates
-        platforms: set[str] = set()
-        keys: set[tuple[str, str]] = set()
-        unknown: list[Any] = []  # events whose platform their aggregate's first event names
-        rejected: list[Any] = []  # expenses rejected: their receipts are looked up
-        for _, event in events:
-            if type(event) is REJECTED:
-                rejected.append(event)
-            sha = getattr(event, "receipt_sha256", None)
-            if sha:
-                keys.add(("receipt", sha))
-            oid = event.originator_id.int
-            if event.originator_version == 1:
-                field_name = fields[type(event)]
-                found[oid] = "" if field_name is None else text(getattr(event, field_name))
-            else:
-                platform = known(oid)
-                if platform is None:
-                    platform = found.get(oid)
-                if platform is None:
-                    unknown.append(event)
-                else:
-                    platforms.add(platform)
-        owners.update_bounded(found)
-        platforms.update(found.values())
-        rows.preload_events(
-            (e.originator_id, 1) for e in unknown if not isinstance(e, Platform.Event)
-        )
-        rows.preload_events(
-            (e.originator_id, v) for e in rejected for v in range(1, e.originator_version)
-        )
-        for event in unknown:
-            platforms.add(self.owner(rows, event) or "")
-        platforms.discard("")
+        shas.discard(None)
+        shas.discard("")
+        keys = {("receipt", sha) for sha in shas}
         rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
         last_chunks = []
         for platform in platforms:
@@ -325,28 +193,28 @@ class Signals(Projection):
         rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
-        platform = self.owners.get(event.originator_id.int)
-        if platform is None:
-            platform = self.owner(rows, event)
-        if not platform:
-            return
+        digest = self.digester.digest(rows, position, event)
+        if digest is not None:
+            self.apply_digest(rows, digest)
+
+    def apply_digest(self, rows: Rows, digest: Digest) -> None:
+        """Fold one event's digest (``projections.signals_digest``)."""
+        platform, position, day, late, fact, op = digest
         batch = self.batch if self.rows is not None and self.rows() is rows else self._batch(rows)
         docs = batch.docs.get(platform)
         if docs is None:
             docs = self._docs(rows, platform)
             if docs is None:
-                if not isinstance(event, Platform.Registered):
+                if op is None or op[0] != "registered":
                     return
-                docs = batch.docs[platform] = Docs(new_meta(event.name), new_head(), changed=True)
+                docs = batch.docs[platform] = Docs(new_meta(op[1]), new_head(), changed=True)
         if not docs.observed:
             docs.observed = True
             self._dirty(rows, platform)
         head = docs.head
-        occurred = event.occurred_on
-        if docs.day is None or occurred > docs.day:
-            docs.day = occurred
-            head["clock"] = occurred.isoformat()
-        late = event.timestamp.toordinal() - occurred.toordinal()  # days, as the dates differ
+        if day > docs.day:
+            docs.day = day
+            head["clock"] = iso_of_day(day)
         if late > self.late_days:  # a late booking (inline: in some stores, most events)
             head["late"] += 1
             if late > head["worst"]:
@@ -355,9 +223,10 @@ class Signals(Projection):
             if len(listed) < MAX_LATE_LISTED:
                 listed.append([position, late])
                 docs.changed = True
-        handler = self.handlers[type(event)]
-        if handler is not None:
-            handler(rows, docs, platform, position, event)
+        if fact is not None:
+            self._log(rows, docs, platform, fact)
+        if op is not None:
+            OPERATIONS[op[0]](self, rows, docs, platform, position, op)
         if not docs.saved or (docs.changed and not docs.meta_saved):
             self._save(rows, platform, docs)
 
@@ -370,7 +239,8 @@ class Signals(Projection):
             if head is None or meta is None:
                 return None
             clock = head["clock"]
-            docs = batch.docs[platform] = Docs(meta, head, iso_day(clock) if clock else None)
+            day = iso_day(clock).toordinal() if clock else 0
+            docs = batch.docs[platform] = Docs(meta, head, day)
         return docs
 
     @staticmethod
@@ -400,56 +270,60 @@ class Signals(Projection):
         if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
 
-    # One handler per kind of event --------------------------------------------------
+    # One operation per kind of change to a platform's documents (``signals_digest``) --
 
-    @staticmethod
-    def _joined(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _registered(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        pass  # its documents were made for it (a platform registered again: nothing new)
+
+    def _joined(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, person, role, iban = op
         docs.changed = True
         member = docs.meta["members"].setdefault(
-            event.person,
+            person,
             {"roles": [], "iban": None, "ibans": [], "ever_board": False, "positions": []},
         )
         member.setdefault("positions", []).append(position)
-        member["roles"] = sorted({*member["roles"], event.role.value})
-        member["iban"] = event.iban or member["iban"]
-        if event.iban and event.iban not in member.setdefault("ibans", []):
-            member["ibans"].append(event.iban)
-        member["ever_board"] = member["ever_board"] or event.role.value in BOARD_ROLES
+        member["roles"] = sorted({*member["roles"], role})
+        member["iban"] = iban or member["iban"]
+        if iban and iban not in member.setdefault("ibans", []):
+            member["ibans"].append(iban)
+        member["ever_board"] = member["ever_board"] or role in BOARD_ROLES
 
-    @staticmethod
-    def _left(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _left(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, person, role = op
         docs.changed = True
-        member = docs.meta["members"][event.person]
-        member["roles"] = [r for r in member["roles"] if r != event.role.value]
+        member = docs.meta["members"][person]
+        member["roles"] = [r for r in member["roles"] if r != role]
         member.setdefault("positions", []).append(position)
 
-    @staticmethod
-    def _relative(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        docs.changed = True
-        docs.meta["relatives"][event.relative_name] = event.relative_iban
-
-    @staticmethod
-    def _recognition_changed(
-        rows: Rows, docs: Docs, platform: str, position: int, event: Any
-    ) -> None:
-        """A suspension, its lifting or a revocation: the state from its effective date."""
-        docs.changed = True
-        docs.meta["recognition"].append([event.effective_on.isoformat(), event.NEW_STATE.value])
-
-    @staticmethod
-    def _recognition_decided(
-        rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    def _relative(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
     ) -> None:
         docs.changed = True
-        state = "recognised" if event.granted else "refused"
-        docs.meta["recognition"].append([event.effective_on.isoformat(), state])
+        docs.meta["relatives"][op[1]] = op[2]
 
-    @staticmethod
-    def _awarded(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _recognition(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        """A recognition decided, suspended, lifted or revoked: the state from its
+        effective date."""
         docs.changed = True
-        docs.meta["grants"][text(event.originator_id)] = {
-            "start": event.period_start.isoformat(),
-            "end": event.period_end.isoformat(),
+        docs.meta["recognition"].append([op[1], op[2]])
+
+    def _awarded(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, grant, start, end = op
+        docs.changed = True
+        docs.meta["grants"][grant] = {
+            "start": start,
+            "end": end,
             "revoked_on": None,
             "revoked_decided_on": None,
             "retroactive": False,
@@ -458,129 +332,72 @@ class Signals(Projection):
             "reports": {},
         }
 
-    @staticmethod
-    def _amended(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _amended(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
         docs.changed = True
-        docs.meta["grants"][text(event.originator_id)]["end"] = event.period_end.isoformat()
+        docs.meta["grants"][op[1]]["end"] = op[2]
 
-    @staticmethod
-    def _revoked_grant(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _revoked(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, grant, effective, decided, retroactive = op
         docs.changed = True
-        docs.meta["grants"][text(event.originator_id)].update(
-            revoked_on=event.effective_on.isoformat(),
-            revoked_decided_on=event.occurred_on.isoformat(),
-            retroactive=event.retroactive,
+        docs.meta["grants"][grant].update(
+            revoked_on=effective, revoked_decided_on=decided, retroactive=retroactive
         )
 
-    def _tranche(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        self._inflow(rows, docs, platform, position, event)
-        grant = docs.meta["grants"][text(event.originator_id)]
-        grant.setdefault("paid", {})[str(event.number)] = {
-            "on": event.occurred_on.isoformat(),
-            "position": position,
-            "version": event.originator_version,
-        }
+    def _tranche(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, grant, number, on, version = op
+        paid = docs.meta["grants"][grant].setdefault("paid", {})
+        paid[number] = {"on": on, "position": position, "version": version}
         docs.changed = True
 
-    @staticmethod
-    def _requested(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        grant = docs.meta["grants"][text(event.originator_id)]
-        grant.setdefault("requests", []).append(
-            {"number": event.number, "on": event.occurred_on.isoformat(), "position": position}
-        )
+    def _requested(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, grant, number, on = op
+        requests = docs.meta["grants"][grant].setdefault("requests", [])
+        requests.append({"number": number, "on": on, "position": position})
         docs.changed = True
 
-    @staticmethod
-    def _reported(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        grant = docs.meta["grants"][text(event.originator_id)]
-        grant.setdefault("reports", {})[str(event.tranche)] = event.occurred_on.isoformat()
+    def _reported(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
+        _, grant, tranche, on = op
+        docs.meta["grants"][grant].setdefault("reports", {})[tranche] = on
         docs.changed = True
-
-    def _gone(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        gone = f"{text(event.originator_id)}:{event.reverses_version}"
-        self._log(rows, docs, platform, ["gone", gone])
 
     def _tranche_gone(
-        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
     ) -> None:
-        """A grant's entry reversed: its money fact is gone, and a tranche it paid is no
-        longer paid (no report is owed on it), as the grant itself has it."""
-        self._gone(rows, docs, platform, position, event)
-        grant = docs.meta["grants"].get(text(event.originator_id))
+        """A grant's entry reversed (its money fact is logged as gone): a tranche it paid
+        is no longer paid (no report is owed on it), as the grant itself has it."""
+        _, grant_id, reverses = op
+        grant = docs.meta["grants"].get(grant_id)
         paid = {} if grant is None else grant.get("paid", {})
         for number, payment in list(paid.items()):
-            if payment.get("version") == event.reverses_version:
+            if payment.get("version") == reverses:
                 del paid[number]
                 docs.changed = True
 
-    def _bank_line(self, rows: Rows, docs: Docs, platform: str, position: int, line: Any) -> None:
-        day = line.occurred_on.isoformat()
-        if line.direction.value == "out":
-            fact = [
-                "out",
-                money_key(line),
-                day,
-                line.amount.cents,
-                line.kind.value,
-                line.counterparty_name,
-                line.counterparty_iban,
-                line.matches,
-                position,
-            ]
-        elif line.matches is None:
-            fact = ["in", money_key(line), day, line.amount.cents, position]
-        else:
-            return
-        self._log(rows, docs, platform, fact)
-
-    def _submitted(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        oid = text(event.originator_id)
-        fact = [
-            "expense",
-            oid,
-            event.occurred_on.isoformat(),
-            event.amount.cents,
-            event.payee_name,
-            event.payee_iban,
-            event.invoice_number,
-            event.payment_method.value,
-            event.actor,
-            position,
-            event.receipt_sha256,
-        ]
-        self._log(rows, docs, platform, fact)
-        if event.receipt_sha256:
-            self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
-
-    def _receipt_attached(
-        self, rows: Rows, docs: Docs, platform: str, position: int, event: Any
+    def _approver(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
     ) -> None:
-        oid = text(event.originator_id)
-        self._log(rows, docs, platform, ["receipt", oid, position, event.receipt_sha256])
-        self._receipt(rows, docs, platform, oid, event.receipt_sha256, position)
-
-    def _approved(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        fact = [
-            "approved",
-            text(event.originator_id),
-            position,
-            event.actor,
-            event.occurred_on.isoformat(),
-        ]
-        self._log(rows, docs, platform, fact)
-        if event.actor not in docs.meta["approvers"]:
-            docs.meta["approvers"] = sorted({*docs.meta["approvers"], event.actor})
+        actor = op[1]
+        if actor not in docs.meta["approvers"]:
+            docs.meta["approvers"] = sorted({*docs.meta["approvers"], actor})
             docs.changed = True
 
-    def _rejected(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
+    def _withdrawn(
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
+    ) -> None:
         """An expense rejected: its receipts are no longer used by it, on any platform."""
-        oid = text(event.originator_id)
-        self._log(rows, docs, platform, ["state", oid, position, "rejected"])
-        for version in range(1, event.originator_version):
-            earlier = rows.event(event.originator_id, version)
-            sha = getattr(earlier, "receipt_sha256", None)
-            if sha:
-                self._withdraw(rows, docs, platform, oid, sha)
+        _, expense_id, shas = op
+        for sha in shas:
+            self._withdraw(rows, docs, platform, expense_id, sha)
 
     def _withdraw(self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str) -> None:
         """Take ``expense_id``'s use of receipt ``sha`` back, and note what is left of the
@@ -593,22 +410,12 @@ class Signals(Projection):
         rows.put("receipt", sha, doc, keep=False)
         self._reused(rows, docs, platform, sha, doc["uses"], users)
 
-    def _changed(self, state: str) -> Callable[[Rows, Docs, str, int, Any], None]:
-        def handler(rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-            fact = ["state", text(event.originator_id), position, state]
-            self._log(rows, docs, platform, fact)
-
-        return handler
-
-    def _inflow(self, rows: Rows, docs: Docs, platform: str, position: int, event: Any) -> None:
-        fact = ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
-        self._log(rows, docs, platform, fact)
-
     def _receipt(
-        self, rows: Rows, docs: Docs, platform: str, expense_id: str, sha: str, position: int
+        self, rows: Rows, docs: Docs, platform: str, position: int, op: tuple[Any, ...]
     ) -> None:
         """Record who used receipt ``sha``; a receipt used twice is noted on each user (the
         same receipt attached again to the expense that used it is no second use)."""
+        _, expense_id, sha = op
         doc = rows.get("receipt", sha) or {"uses": []}
         if any(use[1] == expense_id for use in doc["uses"]):
             return
@@ -719,6 +526,26 @@ class Signals(Projection):
                 done.update(_write_findings(rows, *pending.popleft()))
 
 
+OPERATIONS: dict[str, Operation] = {
+    "registered": Signals._registered,
+    "joined": Signals._joined,
+    "left": Signals._left,
+    "relative": Signals._relative,
+    "recognition": Signals._recognition,
+    "awarded": Signals._awarded,
+    "amended": Signals._amended,
+    "revoked": Signals._revoked,
+    "tranche": Signals._tranche,
+    "requested": Signals._requested,
+    "reported": Signals._reported,
+    "tranche_gone": Signals._tranche_gone,
+    "receipt": Signals._receipt,
+    "approver": Signals._approver,
+    "withdraw": Signals._withdrawn,
+}
+"""What each operation of a digest (``signals_digest``) does to a platform's documents."""
+
+
 FINISH_FACTS = 5_000
 """Facts read together when platforms are evaluated again: few reads, and memory bounded
 by this or by the largest platform's facts, whichever is more."""
@@ -760,11 +587,12 @@ def _groups(rows: Rows, platforms: list[str]) -> Iterator[list[str]]:
         yield group
 
 
+@functools.lru_cache(maxsize=8192)
+def iso_of_day(day: int) -> str:
+    """The ISO text of day number ``day`` (remembered: a store spans a few thousand)."""
+    return date.fromordinal(day).isoformat()
+
+
 def chunk_key(platform: str, count: int) -> str:
     """The row of the platform's log that holds its fact number ``count``."""
     return f"{platform}:{count // FACTS_CHUNK:06d}"
-
-
-def money_key(event: Any) -> str:
-    """How a correction names a money fact: ``<aggregate>:<version>``."""
-    return f"{text(event.originator_id)}:{event.originator_version}"

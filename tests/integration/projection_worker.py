@@ -4,7 +4,11 @@ Each transaction waits before it commits, so that a kill most likely lands after
 batch's rows were written and before its tracking position is committed. It prints
 ``folding`` once every read model has committed a batch.
 
-    python -m tests.integration.projection_worker DATABASE_URL
+    python -m tests.integration.projection_worker DATABASE_URL [digested]
+
+With ``digested``, only the signals are folded, in batches of 13 read and digested by
+two worker processes ahead of the fold (``projections.pipeline``), as a long rebuild's
+are, and committed in the background (slowly too).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from projections.registry import open_store, runners
+from projections.registry import open_store, runner, runners
+from projections.signals import Signals
 from service.application import Buurtkas
 from service.storage import persistence_env
 
@@ -44,19 +49,35 @@ class SlowCommits:
         self.conn.close()
 
 
-def main(database_url: str) -> None:
+def main(database_url: str, digested: bool) -> None:
     app = Buurtkas(env=persistence_env(database_url))
     store = open_store(app.store_env)
     store.conn = SlowCommits(store.conn)
+    if digested:
+        reconnect = store.reconnect
+        assert reconnect is not None
+        store.reconnect = lambda: SlowCommits(reconnect())  # the background committer's too
+        signals = runner(app, store, "signals", batch_size=13)
+        assert isinstance(signals.projection, Signals)
+        signals.projection.workers = 2
+        signals.pipeline_from = signals.pipeline_batch = 1
+        signals.step()
+        started()
+        while True:
+            signals.catch_up()
     workers = runners(app, store, batch_size=29)
     for worker in workers:
         worker.step()
-    sys.stdout.write("folding\n")  # started up: the test may kill it from now on
-    sys.stdout.flush()
+    started()
     while True:
         for worker in workers:
             worker.step()
 
 
+def started() -> None:
+    sys.stdout.write("folding\n")  # started up: the test may kill it from now on
+    sys.stdout.flush()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:] == ["digested"])

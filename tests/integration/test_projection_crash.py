@@ -38,8 +38,9 @@ def positions(database_url: str) -> dict[str, int]:
         store.conn.close()
 
 
+@pytest.mark.parametrize("mode", ["steps", "digested"])
 def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping(
-    database_url: str,
+    database_url: str, mode: str
 ) -> None:
     # given
     app = Buurtkas(env=persistence_env(database_url))
@@ -51,7 +52,13 @@ def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping
     kills = 0
     for _ in range(8):
         worker = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.projection_worker", database_url],
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.projection_worker",
+                database_url,
+                *(["digested"] if mode == "digested" else []),
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE,
@@ -72,6 +79,8 @@ def test_a_killed_projection_process_restarts_without_counting_twice_or_skipping
     # then
     assert kills == 8
     assert any(0 < p < head for p in progress.values()), progress  # killed part-way
+    if mode == "digested":
+        assert 0 < progress["signals"] < head, progress
     for name in FACTORIES:
         generation = store.active_generation(name)
         assert generation is not None

@@ -3,10 +3,13 @@
 Histories grow in random steps (the demo, synthetic events with random seeds, and
 corrections); the runners catch up between steps with random batch sizes. Afterwards
 every read model equals a rebuild from the first event and a pure fold over the events,
-on SQLite and on PostgreSQL.
+on SQLite and on PostgreSQL; so do the signals rebuilt from events that worker processes
+read and digested ahead of the fold.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -15,11 +18,17 @@ from hypothesis import strategies as st
 from projections.base import fold
 from projections.registry import FACTORIES, open_store, runner
 from projections.rows import MemoryRows
+from projections.signals import Signals
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.storage import persistence_env
 from service.synthetic import generate
 from tests.properties.stores import fresh_stores, on_both_stores, store_examples
+
+
+def pure_signals(app: Buurtkas) -> list[tuple[Any, ...]]:
+    return list(fold(Signals(), app.stored_events(), MemoryRows()).select())
+
 
 steps = st.lists(
     st.tuples(st.integers(min_value=20, max_value=400), st.integers(min_value=1, max_value=97)),
@@ -57,6 +66,12 @@ def test_incremental_read_models_equal_a_rebuild_and_a_pure_fold(
                     pure = list(fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
                     rebuilt = list(store.select(name, store.ensure(name)))
                     assert incremental[name] == rebuilt == pure, name
+                digested = runner(app, store, "signals", 211)
+                assert isinstance(digested.projection, Signals)
+                digested.projection.workers = 2  # its events read and digested by workers
+                digested.pipeline_from = digested.pipeline_batch = 1
+                digested.rebuild()
+                assert list(store.select("signals", store.ensure("signals"))) == pure_signals(app)
             finally:
                 store.conn.close()
                 app.close()

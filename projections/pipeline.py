@@ -1,0 +1,147 @@
+"""Digesting a long backlog's events in worker processes, ahead of the fold.
+
+A runner that is far behind the head of the store (a rebuild, a long catch-up) of a
+projection that digests its events (``Projection.digests``) hands the reading and
+decoding of its batches to worker processes: each worker reads a range of positions on
+its own connection, decodes the events and digests them (``signals_digest``), and sends
+the digests back as one ``marshal`` blob. The runner folds the digests in position order
+and commits each batch with its position, as ever; the workers only read, so a crash of
+either side loses nothing that was committed, and a batch is folded once.
+
+The ranges are cut from the positions between where the runner starts and the head of
+the store at that moment, every event of which is already visible (the store gives
+positions in commit order); events stored later are read by the runner itself.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from projections.db import connect
+from projections.events import EventSource, collector_paused
+from projections.workers import worker_pool
+
+AHEAD = 2
+"""Ranges in flight per worker: one being read, one waiting to be folded."""
+
+
+class Digesting(NamedTuple):
+    """What a worker needs to digest events: the application class (for its mapper and
+    its events table), the event store's settings, and the digester class (with the
+    fields it ``reads`` of each event class)."""
+
+    app: Callable[..., Any]
+    env: dict[str, str]
+    digester: Callable[[], Any]
+
+
+@dataclass
+class Digested:
+    """One range's digests: the events read, the last one's position (the start's when
+    none), and their digests in order."""
+
+    events: int
+    end: int
+    digests: list[Any]
+
+
+class Pipeline:
+    """Ranges of positions after ``start`` up to ``head``, ``size`` positions each, read
+    and digested by ``workers`` processes, handed over in order by ``take``."""
+
+    def __init__(self, job: Digesting, start: int, head: int, size: int, workers: int) -> None:
+        self.job = job
+        self.head = head
+        self.size = size
+        self.next = start
+        """Where the next range to hand out starts."""
+        self.expected = start
+        """Where the runner starts its next batch when it follows the ranges."""
+        self.pool: ProcessPoolExecutor | None = worker_pool(workers)
+        self.pending: deque[Future[bytes]] = deque()
+        for _ in range(workers * AHEAD):
+            self._submit()
+
+    def _submit(self) -> None:
+        if self.pool is None or self.next >= self.head:
+            return
+        end = min(self.next + self.size, self.head)
+        self.pending.append(self.pool.submit(digest_range, self.job, self.next, end))
+        self.next = end
+
+    def take(self, start: int) -> Digested | None:
+        """The digests of the next range with events, when the runner starts from where
+        the last one ended; None when the ranges are done, or the runner starts elsewhere
+        (another process committed meanwhile): it then reads on by itself."""
+        if start != self.expected:
+            self.close()
+            return None
+        while self.pending:
+            work = self.pending.popleft()
+            self._submit()
+            with collector_paused():
+                events, end, digests = marshal.loads(work.result())  # noqa: S302 - our workers
+            if not self.pending:
+                self.close()  # the last range: the workers are done
+            if events:
+                self.expected = end
+                return Digested(events, end, digests)
+        self.close()
+        return None
+
+    def close(self) -> None:
+        """Stop the workers (the ranges not taken are dropped)."""
+        for work in self.pending:
+            work.cancel()
+        self.pending.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+_sources: dict[tuple[Any, ...], tuple[EventSource, Any]] = {}
+
+
+def digest_range(job: Digesting, after: int, upto: int) -> bytes:
+    """In a worker: the events stored after position ``after`` up to ``upto``, digested,
+    as ``marshal`` of (events read, last position, digests)."""
+    key = (job.app, job.digester, tuple(sorted(job.env.items())))
+    found = _sources.get(key)
+    if found is None:
+        app = job.app(env=job.env)
+        digester = job.digester()
+        found = _sources[key] = (EventSource(app, connect(job.env), digester.reads), digester)
+    source, digester = found
+    events = source.read_range(after, upto)
+    lookups = Lookups(source)
+    with collector_paused():
+        digests = digester.digest_batch(lookups, events)
+        end = events[-1][0] if events else after
+        return marshal.dumps((len(events), end, digests))
+
+
+class Lookups:
+    """The stored events a worker's digester looks up (an aggregate's first event, a
+    rejected expense's earlier ones), read in bulk for a range and kept for it."""
+
+    def __init__(self, source: EventSource) -> None:
+        self.source = source
+        self.events: dict[tuple[Any, int], Any] = {}
+
+    def event(self, originator_id: Any, version: int) -> Any | None:
+        key = (originator_id, version)
+        if key not in self.events:
+            self.preload_events([key])
+        return self.events.get(key)
+
+    def preload_events(self, keys: Any) -> None:
+        wanted = {key for key in keys if key not in self.events}
+        if wanted:
+            found = self.source.versions(wanted)
+            for key in wanted:
+                self.events[key] = found.get(key)

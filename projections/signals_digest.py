@@ -1,0 +1,388 @@
+"""What the fraud-risk signals take of each event, as plain data: its digest.
+
+A digest is all the signals fold needs of an event, in a form that ``marshal`` carries
+between processes: the platform the event feeds, its position, its business date (a day
+number), how many days late it was booked, the fact it adds to the platform's log (or
+None), and what else it changes (an operation, or None). ``Signals.apply_digest`` folds
+digests into rows, in position order; everything order-dependent happens there.
+
+Digesting depends only on the event store: the event itself, the first event of its
+aggregate (which names the platform), and for a rejected expense its earlier events (the
+receipts it used). So it can run in other processes, ahead of the fold, during a rebuild
+(``projections.pipeline``), and gives the same digests as in the folding process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.bank import BankStatement
+from domain.expense import Expense
+from domain.grant import Grant
+from domain.ids import text
+from domain.matching import BankMatch
+from domain.platform import Platform
+from domain.transfer import PlatformTransfer
+from projections.base import Dispatch
+from projections.index import KNOWN_AGGREGATES
+from projections.memo import Memo
+
+Digest = tuple[str, int, int, int, "list[Any] | None", "tuple[Any, ...] | None"]
+"""(platform, position, day number of the business date, days booked late, the fact
+logged or None, the operation or None)."""
+
+REJECTED = Expense.Rejected
+
+PLATFORM_FIELD: Dispatch[str] = Dispatch(
+    [
+        (Platform.Registered, "originator_id"),
+        (
+            (Grant.Awarded, Expense.Submitted, BankStatement.Opened, BankMatch.Matched),
+            "platform_id",
+        ),
+        (PlatformTransfer.Made, "to_platform_id"),
+    ]
+)
+"""The field of an aggregate's first event that names the platform its events feed (a
+transfer feeds the receiving platform: money in). Looked up once per class."""
+
+EVERY_EVENT = frozenset({"timestamp", "occurred_on"})
+"""What is read of every event of a platform: its business date, and how late it was
+booked."""
+
+READS: Dispatch[frozenset[str]] = Dispatch(
+    [
+        (Platform.Registered, frozenset({"name"})),
+        (Platform.MemberJoined, frozenset({"person", "role", "iban"})),
+        (Platform.MemberLeft, frozenset({"person", "role"})),
+        (Platform.RelativeDeclared, frozenset({"relative_name", "relative_iban"})),
+        (Platform.RecognitionChanged, frozenset({"effective_on"})),
+        (Platform.RecognitionDecided, frozenset({"granted", "effective_on"})),
+        (Grant.Awarded, frozenset({"period_start", "period_end"})),
+        (Grant.Amended, frozenset({"period_end"})),
+        (Grant.Revoked, frozenset({"effective_on", "retroactive"})),
+        (Grant.TranchePaid, frozenset({"number", "amount"})),
+        (Grant.TrancheRequested, frozenset({"number"})),
+        (Grant.ReportSubmitted, frozenset({"tranche"})),
+        (
+            (Grant.EntryReversed, BankStatement.EntryReversed, PlatformTransfer.EntryReversed),
+            frozenset({"reverses_version"}),
+        ),
+        (
+            BankStatement.LineRecorded,
+            frozenset(
+                {"direction", "amount", "kind", "counterparty_name", "counterparty_iban", "matches"}
+            ),
+        ),
+        (
+            Expense.Submitted,
+            frozenset(
+                {
+                    "amount",
+                    "payee_name",
+                    "payee_iban",
+                    "invoice_number",
+                    "payment_method",
+                    "actor",
+                    "receipt_sha256",
+                }
+            ),
+        ),
+        (Expense.ReceiptAttached, frozenset({"receipt_sha256"})),
+        (Expense.Approved, frozenset({"actor"})),
+        (PlatformTransfer.Made, frozenset({"amount"})),
+    ]
+)
+"""What digesting reads of each class, besides ``EVERY_EVENT`` and the platform field."""
+
+
+def reads(cls: type) -> frozenset[str]:
+    """The fields of an event of class ``cls`` that digesting it reads."""
+    platform_field = PLATFORM_FIELD[cls]
+    own = READS[cls] or frozenset()
+    return EVERY_EVENT | own | ({platform_field} if platform_field else set())
+
+
+def signalled(first: Any) -> str:
+    """The platform whose signals an aggregate's events feed, from its first event ("": none)."""
+    field_name = PLATFORM_FIELD(first)
+    return "" if field_name is None else text(getattr(first, field_name))
+
+
+class Events(Protocol):
+    """Where digesting looks up stored events (``Rows`` has these, as does
+    ``projections.pipeline``'s reader)."""
+
+    def event(self, originator_id: UUID, version: int) -> Any | None: ...
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None: ...
+
+
+Part = tuple["list[Any] | None", "tuple[Any, ...] | None"]
+"""What one class's digester gives: the fact logged, and the operation."""
+
+
+def money_key(event: Any) -> str:
+    """How a correction names a money fact: ``<aggregate>:<version>``."""
+    return f"{text(event.originator_id)}:{event.originator_version}"
+
+
+def _inflow(position: int, event: Any) -> list[Any]:
+    return ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+
+
+def _gone(event: Any) -> list[Any]:
+    return ["gone", f"{text(event.originator_id)}:{event.reverses_version}"]
+
+
+def _state(state: str) -> Callable[[Events, int, Any], Part]:
+    def part(events: Events, position: int, event: Any) -> Part:
+        return ["state", text(event.originator_id), position, state], None
+
+    return part
+
+
+def _registered(events: Events, position: int, event: Any) -> Part:
+    return None, ("registered", event.name)
+
+
+def _joined(events: Events, position: int, event: Any) -> Part:
+    return None, ("joined", event.person, event.role.value, event.iban)
+
+
+def _left(events: Events, position: int, event: Any) -> Part:
+    return None, ("left", event.person, event.role.value)
+
+
+def _relative(events: Events, position: int, event: Any) -> Part:
+    return None, ("relative", event.relative_name, event.relative_iban)
+
+
+def _recognition_changed(events: Events, position: int, event: Any) -> Part:
+    """A suspension, its lifting or a revocation: the state from its effective date."""
+    return None, ("recognition", event.effective_on.isoformat(), event.NEW_STATE.value)
+
+
+def _recognition_decided(events: Events, position: int, event: Any) -> Part:
+    state = "recognised" if event.granted else "refused"
+    return None, ("recognition", event.effective_on.isoformat(), state)
+
+
+def _awarded(events: Events, position: int, event: Any) -> Part:
+    grant = text(event.originator_id)
+    start, end = event.period_start.isoformat(), event.period_end.isoformat()
+    return None, ("awarded", grant, start, end)
+
+
+def _amended(events: Events, position: int, event: Any) -> Part:
+    return None, ("amended", text(event.originator_id), event.period_end.isoformat())
+
+
+def _revoked(events: Events, position: int, event: Any) -> Part:
+    grant = text(event.originator_id)
+    effective, decided = event.effective_on.isoformat(), event.occurred_on.isoformat()
+    return None, ("revoked", grant, effective, decided, event.retroactive)
+
+
+def _tranche(events: Events, position: int, event: Any) -> Part:
+    grant, number = text(event.originator_id), str(event.number)
+    paid = ("tranche", grant, number, event.occurred_on.isoformat(), event.originator_version)
+    return _inflow(position, event), paid
+
+
+def _requested(events: Events, position: int, event: Any) -> Part:
+    grant = text(event.originator_id)
+    return None, ("requested", grant, event.number, event.occurred_on.isoformat())
+
+
+def _reported(events: Events, position: int, event: Any) -> Part:
+    grant = text(event.originator_id)
+    return None, ("reported", grant, str(event.tranche), event.occurred_on.isoformat())
+
+
+def _tranche_gone(events: Events, position: int, event: Any) -> Part:
+    """A grant's entry reversed: its money fact is gone, and a tranche it paid is no
+    longer paid."""
+    return _gone(event), ("tranche_gone", text(event.originator_id), event.reverses_version)
+
+
+def _entry_gone(events: Events, position: int, event: Any) -> Part:
+    return _gone(event), None
+
+
+def _bank_line(events: Events, position: int, line: Any) -> Part:
+    day = line.occurred_on.isoformat()
+    if line.direction.value == "out":
+        fact = [
+            "out",
+            money_key(line),
+            day,
+            line.amount.cents,
+            line.kind.value,
+            line.counterparty_name,
+            line.counterparty_iban,
+            line.matches,
+            position,
+        ]
+        return fact, None
+    if line.matches is None:
+        return ["in", money_key(line), day, line.amount.cents, position], None
+    return None, None
+
+
+def _submitted(events: Events, position: int, event: Any) -> Part:
+    expense = text(event.originator_id)
+    fact = [
+        "expense",
+        expense,
+        event.occurred_on.isoformat(),
+        event.amount.cents,
+        event.payee_name,
+        event.payee_iban,
+        event.invoice_number,
+        event.payment_method.value,
+        event.actor,
+        position,
+        event.receipt_sha256,
+    ]
+    sha = event.receipt_sha256
+    return fact, (("receipt", expense, sha) if sha else None)
+
+
+def _receipt_attached(events: Events, position: int, event: Any) -> Part:
+    expense, sha = text(event.originator_id), event.receipt_sha256
+    return ["receipt", expense, position, sha], ("receipt", expense, sha)
+
+
+def _approved(events: Events, position: int, event: Any) -> Part:
+    expense, day = text(event.originator_id), event.occurred_on.isoformat()
+    return ["approved", expense, position, event.actor, day], ("approver", event.actor)
+
+
+def _rejected(events: Events, position: int, event: Any) -> Part:
+    """An expense rejected: the receipts its earlier events used, in their order, are no
+    longer used by it (on any platform)."""
+    expense = text(event.originator_id)
+    shas = []
+    for version in range(1, event.originator_version):
+        sha = getattr(events.event(event.originator_id, version), "receipt_sha256", None)
+        if sha:
+            shas.append(sha)
+    return ["state", expense, position, "rejected"], ("withdraw", expense, shas)
+
+
+PARTS: Dispatch[Callable[[Events, int, Any], Part]] = Dispatch(
+    [
+        (Platform.Registered, _registered),
+        (Platform.MemberJoined, _joined),
+        (Platform.MemberLeft, _left),
+        (Platform.RelativeDeclared, _relative),
+        (Platform.RecognitionChanged, _recognition_changed),
+        (Platform.RecognitionDecided, _recognition_decided),
+        (Grant.Awarded, _awarded),
+        (Grant.Amended, _amended),
+        (Grant.Revoked, _revoked),
+        (Grant.TranchePaid, _tranche),
+        (Grant.TrancheRequested, _requested),
+        (Grant.ReportSubmitted, _reported),
+        (Grant.EntryReversed, _tranche_gone),
+        ((BankStatement.EntryReversed, PlatformTransfer.EntryReversed), _entry_gone),
+        (BankStatement.LineRecorded, _bank_line),
+        (Expense.Submitted, _submitted),
+        (Expense.ReceiptAttached, _receipt_attached),
+        (Expense.Approved, _approved),
+        (Expense.Rejected, _rejected),
+        (Expense.Paid, _state("paid")),
+        (Expense.EntryReversed, _state("approved")),
+        (PlatformTransfer.Made, lambda events, position, event: (_inflow(position, event), None)),
+    ]
+)
+"""What each class gives besides the platform, dates and lateness every event has."""
+
+
+class Digester:
+    """Digests events in position order, remembering (boundedly) the platform of each
+    aggregate it has seen."""
+
+    reads = staticmethod(reads)
+
+    def __init__(self) -> None:
+        self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
+
+    def owner(self, events: Events, event: Any) -> str | None:
+        """The platform ``event`` feeds ("": none; None: its aggregate's first event is
+        not in the store, as when a replay leaves it out)."""
+        oid = event.originator_id
+        platform = self.owners.get(oid.int)
+        if platform is None:
+            if isinstance(event, Platform.Event):
+                platform = text(oid)
+            else:
+                first = event if event.originator_version == 1 else events.event(oid, 1)
+                if first is None:
+                    return None
+                platform = signalled(first)
+            self.owners[oid.int] = platform
+        return platform
+
+    def prefetch(self, events: Events, batch: list[tuple[int, Any]]) -> set[str]:
+        """Look up in bulk what digesting ``batch`` will look up: the first events of the
+        aggregates whose platform is not known, a rejected expense's earlier events.
+        Return the platforms the batch feeds."""
+        owners = self.owners
+        known = owners.get
+        fields = PLATFORM_FIELD
+        found: dict[int, str] = {}  # the platforms of the aggregates this batch creates
+        platforms: set[str] = set()
+        unknown: list[Any] = []  # events whose platform their aggregate's first event names
+        rejected: list[Any] = []
+        for _, event in batch:
+            if type(event) is REJECTED:
+                rejected.append(event)
+            oid = event.originator_id.int
+            if event.originator_version == 1:
+                field_name = fields[type(event)]
+                found[oid] = "" if field_name is None else text(getattr(event, field_name))
+            else:
+                platform = known(oid)
+                if platform is None:
+                    platform = found.get(oid)
+                if platform is None:
+                    unknown.append(event)
+                else:
+                    platforms.add(platform)
+        owners.update_bounded(found)
+        platforms.update(found.values())
+        events.preload_events(
+            (e.originator_id, 1) for e in unknown if not isinstance(e, Platform.Event)
+        )
+        events.preload_events(
+            (e.originator_id, v) for e in rejected for v in range(1, e.originator_version)
+        )
+        for event in unknown:
+            platforms.add(self.owner(events, event) or "")
+        platforms.discard("")
+        return platforms
+
+    def digest(self, events: Events, position: int, event: Any) -> Digest | None:
+        """The event's digest; None when it feeds no platform."""
+        platform = self.owners.get(event.originator_id.int)
+        if platform is None:
+            platform = self.owner(events, event)
+        if not platform:
+            return None
+        occurred = event.occurred_on.toordinal()
+        late = event.timestamp.toordinal() - occurred  # days, as the dates differ
+        part = PARTS[type(event)]
+        if part is None:
+            return platform, position, occurred, late, None, None
+        fact, operation = part(events, position, event)
+        return platform, position, occurred, late, fact, operation
+
+    def digest_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Digest]:
+        """The digests of ``batch``, in order (events that feed no platform left out)."""
+        self.prefetch(events, batch)
+        digest = self.digest
+        return [d for position, event in batch if (d := digest(events, position, event))]

@@ -1,0 +1,166 @@
+"""A long catch-up whose events worker processes read and digest ahead of the fold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from projections.pipeline import Digesting, Pipeline
+from projections.runner import Runner
+from projections.signals_digest import Digester
+from projections.store import ConcurrentUpdateError, ReadModelStore
+from service.application import Buurtkas
+from service.demo import load_demo
+from service.synthetic import generate
+from tests.integration.test_projections import pure_fold, signals_runner, stored_rows
+
+
+def pipelined(app: Buurtkas, store: ReadModelStore, batch_size: int) -> Runner:
+    """A signals runner whose every catch-up has its batches digested by two workers."""
+    found = signals_runner(app, store, batch_size, workers=2)
+    found.pipeline_from = 1
+    found.pipeline_batch = 1
+    return found
+
+
+class Recorded:
+    """The pipelines made while it is installed, and the batches each handed over."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: list[Pipeline] = []
+        self.handed: list[int] = []
+        made, handed = self.made, self.handed
+
+        class Counted(Pipeline):
+            def __init__(self, *args: Any) -> None:
+                super().__init__(*args)
+                made.append(self)
+
+            def take(self, start: int) -> Any:
+                found = super().take(start)
+                if found is not None:
+                    handed.append(found.events)
+                return found
+
+        monkeypatch.setattr("projections.runner.Pipeline", Counted)
+
+
+class TestDigestPipeline:
+    def test_a_rebuild_digested_by_worker_processes_equals_a_pure_fold(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given a history far longer than a batch, and a runner that hands it to workers
+        load_demo(app)
+        generate(app, 3000, seed=31)
+        recorded = Recorded(monkeypatch)
+        signals = pipelined(app, store, 257)
+        # when it rebuilds the signals
+        folded = signals.rebuild()
+        # then every batch came digested from the workers, and the rows equal a pure fold
+        head = app.recorder.max_notification_id()
+        assert folded == head
+        assert len(recorded.made) == 1
+        assert sum(recorded.handed) == head
+        assert len(recorded.handed) == -(-head // 257)
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+        assert store.position("signals", store.ensure("signals")) == head
+
+    def test_events_stored_after_the_workers_began_are_folded_by_the_runner_itself(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given a catch-up whose ranges were cut up to the head when it began
+        load_demo(app)
+        generate(app, 1500, seed=32)
+        began_at = app.recorder.max_notification_id()
+        recorded = Recorded(monkeypatch)
+        signals = pipelined(app, store, 300)
+        stored: list[int] = []
+
+        def store_more(events: int, end: int) -> None:
+            if not stored:
+                generate(app, 700, seed=33)  # while the workers digest the first ranges
+                stored.append(app.recorder.max_notification_id() or 0)
+
+        signals.on_batch = store_more
+        # when it catches up
+        signals.catch_up()
+        # then the workers digested the ranges up to that head, the runner read the rest,
+        # and the rows equal a pure fold of everything
+        assert sum(recorded.handed) == began_at
+        assert stored[0] > began_at
+        assert store.position("signals", store.ensure("signals")) == stored[0]
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
+    def test_a_runner_another_process_overtook_starts_its_workers_again_from_there(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given a rebuild under way, digested by workers
+        load_demo(app)
+        generate(app, 2500, seed=34)
+        recorded = Recorded(monkeypatch)
+        signals = pipelined(app, store, 211)
+        other = signals_runner(app, store, 211, workers=1)
+        generation = signals.begin_rebuild(resume=False)
+        assert generation is not None
+        overtaken: list[int] = []
+
+        def overtake(events: int, end: int) -> None:
+            # another process commits the next batch of the same generation first
+            while len(overtaken) < 1 and len(recorded.handed) >= 3:
+                try:
+                    overtaken.append(other.step(generation))
+                except ConcurrentUpdateError:
+                    continue  # this runner's last batch was still being committed
+
+        signals.on_batch = overtake
+        # when the rebuild goes on and finishes
+        signals.catch_up(generation)
+        signals.finish_rebuild()
+        # then it made its workers again from where the other one got, folded no batch
+        # twice, and the rows equal a pure fold
+        assert overtaken == [211]
+        assert len(recorded.made) == 2
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+        assert store.position("signals", generation) == app.recorder.max_notification_id()
+
+    def test_a_workers_error_reaches_the_runner_and_nothing_of_its_batch_is_kept(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given workers that cannot digest: their digester fails on the first event
+        load_demo(app)
+        generate(app, 600, seed=35)
+        monkeypatch.setattr("projections.runner.Digesting", failing_job)
+        signals = pipelined(app, store, 200)
+        # when the runner catches up
+        with pytest.raises(RuntimeError, match="cannot digest"):
+            signals.catch_up()
+        # then nothing was committed
+        assert store.position("signals", store.ensure("signals")) == 0
+        assert stored_rows(store, "signals") == []
+
+    def test_a_pipeline_asked_for_a_batch_elsewhere_stops_its_workers(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given workers digesting ranges from position 0
+        load_demo(app)
+        head = app.recorder.max_notification_id() or 0
+        job = Digesting(Buurtkas, app.store_env, Digester)
+        pipeline = Pipeline(job, 0, head, 50, 2)
+        first = pipeline.take(0)
+        assert first is not None
+        assert (first.events, first.end) == (50, 50)
+        # when the runner starts its next batch somewhere else
+        # then the pipeline hands nothing over, now or later, and its workers are gone
+        assert pipeline.take(first.end + 1) is None
+        assert pipeline.take(first.end) is None
+        assert pipeline.pool is None
+
+
+def failing_job(app: Any, env: dict[str, str], digester: Any) -> Digesting:
+    return Digesting(app, env, FailingDigester)
+
+
+class FailingDigester(Digester):
+    def digest_batch(self, events: Any, batch: list[tuple[int, Any]]) -> list[Any]:
+        raise RuntimeError("cannot digest")
