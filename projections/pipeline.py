@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from projections.db import connect
-from projections.events import EventSource, collector_paused
+from projections.events import EventSource, PausedCollector, collector_paused
 from projections.workers import worker_pool
 
 AHEAD = 2
@@ -105,6 +105,9 @@ class Pipeline:
 
 
 _sources: dict[tuple[Any, ...], tuple[EventSource, Any]] = {}
+_collector: list[PausedCollector] = []
+"""A worker's collector, paused for as long as the worker lives (see ``PausedCollector``):
+resumed after each range, it would scan everything the range left to be freed."""
 
 
 def digest_range(job: Digesting, after: int, upto: int) -> bytes:
@@ -117,12 +120,13 @@ def digest_range(job: Digesting, after: int, upto: int) -> bytes:
         digester = job.digester()
         found = _sources[key] = (EventSource(app, connect(job.env), digester.reads), digester)
     source, digester = found
+    if not _collector:
+        _collector.append(PausedCollector().__enter__())
     events = source.read_range(after, upto)
-    lookups = Lookups(source)
-    with collector_paused():
-        digests = digester.digest_batch(lookups, events)
-        end = events[-1][0] if events else after
-        return marshal.dumps((len(events), end, digests))
+    digests = digester.digest_batch(Lookups(source), events)
+    end = events[-1][0] if events else after
+    _collector[0].folded(len(events))
+    return marshal.dumps((len(events), end, digests))
 
 
 class Lookups:
