@@ -696,8 +696,11 @@ class EventSource:
         )
         return int(rows[0][0] or 0) if rows else 0
 
-    def versions(self, wanted: Iterable[tuple[UUID, int]]) -> dict[tuple[UUID, int], Any]:
-        """The event of aggregate ``originator_id`` at ``version``, for each wanted pair."""
+    def versions(
+        self, wanted: Iterable[tuple[UUID, int]], *, narrow: bool = False
+    ) -> dict[tuple[UUID, int], Any]:
+        """The event of aggregate ``originator_id`` at ``version``, for each wanted pair;
+        ``narrow``: decoded as far as ``fields`` says (else whole)."""
         by_version: dict[int, set[UUID]] = {}
         for originator_id, version in wanted:
             by_version.setdefault(version, set()).add(originator_id)
@@ -709,7 +712,9 @@ class EventSource:
                 chunk = [k.hex if sqlite else k for k in keys[start : start + IN_CHUNK]]
                 marks = ", ".join("?" * len(chunk))
                 for _, event in self._select(
-                    f"originator_id IN ({marks}) AND originator_version = ?", [*chunk, version]
+                    f"originator_id IN ({marks}) AND originator_version = ?",
+                    [*chunk, version],
+                    narrow=narrow,
                 ):
                     found[(event.originator_id, version)] = event
         return found

@@ -26,6 +26,9 @@ from projections.db import connect
 from projections.events import EventSource, PausedCollector, collector_paused
 from projections.workers import worker_pool
 
+WORKER_COLLECT_EVERY = 1_000_000
+"""Events a worker digests between full collections: digesting makes no reference cycles,
+and a collection scans the worker's caches of decoded values and platforms."""
 AHEAD = 2
 """Ranges in flight per worker: one being read, one waiting to be folded."""
 
@@ -121,7 +124,7 @@ def digest_range(job: Digesting, after: int, upto: int) -> bytes:
         found = _sources[key] = (EventSource(app, connect(job.env), digester.reads), digester)
     source, digester = found
     if not _collector:
-        _collector.append(PausedCollector().__enter__())
+        _collector.append(PausedCollector(WORKER_COLLECT_EVERY).__enter__())
     events = source.read_range(after, upto)
     digests = digester.digest_batch(Lookups(source), events)
     end = events[-1][0] if events else after
@@ -146,6 +149,6 @@ class Lookups:
     def preload_events(self, keys: Any) -> None:
         wanted = {key for key in keys if key not in self.events}
         if wanted:
-            found = self.source.versions(wanted)
+            found = self.source.versions(wanted, narrow=True)
             for key in wanted:
                 self.events[key] = found.get(key)

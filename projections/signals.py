@@ -174,7 +174,8 @@ class Signals(Projection):
     def prefetch_digests(self, rows: Rows, digests: list[Digest]) -> None:
         """``prefetch`` for a batch digested elsewhere (``apply_digest``)."""
         platforms = {digest[0] for digest in digests}
-        shas = {op[2] for *_, op in digests if op is not None and op[0] == "receipt"}
+        ops = [digest[5] for digest in digests if digest[5] is not None]
+        shas = {op[2] for op in ops if op[0] == "receipt"}
         self._preload(rows, len(digests), platforms, shas)
 
     def _preload(self, rows: Rows, events: int, platforms: set[str], shas: set[Any]) -> None:
