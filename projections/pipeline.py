@@ -19,6 +19,7 @@ import marshal
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,7 +58,18 @@ class Pipeline:
     """Ranges of positions after ``start`` up to ``head``, ``size`` positions each, read
     and digested by ``workers`` processes, handed over in order by ``take``."""
 
-    def __init__(self, job: Digesting, start: int, head: int, size: int, workers: int) -> None:
+    def __init__(
+        self,
+        job: Digesting,
+        start: int,
+        head: int,
+        size: int,
+        workers: int,
+        local: EventSource | None = None,
+    ) -> None:
+        """``local``: the runner's own source, with which the first range is read and
+        digested in the runner's process, while the workers start (a few tenths of a
+        second: the fork server, the workers' connections)."""
         self.job = job
         self.head = head
         self.size = size
@@ -65,6 +77,10 @@ class Pipeline:
         """Where the next range to hand out starts."""
         self.expected = start
         """Where the runner starts its next batch when it follows the ranges."""
+        self.local: tuple[EventSource, int, int] | None = None
+        if local is not None and start < head:
+            self.next = min(start + size, head)
+            self.local = (local, start, self.next)
         self.pool: ProcessPoolExecutor | None = worker_pool(workers)
         self.pending: deque[Future[bytes]] = deque()
         for _ in range(workers * AHEAD):
@@ -79,16 +95,30 @@ class Pipeline:
 
     def take(self, start: int) -> Digested | None:
         """The digests of the next range with events, when the runner starts from where
-        the last one ended; None when the ranges are done, or the runner starts elsewhere
-        (another process committed meanwhile): it then reads on by itself."""
+        the last one ended; None when the ranges are done, the runner starts elsewhere
+        (another process committed meanwhile) or a worker ended: the runner then reads on
+        by itself. A worker's error is raised here."""
         if start != self.expected:
             self.close()
             return None
+        if self.local is not None:
+            source, after, upto = self.local
+            self.local = None
+            events, end, digests = digested(source, self.job.digester(), after, upto)
+            if events:
+                self.expected = end
+                return Digested(events, end, digests)
         while self.pending:
             work = self.pending.popleft()
-            self._submit()
+            try:
+                self._submit()
+                blob = work.result()
+            except BrokenProcessPool:
+                # a worker ended (killed, out of memory): the runner reads on by itself
+                self.close()
+                return None
             with collector_paused():
-                events, end, digests = marshal.loads(work.result())  # noqa: S302 - our workers
+                events, end, digests = marshal.loads(blob)  # noqa: S302 - our workers'
             if not self.pending:
                 self.close()  # the last range: the workers are done
             if events:
@@ -125,11 +155,17 @@ def digest_range(job: Digesting, after: int, upto: int) -> bytes:
     source, digester = found
     if not _collector:
         _collector.append(PausedCollector(WORKER_COLLECT_EVERY).__enter__())
+    found_range = digested(source, digester, after, upto)
+    _collector[0].folded(found_range[0])
+    return marshal.dumps(found_range)
+
+
+def digested(source: EventSource, digester: Any, after: int, upto: int) -> tuple[int, int, Any]:
+    """The events stored after position ``after`` up to ``upto``, digested: the events
+    read, the last one's position (``after`` when none) and their digests."""
     events = source.read_range(after, upto)
     digests = digester.digest_batch(Lookups(source), events)
-    end = events[-1][0] if events else after
-    _collector[0].folded(len(events))
-    return marshal.dumps((len(events), end, digests))
+    return len(events), events[-1][0] if events else after, digests
 
 
 class Lookups:

@@ -329,7 +329,7 @@ class Runner:
             return None
         digester, workers = digesting
         job = Digesting(type(self.source.app), env, digester)
-        return Pipeline(job, start, head, self.batch_size, workers)
+        return Pipeline(job, start, head, self.batch_size, workers, local=self.source)
 
     def _catch_up_batches(self, generation: int | None) -> None:
         if self.store.reconnect is None:

@@ -13,6 +13,7 @@ from projections.store import ConcurrentUpdateError, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.synthetic import generate
+from tests.integration.failing_digests import dying_job, failing_job
 from tests.integration.test_projections import pure_fold, signals_runner, stored_rows
 
 
@@ -33,8 +34,8 @@ class Recorded:
         made, handed = self.made, self.handed
 
         class Counted(Pipeline):
-            def __init__(self, *args: Any) -> None:
-                super().__init__(*args)
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
                 made.append(self)
 
             def take(self, start: int) -> Any:
@@ -139,6 +140,24 @@ class TestDigestPipeline:
         assert store.position("signals", store.ensure("signals")) == 0
         assert stored_rows(store, "signals") == []
 
+    def test_what_a_worker_that_ended_left_undone_the_runner_reads_and_folds_itself(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given workers that each end (killed, out of memory) at their second range
+        load_demo(app)
+        generate(app, 1500, seed=36)
+        monkeypatch.setattr("projections.runner.Digesting", dying_job)
+        recorded = Recorded(monkeypatch)
+        signals = pipelined(app, store, 150)
+        # when the runner rebuilds the signals
+        folded = signals.rebuild()
+        # then the workers digested the first ranges, the runner the rest, and the rows
+        # equal a pure fold
+        head = app.recorder.max_notification_id() or 0
+        assert 0 < sum(recorded.handed) < head
+        assert folded == head
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
     def test_a_pipeline_asked_for_a_batch_elsewhere_stops_its_workers(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
@@ -155,12 +174,3 @@ class TestDigestPipeline:
         assert pipeline.take(first.end + 1) is None
         assert pipeline.take(first.end) is None
         assert pipeline.pool is None
-
-
-def failing_job(app: Any, env: dict[str, str], digester: Any) -> Digesting:
-    return Digesting(app, env, FailingDigester)
-
-
-class FailingDigester(Digester):
-    def digest_batch(self, events: Any, batch: list[tuple[int, Any]]) -> list[Any]:
-        raise RuntimeError("cannot digest")
