@@ -16,6 +16,7 @@ positions in commit order); events stored later are read by the runner itself.
 from __future__ import annotations
 
 import marshal
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,6 +31,7 @@ from projections.workers import worker_pool
 WORKER_COLLECT_EVERY = 1_000_000
 """Events a worker digests between full collections: digesting makes no reference cycles,
 and a collection scans the worker's caches of decoded values and platforms."""
+WORKER_NICE = 10
 AHEAD = 2
 """Ranges in flight per worker: one being read, one waiting to be folded."""
 
@@ -155,6 +157,7 @@ def digest_range(job: Digesting, after: int, upto: int) -> bytes:
     source, digester = found
     if not _collector:
         _collector.append(PausedCollector(WORKER_COLLECT_EVERY).__enter__())
+        os.nice(WORKER_NICE)  # the runner first: it folds what the workers read ahead
     found_range = digested(source, digester, after, upto)
     _collector[0].folded(found_range[0])
     return marshal.dumps(found_range)

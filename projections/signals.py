@@ -31,6 +31,7 @@ after every batch.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import weakref
 from collections import deque
@@ -41,6 +42,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
+
 from domain.risk import (
     BOARD_ROLES,
     Facts,
@@ -49,9 +52,9 @@ from domain.risk import (
 )
 from projections.base import Projection
 from projections.rows import Elsewhere, Overlay, Rows
-from projections.signals_digest import Digest, Digester, reads
+from projections.signals_digest import Digest, Digester, Item, ShippedDigester, reads
 from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
-from projections.store import Doc
+from projections.store import Doc, decode, encode
 from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
@@ -145,7 +148,7 @@ class Signals(Projection):
         return reads(cls)
 
     def digesting(self) -> tuple[Callable[[], Any], int] | None:
-        return (Digester, self.workers) if self.workers > 1 else None
+        return (ShippedDigester, self.workers) if self.workers > 1 else None
 
     def build(self) -> str:
         """The version, and the risk configuration: its thresholds shape the rows too (the
@@ -164,7 +167,8 @@ class Signals(Projection):
         dirty = self._batch(rows).dirty
         if platform not in dirty:
             dirty.add(platform)
-            rows.put("dirty", platform, {}, platform)
+            if rows.get("dirty", platform) is None:  # (marked by an earlier batch: it stays)
+                rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
         platforms = self.digester.prefetch(rows, events)
@@ -173,10 +177,10 @@ class Signals(Projection):
 
     def prefetch_digests(self, rows: Rows, digests: list[Digest]) -> None:
         """``prefetch`` for a batch digested elsewhere (``apply_digest``)."""
-        platforms = {digest[0] for digest in digests}
-        ops = [digest[5] for digest in digests if digest[5] is not None]
+        platforms = {platform for platform, _ in digests}
+        ops = [item[4] for _, items in digests for item in items if item[4] is not None]
         shas = {op[2] for op in ops if op[0] == "receipt"}
-        self._preload(rows, len(digests), platforms, shas)
+        self._preload(rows, sum(len(items) for _, items in digests), platforms, shas)
 
     def _preload(self, rows: Rows, events: int, platforms: set[str], shas: set[Any]) -> None:
         if self.workers > 1 and events >= WARM_FROM and not self.warmed:
@@ -185,7 +189,7 @@ class Signals(Projection):
         shas.discard(None)
         shas.discard("")
         keys = {("receipt", sha) for sha in shas}
-        rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head")})
+        rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head", "dirty")})
         last_chunks = []
         for platform in platforms:
             head = rows.get("head", platform)
@@ -199,35 +203,48 @@ class Signals(Projection):
             self.apply_digest(rows, digest)
 
     def apply_digest(self, rows: Rows, digest: Digest) -> None:
-        """Fold one event's digest (``projections.signals_digest``)."""
-        platform, position, day, late, fact, op = digest
+        """Fold a platform's events, digested (``projections.signals_digest``), in order.
+
+        Only receipts are shared between platforms, and a receipt's uses are kept in order
+        of position, each change noting the whole of them on every platform that used it:
+        so a batch's platforms folded one after the other (``Digester.digest_batch``) give
+        the same rows as their events folded in order."""
+        platform, items = digest
         batch = self.batch if self.rows is not None and self.rows() is rows else self._batch(rows)
         docs = batch.docs.get(platform)
         if docs is None:
             docs = self._docs(rows, platform)
-            if docs is None:
-                if op is None or op[0] != "registered":
+            if docs is None:  # not registered (yet): its events up to its registration
+                starts = [i for i, item in enumerate(items) if _registers(item)]
+                if not starts:
                     return
-                docs = batch.docs[platform] = Docs(new_meta(op[1]), new_head(), changed=True)
+                items = items[starts[0] :]
+                name = items[0][4][1]  # type: ignore[index]
+                docs = batch.docs[platform] = Docs(new_meta(name), new_head(), changed=True)
         if not docs.observed:
             docs.observed = True
             self._dirty(rows, platform)
         head = docs.head
+        late_days = self.late_days
+        day = docs.day
+        for position, occurred, late, fact, op in items:
+            if occurred > day:
+                day = occurred
+            if late > late_days:  # a late booking (inline: in some stores, most events)
+                head["late"] += 1
+                if late > head["worst"]:
+                    head["worst"] = late
+                listed = docs.meta["late_listed"]
+                if len(listed) < MAX_LATE_LISTED:
+                    listed.append([position, late])
+                    docs.changed = True
+            if fact is not None:
+                self._log(rows, docs, platform, fact)
+            if op is not None:
+                OPERATIONS[op[0]](self, rows, docs, platform, position, op)
         if day > docs.day:
             docs.day = day
             head["clock"] = iso_of_day(day)
-        if late > self.late_days:  # a late booking (inline: in some stores, most events)
-            head["late"] += 1
-            if late > head["worst"]:
-                head["worst"] = late
-            listed = docs.meta["late_listed"]
-            if len(listed) < MAX_LATE_LISTED:
-                listed.append([position, late])
-                docs.changed = True
-        if fact is not None:
-            self._log(rows, docs, platform, fact)
-        if op is not None:
-            OPERATIONS[op[0]](self, rows, docs, platform, position, op)
         if not docs.saved or (docs.changed and not docs.meta_saved):
             self._save(rows, platform, docs)
 
@@ -253,8 +270,10 @@ class Signals(Projection):
             rows.put("meta", platform, docs.meta, platform)
             docs.meta_saved = True
 
-    def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any]) -> None:
-        """Append ``fact`` to the platform's log."""
+    def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any] | bytes) -> None:
+        """Append ``fact`` to the platform's log (given as its JSON: kept as it is, and
+        read as a list once written, ``plain_log``)."""
+        logged: Any = FRAGMENT(fact) if type(fact) is bytes else fact
         head = docs.head
         count = head["facts"]
         number = count // FACTS_CHUNK
@@ -266,7 +285,7 @@ class Signals(Projection):
             chunk = (rows.get("facts", key) if count % FACTS_CHUNK else None) or {"facts": []}
             rows.put("facts", key, chunk, platform)
             docs.chunk = (number, key, chunk)
-        chunk["facts"].append(fact)
+        chunk["facts"].append(logged)
         head["facts"] = count + 1
         if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
@@ -418,9 +437,10 @@ class Signals(Projection):
         same receipt attached again to the expense that used it is no second use)."""
         _, expense_id, sha = op
         doc = rows.get("receipt", sha) or {"uses": []}
-        if any(use[1] == expense_id for use in doc["uses"]):
+        uses = doc["uses"]
+        if any(use[1] == expense_id for use in uses):
             return
-        doc["uses"].append([platform, expense_id, position])
+        bisect.insort(uses, [platform, expense_id, position], key=_position)  # (in order)
         rows.put("receipt", sha, doc, keep=False)  # seldom used again
         if len(doc["uses"]) >= 2:
             self._reused(rows, docs, platform, sha, doc["uses"], {use[0] for use in doc["uses"]})
@@ -463,7 +483,7 @@ class Signals(Projection):
         if docs is None:
             return None
         found = rows.items("facts", platform) if log is None else log
-        return facts_of(docs.meta, docs.head, found, self.clock)
+        return facts_of(docs.meta, docs.head, plain_log(found), self.clock)
 
     def finish(self, rows: Rows) -> None:
         batch = self._batch(rows)
@@ -492,7 +512,7 @@ class Signals(Projection):
             for dirty in group:
                 kept = self._docs(rows, dirty)
                 if kept is not None:
-                    facts = facts_of(kept.meta, kept.head, logs[dirty], self.clock)
+                    facts = facts_of(kept.meta, kept.head, plain_log(logs[dirty]), self.clock)
                     found = findings_doc(self.config, kept.meta.get("name", ""), facts)
                     rows.put("findings", dirty, found, dirty)
                 rows.delete("dirty", dirty)
@@ -586,6 +606,29 @@ def _groups(rows: Rows, platforms: list[str]) -> Iterator[list[str]]:
         facts += count
     if group:
         yield group
+
+
+def plain_log(log: list[tuple[str, Doc]]) -> list[tuple[str, Doc]]:
+    """A platform's log rows with the facts this batch appended as JSON (``_log``) read
+    as lists (they come last in a row)."""
+    return [
+        (key, decode(encode(doc)))
+        if doc["facts"] and type(doc["facts"][-1]) is FRAGMENT
+        else (key, doc)
+        for key, doc in log
+    ]
+
+
+FRAGMENT = orjson.Fragment
+
+
+def _registers(item: Item) -> bool:
+    """Whether a digested event registers its platform."""
+    return item[4] is not None and item[4][0] == "registered"
+
+
+def _position(use: list[Any]) -> int:
+    return int(use[2])
 
 
 @functools.lru_cache(maxsize=8192)

@@ -14,9 +14,13 @@ receipts it used). So it can run in other processes, ahead of the fold, during a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
+
+import orjson
 
 from domain.bank import BankStatement
 from domain.expense import Expense
@@ -29,9 +33,12 @@ from projections.base import Dispatch
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
 
-Digest = tuple[str, int, int, int, "list[Any] | None", "tuple[Any, ...] | None"]
-"""(platform, position, day number of the business date, days booked late, the fact
-logged or None, the operation or None)."""
+Item = tuple[int, int, int, "list[Any] | bytes | None", "tuple[Any, ...] | None"]
+"""One event's digest: (position, day number of the business date, days booked late, the
+fact logged (a list, or its JSON: ``Digester.encoded``) or None, the operation or None)."""
+Digest = tuple[str, "list[Item] | tuple[Item, ...]"]
+"""A platform, and the digests of its events in order: of one event, or of all its events
+in a batch (``Digester.digest_batch``)."""
 
 REJECTED = Expense.Rejected
 
@@ -124,13 +131,20 @@ Part = tuple["list[Any] | None", "tuple[Any, ...] | None"]
 """What one class's digester gives: the fact logged, and the operation."""
 
 
+@functools.lru_cache(maxsize=8192)
+def iso(day: date) -> str:
+    """``day.isoformat()``, remembered: the same text object for the same day, which
+    ``marshal`` then sends once per range (a store spans a few thousand days)."""
+    return day.isoformat()
+
+
 def money_key(event: Any) -> str:
     """How a correction names a money fact: ``<aggregate>:<version>``."""
     return f"{text(event.originator_id)}:{event.originator_version}"
 
 
 def _inflow(position: int, event: Any) -> list[Any]:
-    return ["in", money_key(event), event.occurred_on.isoformat(), event.amount.cents, position]
+    return ["in", money_key(event), iso(event.occurred_on), event.amount.cents, position]
 
 
 def _gone(event: Any) -> list[Any]:
@@ -149,11 +163,11 @@ def _registered(events: Events, position: int, event: Any) -> Part:
 
 
 def _joined(events: Events, position: int, event: Any) -> Part:
-    return None, ("joined", event.person, event.role.value, event.iban)
+    return None, ("joined", event.person, event.role._value_, event.iban)
 
 
 def _left(events: Events, position: int, event: Any) -> Part:
-    return None, ("left", event.person, event.role.value)
+    return None, ("left", event.person, event.role._value_)
 
 
 def _relative(events: Events, position: int, event: Any) -> Part:
@@ -162,44 +176,44 @@ def _relative(events: Events, position: int, event: Any) -> Part:
 
 def _recognition_changed(events: Events, position: int, event: Any) -> Part:
     """A suspension, its lifting or a revocation: the state from its effective date."""
-    return None, ("recognition", event.effective_on.isoformat(), event.NEW_STATE.value)
+    return None, ("recognition", iso(event.effective_on), event.NEW_STATE._value_)
 
 
 def _recognition_decided(events: Events, position: int, event: Any) -> Part:
     state = "recognised" if event.granted else "refused"
-    return None, ("recognition", event.effective_on.isoformat(), state)
+    return None, ("recognition", iso(event.effective_on), state)
 
 
 def _awarded(events: Events, position: int, event: Any) -> Part:
     grant = text(event.originator_id)
-    start, end = event.period_start.isoformat(), event.period_end.isoformat()
+    start, end = iso(event.period_start), iso(event.period_end)
     return None, ("awarded", grant, start, end)
 
 
 def _amended(events: Events, position: int, event: Any) -> Part:
-    return None, ("amended", text(event.originator_id), event.period_end.isoformat())
+    return None, ("amended", text(event.originator_id), iso(event.period_end))
 
 
 def _revoked(events: Events, position: int, event: Any) -> Part:
     grant = text(event.originator_id)
-    effective, decided = event.effective_on.isoformat(), event.occurred_on.isoformat()
+    effective, decided = iso(event.effective_on), iso(event.occurred_on)
     return None, ("revoked", grant, effective, decided, event.retroactive)
 
 
 def _tranche(events: Events, position: int, event: Any) -> Part:
     grant, number = text(event.originator_id), str(event.number)
-    paid = ("tranche", grant, number, event.occurred_on.isoformat(), event.originator_version)
+    paid = ("tranche", grant, number, iso(event.occurred_on), event.originator_version)
     return _inflow(position, event), paid
 
 
 def _requested(events: Events, position: int, event: Any) -> Part:
     grant = text(event.originator_id)
-    return None, ("requested", grant, event.number, event.occurred_on.isoformat())
+    return None, ("requested", grant, event.number, iso(event.occurred_on))
 
 
 def _reported(events: Events, position: int, event: Any) -> Part:
     grant = text(event.originator_id)
-    return None, ("reported", grant, str(event.tranche), event.occurred_on.isoformat())
+    return None, ("reported", grant, str(event.tranche), iso(event.occurred_on))
 
 
 def _tranche_gone(events: Events, position: int, event: Any) -> Part:
@@ -213,14 +227,14 @@ def _entry_gone(events: Events, position: int, event: Any) -> Part:
 
 
 def _bank_line(events: Events, position: int, line: Any) -> Part:
-    day = line.occurred_on.isoformat()
-    if line.direction.value == "out":
+    day = iso(line.occurred_on)
+    if line.direction._value_ == "out":
         fact = [
             "out",
             money_key(line),
             day,
             line.amount.cents,
-            line.kind.value,
+            line.kind._value_,
             line.counterparty_name,
             line.counterparty_iban,
             line.matches,
@@ -237,12 +251,12 @@ def _submitted(events: Events, position: int, event: Any) -> Part:
     fact = [
         "expense",
         expense,
-        event.occurred_on.isoformat(),
+        iso(event.occurred_on),
         event.amount.cents,
         event.payee_name,
         event.payee_iban,
         event.invoice_number,
-        event.payment_method.value,
+        event.payment_method._value_,
         event.actor,
         position,
         event.receipt_sha256,
@@ -257,7 +271,7 @@ def _receipt_attached(events: Events, position: int, event: Any) -> Part:
 
 
 def _approved(events: Events, position: int, event: Any) -> Part:
-    expense, day = text(event.originator_id), event.occurred_on.isoformat()
+    expense, day = text(event.originator_id), iso(event.occurred_on)
     return ["approved", expense, position, event.actor, day], ("approver", event.actor)
 
 
@@ -307,6 +321,9 @@ class Digester:
     aggregate it has seen."""
 
     reads = staticmethod(reads)
+    encoded = False
+    """Whether a fact is given as its JSON (``bytes``), as the fold writes it, instead of
+    a list: smaller to send between processes, and not encoded again."""
 
     def __init__(self) -> None:
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
@@ -367,7 +384,7 @@ class Digester:
         return platforms
 
     def digest(self, events: Events, position: int, event: Any) -> Digest | None:
-        """The event's digest; None when it feeds no platform."""
+        """The event's digest, with its platform; None when it feeds no platform."""
         platform = self.owners.get(event.originator_id.int)
         if platform is None:
             platform = self.owner(events, event)
@@ -377,12 +394,31 @@ class Digester:
         late = event.timestamp.toordinal() - occurred  # days, as the dates differ
         part = PARTS[type(event)]
         if part is None:
-            return platform, position, occurred, late, None, None
+            return platform, ((position, occurred, late, None, None),)
         fact, operation = part(events, position, event)
-        return platform, position, occurred, late, fact, operation
+        if fact is not None and self.encoded:
+            return platform, ((position, occurred, late, orjson.dumps(fact), operation),)
+        return platform, ((position, occurred, late, fact, operation),)
 
     def digest_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Digest]:
-        """The digests of ``batch``, in order (events that feed no platform left out)."""
+        """The digests of ``batch``, platform by platform (in the order each first comes),
+        each platform's in order; events that feed no platform left out."""
         self.prefetch(events, batch)
         digest = self.digest
-        return [d for position, event in batch if (d := digest(events, position, event))]
+        by_platform: dict[str, list[Item]] = {}
+        for position, event in batch:
+            found = digest(events, position, event)
+            if found is not None:
+                platform, (item,) = found
+                items = by_platform.get(platform)
+                if items is None:
+                    by_platform[platform] = [item]
+                else:
+                    items.append(item)
+        return list(by_platform.items())
+
+
+class ShippedDigester(Digester):
+    """A digester whose facts are sent to another process: each as its JSON."""
+
+    encoded = True
