@@ -171,7 +171,8 @@ class Signals(Projection):
                 rows.put("dirty", platform, {}, platform)
 
     def prefetch(self, rows: Rows, events: list[tuple[int, Any]]) -> None:
-        platforms = self.digester.prefetch(rows, events)
+        platforms = set(self.digester.prefetch(rows, events))
+        platforms.discard("")
         shas = {getattr(event, "receipt_sha256", None) for _, event in events}
         self._preload(rows, len(events), platforms, shas)
 

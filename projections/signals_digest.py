@@ -344,44 +344,44 @@ class Digester:
             self.owners[oid.int] = platform
         return platform
 
-    def prefetch(self, events: Events, batch: list[tuple[int, Any]]) -> set[str]:
+    def prefetch(self, events: Events, batch: list[tuple[int, Any]]) -> list[str]:
         """Look up in bulk what digesting ``batch`` will look up: the first events of the
         aggregates whose platform is not known, a rejected expense's earlier events.
-        Return the platforms the batch feeds."""
+        Return the platform each event feeds ("": none), in the batch's order."""
         owners = self.owners
         known = owners.get
         fields = PLATFORM_FIELD
         found: dict[int, str] = {}  # the platforms of the aggregates this batch creates
-        platforms: set[str] = set()
-        unknown: list[Any] = []  # events whose platform their aggregate's first event names
+        platforms: list[str | None] = []
+        unknown: list[int] = []  # events whose platform their aggregate's first event names
         rejected: list[Any] = []
         for _, event in batch:
             if type(event) is REJECTED:
                 rejected.append(event)
             oid = event.originator_id.int
+            platform: str | None
             if event.originator_version == 1:
                 field_name = fields[type(event)]
-                found[oid] = "" if field_name is None else text(getattr(event, field_name))
+                platform = "" if field_name is None else text(getattr(event, field_name))
+                found[oid] = platform
             else:
                 platform = known(oid)
                 if platform is None:
                     platform = found.get(oid)
-                if platform is None:
-                    unknown.append(event)
-                else:
-                    platforms.add(platform)
+                    if platform is None:
+                        unknown.append(len(platforms))
+            platforms.append(platform)
         owners.update_bounded(found)
-        platforms.update(found.values())
+        wanted = [batch[i][1] for i in unknown]
         events.preload_events(
-            (e.originator_id, 1) for e in unknown if not isinstance(e, Platform.Event)
+            (e.originator_id, 1) for e in wanted if not isinstance(e, Platform.Event)
         )
         events.preload_events(
             (e.originator_id, v) for e in rejected for v in range(1, e.originator_version)
         )
-        for event in unknown:
-            platforms.add(self.owner(events, event) or "")
-        platforms.discard("")
-        return platforms
+        for i, event in zip(unknown, wanted, strict=True):
+            platforms[i] = self.owner(events, event) or ""
+        return platforms  # type: ignore[return-value]  # (none left None)
 
     def digest(self, events: Events, position: int, event: Any) -> Digest | None:
         """The event's digest, with its platform; None when it feeds no platform."""
@@ -390,31 +390,33 @@ class Digester:
             platform = self.owner(events, event)
         if not platform:
             return None
+        return platform, (self.item(events, position, event),)
+
+    def item(self, events: Events, position: int, event: Any) -> Item:
+        """The digest of an event that feeds a platform."""
         occurred = event.occurred_on.toordinal()
         late = event.timestamp.toordinal() - occurred  # days, as the dates differ
         part = PARTS[type(event)]
         if part is None:
-            return platform, ((position, occurred, late, None, None),)
+            return position, occurred, late, None, None
         fact, operation = part(events, position, event)
         if fact is not None and self.encoded:
-            return platform, ((position, occurred, late, orjson.dumps(fact), operation),)
-        return platform, ((position, occurred, late, fact, operation),)
+            return position, occurred, late, orjson.dumps(fact), operation
+        return position, occurred, late, fact, operation
 
     def digest_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Digest]:
         """The digests of ``batch``, platform by platform (in the order each first comes),
         each platform's in order; events that feed no platform left out."""
-        self.prefetch(events, batch)
-        digest = self.digest
+        platforms = self.prefetch(events, batch)
+        item = self.item
         by_platform: dict[str, list[Item]] = {}
-        for position, event in batch:
-            found = digest(events, position, event)
-            if found is not None:
-                platform, (item,) = found
+        for (position, event), platform in zip(batch, platforms, strict=True):
+            if platform:
                 items = by_platform.get(platform)
                 if items is None:
-                    by_platform[platform] = [item]
+                    by_platform[platform] = [item(events, position, event)]
                 else:
-                    items.append(item)
+                    items.append(item(events, position, event))
         return list(by_platform.items())
 
 
