@@ -652,22 +652,24 @@ class EventSource:
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
         """Up to ``limit`` events stored after position ``after``, in order (decoded as
         far as ``fields`` says)."""
-        return self._select(
-            f"{self.id_column} > ?",
-            [after, limit],
-            f"ORDER BY {self.id_column} LIMIT ?",
-            narrow=True,
-        )
+        return self._after(after, limit=limit)
 
     def read_range(self, after: int, upto: int) -> list[tuple[int, Any]]:
         """The events stored after position ``after`` up to ``upto``, in order (decoded as
         far as ``fields`` says)."""
-        return self._select(
-            f"{self.id_column} > ? AND {self.id_column} <= ?",
-            [after, upto],
-            f"ORDER BY {self.id_column}",
-            narrow=True,
-        )
+        return self._after(after, upto=upto)
+
+    def _after(
+        self, after: int, *, limit: int | None = None, upto: int | None = None
+    ) -> list[tuple[int, Any]]:
+        where, params, tail = f"{self.id_column} > ?", [after], f"ORDER BY {self.id_column}"
+        if upto is not None:
+            where += f" AND {self.id_column} <= ?"
+            params.append(upto)
+        if limit is not None:
+            tail += " LIMIT ?"
+            params.append(limit)
+        return self._select(where, params, tail, narrow=True)
 
     def read_at(self, positions: list[int], *, narrow: bool = False) -> list[tuple[int, Any]]:
         """The events stored at ``positions``, in order of position; ``narrow``: decoded as
