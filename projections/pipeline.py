@@ -85,8 +85,11 @@ class Pipeline:
             self.local = (local, start, self.next)
         self.pool: ProcessPoolExecutor | None = worker_pool(workers)
         self.pending: deque[Future[bytes]] = deque()
-        for _ in range(workers * AHEAD):
-            self._submit()
+        try:
+            for _ in range(workers * AHEAD):
+                self._submit()
+        except BrokenProcessPool:  # (the fork server is gone): the runner reads by itself
+            self.close()
 
     def _submit(self) -> None:
         if self.pool is None or self.next >= self.head:

@@ -228,7 +228,10 @@ class Runner:
                         apply = projection.apply_digest
                         for digest in events:
                             apply(rows, digest)
-                if count < self.batch_size or end >= self.source.head():
+                # (a digested range may hold fewer events than a batch: positions a
+                # rolled-back transaction took on PostgreSQL are missing)
+                short = count < self.batch_size and digested is None
+                if short or end >= self.source.head():
                     with timed("findings"):
                         self.projection.finish(rows)
             with timed("encode"):
@@ -308,8 +311,8 @@ class Runner:
         return generation, self.store.position(self.name, generation)
 
     def _catch_up(self, generation: int | None) -> None:
-        self.pipeline = self._pipeline(generation)
         try:
+            self.pipeline = self._pipeline(generation)
             self._catch_up_batches(generation)
         finally:
             if self.pipeline is not None:

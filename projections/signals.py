@@ -610,11 +610,11 @@ def _groups(rows: Rows, platforms: list[str]) -> Iterator[list[str]]:
 
 
 def plain_log(log: list[tuple[str, Doc]]) -> list[tuple[str, Doc]]:
-    """A platform's log rows with the facts this batch appended as JSON (``_log``) read
-    as lists (they come last in a row)."""
+    """A platform's log rows with the facts appended as JSON (``_log``: by this batch, or
+    by an earlier one whose rows the runner kept) read as lists."""
     return [
         (key, decode(encode(doc)))
-        if doc["facts"] and type(doc["facts"][-1]) is FRAGMENT
+        if any(type(fact) is FRAGMENT for fact in doc["facts"])
         else (key, doc)
         for key, doc in log
     ]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
+from domain.errors import DomainError
+from domain.money import Money
+from domain.values import PaymentMethod
 from projections.pipeline import Digesting, Pipeline
 from projections.runner import Runner
+from projections.signals import FRAGMENT
 from projections.signals_digest import Digester
 from projections.store import ConcurrentUpdateError, ReadModelStore
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.synthetic import generate
 from tests.integration.failing_digests import dying_job, failing_job
+from tests.integration.givens import given_platform
 from tests.integration.test_projections import pure_fold, signals_runner, stored_rows
 
 
@@ -158,6 +165,61 @@ class TestDigestPipeline:
         assert folded == head
         assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
+    def test_a_catch_up_after_a_digested_rebuild_appends_to_the_logs_the_rebuild_left(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a digested rebuild, whose runner keeps a platform's last log row (its
+        # facts written as the workers sent them) for the batches after it
+        load_demo(app)
+        generate(app, 1500, seed=37)
+        signals = pipelined(app, store, 257)
+        signals.rebuild()
+        kept = [
+            key
+            for (kind, key), doc in signals.cache.items()
+            if kind == "facts" and doc and any(type(f) is FRAGMENT for f in doc["facts"])
+        ]
+        assert kept
+        platform = UUID(kept[0].split(":")[0])
+        # when an expense of that platform is stored, and the runner catches up by itself
+        submitted(app, platform, uuid4())
+        signals.pipeline_from = 100_000
+        folded = signals.catch_up()
+        # then the platform's log has it, and the rows equal a pure fold
+        assert folded == 1
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
+    def test_positions_a_rolled_back_write_left_empty_do_not_end_a_rebuild_early(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given a history in which writes were refused part-way (on PostgreSQL, each
+        # takes positions that stay empty)
+        load_demo(app)
+        generate(app, 800, seed=38)
+        platform, expense = given_platform(app, "Gatenbuurt", number=7), uuid4()
+        submitted(app, platform, expense)
+        for _ in range(5):
+            with pytest.raises(DomainError):
+                submitted(app, platform, expense)  # the same expense again: refused
+        generate(app, 800, seed=39)
+        events = len(list(app.stored_events()))
+        head = app.recorder.max_notification_id() or 0
+        assert head > events if store.conn.dialect == "postgres" else head == events
+        signals = pipelined(app, store, 150)
+        finished: list[int] = []
+        finish = signals.projection.finish
+
+        def counted(rows: Any) -> None:
+            finished.append(1)
+            finish(rows)
+
+        signals.projection.finish = counted  # type: ignore[method-assign]
+        # when the signals are rebuilt, digested in ranges of 150 positions
+        assert signals.rebuild() == events
+        # then the findings were evaluated once, at the head, and the rows equal a pure fold
+        assert finished == [1]
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
     def test_a_pipeline_asked_for_a_batch_elsewhere_stops_its_workers(
         self, app: Buurtkas, store: ReadModelStore
     ) -> None:
@@ -174,3 +236,17 @@ class TestDigestPipeline:
         assert pipeline.take(first.end + 1) is None
         assert pipeline.take(first.end) is None
         assert pipeline.pool is None
+
+
+def submitted(app: Buurtkas, platform: UUID, expense: UUID) -> None:
+    app.submit_expense(
+        expense_id=expense,
+        platform_id=platform,
+        payee_name="Drukkerij",
+        amount=Money(120_00),
+        category="communicatie",
+        description="flyers",
+        payment_method=PaymentMethod.BANK,
+        occurred_on=date(2024, 1, 2),
+        actor="Tess Treasurer",
+    )
