@@ -1,7 +1,7 @@
 """Digesting a long backlog's events in worker processes, ahead of the fold.
 
 A runner that is far behind the head of the store (a rebuild, a long catch-up) of a
-projection that digests its events (``Projection.digests``) hands the reading and
+projection that digests its events (``Projection.digesting``) hands the reading and
 decoding of its batches to worker processes: each worker reads a range of positions on
 its own connection, decodes the events and digests them (``signals_digest``), and sends
 the digests back as one ``marshal`` blob. The runner folds the digests in position order
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from projections.db import connect
 from projections.events import EventSource, PausedCollector, collector_paused
+from projections.rows import StoredEvents
 from projections.workers import worker_pool
 
 WORKER_COLLECT_EVERY = 1_000_000
@@ -170,27 +171,5 @@ def digested(source: EventSource, digester: Any, after: int, upto: int) -> tuple
     """The events stored after position ``after`` up to ``upto``, digested: the events
     read, the last one's position (``after`` when none) and their digests."""
     events = source.read_range(after, upto)
-    digests = digester.digest_batch(Lookups(source), events)
+    digests = digester.digest_batch(StoredEvents(source, narrow=True), events)
     return len(events), events[-1][0] if events else after, digests
-
-
-class Lookups:
-    """The stored events a worker's digester looks up (an aggregate's first event, a
-    rejected expense's earlier ones), read in bulk for a range and kept for it."""
-
-    def __init__(self, source: EventSource) -> None:
-        self.source = source
-        self.events: dict[tuple[Any, int], Any] = {}
-
-    def event(self, originator_id: Any, version: int) -> Any | None:
-        key = (originator_id, version)
-        if key not in self.events:
-            self.preload_events([key])
-        return self.events.get(key)
-
-    def preload_events(self, keys: Any) -> None:
-        wanted = {key for key in keys if key not in self.events}
-        if wanted:
-            found = self.source.versions(wanted, narrow=True)
-            for key in wanted:
-                self.events[key] = found.get(key)

@@ -190,8 +190,7 @@ class BatchRows:
         (see ``Runner.written``); a key it does not hold is absent without a query."""
         self.store = store
         self.written = written
-        self.source = source
-        self.events: dict[tuple[UUID, int], Any] = {}
+        self.stored = None if source is None else StoredEvents(source)
         self.projection = projection
         self.generation = generation
         self.cache: dict[tuple[str, str], Doc | None] = {} if cache is None else cache
@@ -279,16 +278,36 @@ class BatchRows:
         pass  # the event store has it
 
     def event(self, originator_id: UUID, version: int) -> Any | None:
+        return self._stored().event(originator_id, version)
+
+    def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
+        self._stored().preload_events(keys)
+
+    def _stored(self) -> StoredEvents:
+        if self.stored is None:
+            raise RuntimeError("these rows were opened without an event source")
+        return self.stored
+
+
+class StoredEvents:
+    """Stored events looked up by aggregate and version (an aggregate's first event, a
+    rejected expense's earlier ones): read in bulk, and kept while this lives (a batch).
+    ``narrow``: decoded as far as the source's ``fields`` say (else whole)."""
+
+    def __init__(self, source: EventSource, *, narrow: bool = False) -> None:
+        self.source = source
+        self.narrow = narrow
+        self.events: dict[tuple[UUID, int], Any] = {}
+
+    def event(self, originator_id: UUID, version: int) -> Any | None:
         key = (originator_id, version)
         if key not in self.events:
             self.preload_events([key])
         return self.events.get(key)
 
     def preload_events(self, keys: Iterable[tuple[UUID, int]]) -> None:
-        if self.source is None:
-            raise RuntimeError("these rows were opened without an event source")
         wanted = {key for key in keys if key not in self.events}
         if wanted:
-            found = self.source.versions(wanted)
+            found = self.source.versions(wanted, narrow=self.narrow)
             for key in wanted:
                 self.events[key] = found.get(key)

@@ -32,7 +32,6 @@ after every batch.
 from __future__ import annotations
 
 import bisect
-import functools
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -52,7 +51,7 @@ from domain.risk import (
 )
 from projections.base import Projection
 from projections.rows import Elsewhere, Overlay, Rows
-from projections.signals_digest import Digest, Digester, Item, ShippedDigester, reads
+from projections.signals_digest import Digest, Digester, Item, ShippedDigester, iso, reads
 from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
 from projections.store import Doc, decode, encode
 from projections.workers import default_workers, warm_up, worker_pool
@@ -216,10 +215,10 @@ class Signals(Projection):
         if docs is None:
             docs = self._docs(rows, platform)
             if docs is None:  # not registered (yet): its events up to its registration
-                starts = [i for i, item in enumerate(items) if _registers(item)]
-                if not starts:
+                start = next((i for i, item in enumerate(items) if _registers(item)), None)
+                if start is None:
                     return
-                items = items[starts[0] :]
+                items = items[start:]
                 name = items[0][4][1]  # type: ignore[index]
                 docs = batch.docs[platform] = Docs(new_meta(name), new_head(), changed=True)
         if not docs.observed:
@@ -245,7 +244,7 @@ class Signals(Projection):
                 OPERATIONS[op[0]](self, rows, docs, platform, position, op)
         if day > docs.day:
             docs.day = day
-            head["clock"] = iso_of_day(day)
+            head["clock"] = iso(date.fromordinal(day))
         if not docs.saved or (docs.changed and not docs.meta_saved):
             self._save(rows, platform, docs)
 
@@ -630,12 +629,6 @@ def _registers(item: Item) -> bool:
 
 def _position(use: list[Any]) -> int:
     return int(use[2])
-
-
-@functools.lru_cache(maxsize=8192)
-def iso_of_day(day: int) -> str:
-    """The ISO text of day number ``day`` (remembered: a store spans a few thousand)."""
-    return date.fromordinal(day).isoformat()
 
 
 def chunk_key(platform: str, count: int) -> str:

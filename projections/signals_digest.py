@@ -119,8 +119,8 @@ def signalled(first: Any) -> str:
 
 
 class Events(Protocol):
-    """Where digesting looks up stored events (``Rows`` has these, as does
-    ``projections.pipeline``'s reader)."""
+    """Where digesting looks up stored events (``Rows`` has these, as has
+    ``rows.StoredEvents``, a worker's)."""
 
     def event(self, originator_id: UUID, version: int) -> Any | None: ...
 
