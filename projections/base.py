@@ -8,10 +8,15 @@ from typing import Any, ClassVar, TypeVar
 
 from projections.events import collector_paused
 from projections.rows import MemoryRows, Rows
+from projections.store import Doc
+
+StoredRow = tuple[str, str, "str | None", "Doc"]
+"""A row as ``select`` gives it: kind, key, platform, document."""
 
 
 class Projection(ABC):
-    """A read model. ``apply`` must be deterministic: the same events give the same rows."""
+    """A read model. ``apply`` must be deterministic: the same events give the same rows
+    (the same ``canonical`` rows, whatever batches they were folded in)."""
 
     name: ClassVar[str]
     version: ClassVar[int] = 1
@@ -52,6 +57,12 @@ class Projection(ABC):
     def apply_digest(self, rows: Rows, digest: Any) -> None:
         """Fold one event's digest (only for a projection that is ``digesting``)."""
         raise NotImplementedError(f"{self.name} does not fold digests")
+
+    def canonical(self, rows: Iterable[StoredRow]) -> list[StoredRow]:
+        """What ``rows`` (in ``select``'s order) hold, whatever batches they were folded
+        in: what a check compares with a fresh fold. By default the rows themselves; a
+        projection whose rows' layout depends on its batches says what is the same."""
+        return list(rows)
 
     def finish(self, rows: Rows) -> None:  # noqa: B027 - optional hook
         """Called when a batch reaches the head of the store (and at the end of a fold),

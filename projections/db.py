@@ -20,6 +20,12 @@ COMMIT_CACHE_MIB = 32
 """SQLite's page cache of a committing connection (its default is 2 MiB). A batch's rows
 land all over the table's keys (a receipt's is its hash), so with the default most
 inserts read their page again; the committing thread then held up the runner."""
+COMMIT_WAL_PAGES = 8_000
+"""Pages a committing connection lets the WAL hold before it copies them into the file
+(SQLite's default is 1,000, about 4 MiB). A rebuild's batch writes pages all over the
+table, nearly the default's worth each: the file then took every batch's pages again, and
+the copying (the kernel's writes) held up the runner. At 8,000 a page written by several
+batches in a row is copied once; the WAL file stays under about 32 MiB."""
 
 
 class Connection(Protocol):
@@ -60,6 +66,7 @@ class SQLiteConnection:
         self.conn.execute("PRAGMA synchronous = NORMAL")
         if cache_mib is not None:
             self.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")  # in KiB
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {COMMIT_WAL_PAGES}")
         self._depth = 0
 
     def execute(

@@ -6,12 +6,18 @@ Rows, all tagged with their platform:
   approvers, grant windows, recognition revocation, receipts used twice, the first
   ``MAX_LATE_LISTED`` late bookings);
 - ``head``: what changes with every event: the latest business date, the number of
-  late bookings and the worst delay, the number of logged facts;
-- ``facts``: the platform's log of money and expense facts, ``FACTS_CHUNK`` to a row
-  (key ``<platform>:<chunk number>``): money in, money out, a correction taking money
-  in or out back, an expense submitted (with the receipt it came with), an expense
-  changed (a receipt attached later, approval, rejection, payment, correction). Only the
-  log's last row changes, and only by growing;
+  late bookings and the worst delay, the number of logged facts and the number of the
+  first fact of the log's last row;
+- ``facts``: the platform's log of money and expense facts: money in, money out, a
+  correction taking money in or out back, an expense submitted (with the receipt it came
+  with), an expense changed (a receipt attached later, approval, rejection, payment,
+  correction). Each row holds a run of the log (key ``<platform>:<number of its first
+  fact>``, so the keys' order is the log's): a batch appends a platform's facts to its
+  last row while that row is open (fewer than ``FACTS_OPEN`` facts), else starts a row of
+  its own (up to ``FACTS_ROW``). A row once closed is never written again: a rebuild
+  writes each fact once, where rows of a fixed size had their last one written again by
+  every batch. How the log is cut into rows depends on the batches it was folded in; its
+  facts do not (``canonical``);
 - ``receipt``: who used a receipt hash (across platforms);
 - ``dirty``: platforms whose findings must be evaluated again;
 - ``findings``: per platform, the findings and the risk score.
@@ -34,7 +40,7 @@ from __future__ import annotations
 import bisect
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -49,7 +55,7 @@ from domain.risk import (
     RiskConfig,
     iso_day,
 )
-from projections.base import Projection
+from projections.base import Projection, StoredRow
 from projections.rows import Elsewhere, Overlay, Rows
 from projections.signals_digest import Digest, Digester, Item, ShippedDigester, iso, reads
 from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
@@ -57,7 +63,11 @@ from projections.store import Doc, decode, encode
 from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
-FACTS_CHUNK = 32
+FACTS_ROW = 64
+"""Facts a batch logs to one row of a platform's log at most."""
+FACTS_OPEN = 8
+"""A log row holding fewer facts is still open: the next batch appends to it (and writes
+it again, small as it is) rather than start a row of its own."""
 
 
 def new_meta(name: str) -> Doc:
@@ -74,7 +84,7 @@ def new_meta(name: str) -> Doc:
 
 
 def new_head() -> Doc:
-    return {"clock": None, "late": 0, "worst": 0, "facts": 0}
+    return {"clock": None, "late": 0, "worst": 0, "facts": 0, "row": 0}
 
 
 @dataclass
@@ -85,8 +95,8 @@ class Docs:
     head: Doc
     day: int = 0
     """``head["clock"]`` as a day number (0: none yet)."""
-    chunk: tuple[int, str, Doc] | None = None
-    """The log row this batch appends to: its number, key and document."""
+    chunk: tuple[str, Doc] | None = None
+    """The log row this batch appends to: its key and document."""
     observed: bool = False
     """Whether an event of this batch was observed (and the platform marked dirty)."""
     changed: bool = False
@@ -109,7 +119,7 @@ Operation = Callable[["Signals", Rows, Docs, str, int, tuple[Any, ...]], None]
 
 class Signals(Projection):
     name = "signals"
-    version = 5
+    version = 6
     """2: a governance finding names each expense's submission and approval once.
     3: an approval by someone never a member of the platform does not count.
     4: an expense's log entry holds the receipt it was submitted with.
@@ -118,7 +128,9 @@ class Signals(Projection):
     platform's own rule reads them); every account a member declared is kept; a
     receipt attached again to the expense that used it is not a second use, nor one an
     expense rejected since had (on any platform); and with them the rules' findings
-    (payees paid in cash checked, a payee one party by its account or its name)."""
+    (payees paid in cash checked, a payee one party by its account or its name).
+    6: a platform's log is kept in rows that are written once closed (``facts`` above),
+    the head notes where its last row starts; the facts and findings are those of 5."""
 
     def __init__(
         self,
@@ -193,8 +205,8 @@ class Signals(Projection):
         last_chunks = []
         for platform in platforms:
             head = rows.get("head", platform)
-            if head is not None and head["facts"] % FACTS_CHUNK:
-                last_chunks.append(("facts", chunk_key(platform, head["facts"])))
+            if head is not None and head["facts"] - head["row"] in OPEN_SIZES:
+                last_chunks.append(("facts", row_key(platform, head["row"])))
         rows.preload(last_chunks)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
@@ -276,18 +288,14 @@ class Signals(Projection):
         logged: Any = FRAGMENT(fact) if type(fact) is bytes else fact
         head = docs.head
         count = head["facts"]
-        number = count // FACTS_CHUNK
         found = docs.chunk
-        if found is not None and found[0] == number:
-            _, key, chunk = found  # already written by this batch: it is the same document
-        else:
-            key = chunk_key(platform, count)
-            chunk = (rows.get("facts", key) if count % FACTS_CHUNK else None) or {"facts": []}
-            rows.put("facts", key, chunk, platform)
-            docs.chunk = (number, key, chunk)
-        chunk["facts"].append(logged)
+        if found is None or len(found[1]["facts"]) >= FACTS_ROW:
+            found = docs.chunk = _log_row(rows, head, platform, first=found is None)
+        key, chunk = found
+        facts = chunk["facts"]
+        facts.append(logged)
         head["facts"] = count + 1
-        if len(chunk["facts"]) == FACTS_CHUNK:  # full: it will not be read while folding
+        if len(facts) == FACTS_OPEN:  # closed: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
 
     # One operation per kind of change to a platform's documents (``signals_digest``) --
@@ -473,6 +481,22 @@ class Signals(Projection):
                 rows.put("meta", other, other_meta, other)
                 self._dirty(rows, other)
 
+    def canonical(self, rows: Iterable[StoredRow]) -> list[StoredRow]:
+        """Each platform's log as one row (key: the platform), its facts in order, and
+        its head without where the last row starts: how the log was cut into rows
+        depends on the batches it was folded in."""
+        kept: list[StoredRow] = []
+        logs: dict[str, list[Any]] = {}
+        for kind, key, platform, doc in rows:
+            if kind == "facts" and platform is not None:
+                logs.setdefault(platform, []).extend(doc["facts"])
+            elif kind == "head":
+                kept.append((kind, key, platform, {k: v for k, v in doc.items() if k != "row"}))
+            else:
+                kept.append((kind, key, platform, doc))
+        whole: list[StoredRow] = [("facts", p, p, {"facts": f}) for p, f in logs.items()]
+        return sorted(kept + whole, key=lambda row: row[:2])
+
     # Findings ---------------------------------------------------------------------
 
     def facts(
@@ -631,6 +655,27 @@ def _position(use: list[Any]) -> int:
     return int(use[2])
 
 
-def chunk_key(platform: str, count: int) -> str:
-    """The row of the platform's log that holds its fact number ``count``."""
-    return f"{platform}:{count // FACTS_CHUNK:06d}"
+def row_key(platform: str, start: int) -> str:
+    """The key of the platform's log row whose first fact is number ``start``."""
+    return f"{platform}:{start:09d}"
+
+
+OPEN_SIZES = range(1, FACTS_OPEN)
+"""The sizes of an open log row (an empty one is never written)."""
+
+
+def _log_row(rows: Rows, head: Doc, platform: str, *, first: bool) -> tuple[str, Doc]:
+    """The log row a batch appends the platform's next fact to: for its ``first`` fact
+    of the batch, the last row when it is still open, else a new row starting at it."""
+    count = head["facts"]
+    if first and count - head["row"] in OPEN_SIZES:
+        key = row_key(platform, head["row"])
+        found = rows.get("facts", key)
+        if found is not None:
+            rows.put("facts", key, found, platform)
+            return key, found
+    head["row"] = count
+    key = row_key(platform, count)
+    chunk: Doc = {"facts": []}
+    rows.put("facts", key, chunk, platform)
+    return key, chunk

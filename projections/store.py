@@ -465,12 +465,13 @@ class ReadModelStore:
             else ""
         )
         if self.conn.dialect == "postgres":
-            # one round trip: the rows travel as one JSON array
+            # one round trip: the rows travel as four text arrays in binary (``%b``), which
+            # the server takes as they are, where a JSON array of them had each document
+            # escaped, and parsed again (half the committing backend's processor time)
             self.conn.execute(
                 f"INSERT INTO {table} (kind, key, platform, doc) "
-                "SELECT r->>0, r->>1, r->>2, r->>3 FROM jsonb_array_elements(?::jsonb) AS r "
-                + conflict,
-                (orjson.dumps(rows).decode(),),
+                "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) " + conflict,
+                [list(column) for column in zip(*rows, strict=True)],
             )
         elif one_statement:
             self.conn.execute(

@@ -29,7 +29,7 @@ from audit.scan import scan
 from audit.subtrees import check_subtrees
 from domain.ledger_checks import check_ledger
 from domain.risk import RiskConfig
-from projections.base import fold_together
+from projections.base import Projection, fold_together
 from projections.db import connect
 from projections.registry import FACTORIES, open_store, projection
 from projections.store import Doc, ReadModelStore, made_by
@@ -218,15 +218,15 @@ def check_read_models(
                 {"read_model": name, "difference": "stale", "built": build, "current": wanted}
             )
             continue
-        position, stored[name] = _stable_rows(store, name, generation)
+        position, stored[name] = _stable_rows(store, projection(name, risk), generation)
         by_position.setdefault(position, []).append(name)
     head = int(app.recorder.max_notification_id() or 0)
     for position, names in sorted(by_position.items()):
-        folded = fold_together(
-            [projection(name, risk) for name in names], app.stored_events(stop=position)
-        )
-        for name, fresh in zip(names, folded, strict=True):
-            differences = diff_rows(stored[name], _keyed(fresh.select()))
+        models = [projection(name, risk) for name in names]
+        folded = fold_together(models, app.stored_events(stop=position))
+        for model, fresh in zip(models, folded, strict=True):
+            name = model.name
+            differences = diff_rows(stored[name], _keyed(model.canonical(fresh.select())))
             figures[name] = {
                 "position": position,
                 "head": head,
@@ -282,12 +282,14 @@ def check_read_models(
 
 
 def _stable_rows(
-    store: ReadModelStore, name: str, generation: int
+    store: ReadModelStore, model: Projection, generation: int
 ) -> tuple[int, dict[tuple[str, str], tuple[str | None, Doc]]]:
-    """Rows and position read while no batch committed in between (retried if one did)."""
+    """Rows (``canonical``) and position read while no batch committed in between
+    (retried if one did)."""
+    name = model.name
     for _ in range(5):
         position = store.position(name, generation)
-        rows = _keyed(store.select(name, generation))
+        rows = _keyed(model.canonical(store.select(name, generation)))
         if store.position(name, generation) == position:
             return position, rows
     raise RuntimeError(f"read model {name} kept moving while it was compared")

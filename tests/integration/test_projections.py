@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import orjson
 import pytest
 
 from domain.expense import Expense
@@ -40,6 +41,7 @@ from tests.integration.givens import (
     given_platform,
 )
 from tests.integration.test_commands import line_for
+from tests.rows import canonical
 
 
 def platform_doc(store: ReadModelStore, platform_id: UUID) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def platform_doc(store: ReadModelStore, platform_id: UUID) -> dict[str, Any]:
 def stored_rows(store: ReadModelStore, name: str) -> list[tuple[Any, ...]]:
     generation = store.active_generation(name)
     assert generation is not None
-    return list(store.select(name, generation))
+    return canonical(name, store.select(name, generation))
 
 
 def signals_runner(
@@ -68,7 +70,7 @@ def signals_runner(
 
 
 def pure_fold(app: Buurtkas, name: str) -> list[tuple[Any, ...]]:
-    return list(fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
+    return canonical(name, fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
 
 
 class TestReadModels:
@@ -190,7 +192,7 @@ class TestReadModels:
             assert len(evaluated) == len(set(evaluated))
         assert len({platform for share in shares for platform in share}) > 3
         alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
-        assert stored_rows(store, "signals") == list(alone)
+        assert stored_rows(store, "signals") == canonical("signals", alone)
 
     def test_the_workers_fork_server_is_started_once_with_the_first_long_batch(
         self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
@@ -225,7 +227,7 @@ class TestReadModels:
         signals.catch_up()
         # then it evaluated the findings itself: the rows equal a fold in one process
         alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
-        assert stored_rows(store, "signals") == list(alone)
+        assert stored_rows(store, "signals") == canonical("signals", alone)
         assert (
             store.position("signals", store.ensure("signals")) == app.recorder.max_notification_id()
         )
@@ -548,10 +550,49 @@ class TestReadModels:
             assert replaced <= written
             first_written |= inserted
             written |= inserted | replaced | set(encoded.deletes)
-        stored = stored_rows(store, "signals")
+        generation = store.active_generation("signals")
+        assert generation is not None
+        keys = {(kind, key) for kind, key, _, _ in store.select("signals", generation)}
         assert len(batches) > 10
-        assert {(kind, key) for kind, key, _, _ in stored} <= first_written
-        assert stored == pure_fold(app, "signals")
+        assert keys <= first_written
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
+
+    def test_a_rebuild_writes_a_log_row_again_only_while_it_is_open(
+        self, app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: a history whose platforms log a few facts in most batches of 97 events
+        load_demo(app)
+        generate(app, 1500, seed=9)
+        batches: list[Encoded] = []
+        commit = ReadModelStore.commit_encoded
+
+        def recorded(self: ReadModelStore, *args: Any, **kwargs: Any) -> None:
+            batches.append(args[4])
+            commit(self, *args, **kwargs)
+
+        monkeypatch.setattr(ReadModelStore, "commit_encoded", recorded)
+        # when
+        runner(app, store, "signals", 97).rebuild()
+        # then: a log row is written again only by the next batches while it held fewer
+        # than FACTS_OPEN facts, and never holds more than FACTS_ROW
+        sizes: dict[str, int] = {}
+        appended = 0
+        for encoded in batches:
+            for kind, key, _, text in encoded.inserts + encoded.upserts:
+                if kind == "facts":
+                    size = len(orjson.loads(text)["facts"])
+                    if key in sizes:
+                        assert sizes[key] < signals_module.FACTS_OPEN
+                        appended += 1
+                    assert sizes.get(key, 0) < size <= signals_module.FACTS_ROW
+                    sizes[key] = size
+        assert appended  # (some platforms logged fewer facts in a batch than FACTS_OPEN)
+        # and each fact was written about once: the rows hold the log, nothing twice
+        generation = store.active_generation("signals")
+        assert generation is not None
+        heads = store.select("signals", generation, "head")
+        assert sum(sizes.values()) == sum(doc["facts"] for _, _, _, doc in heads)
+        assert stored_rows(store, "signals") == pure_fold(app, "signals")
 
     def test_an_unchecked_insert_of_a_row_that_is_there_fails_the_whole_batch(
         self, app: Buurtkas, store: ReadModelStore

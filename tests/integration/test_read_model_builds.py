@@ -25,13 +25,14 @@ from service.demo import load_demo
 from service.integrity import check_read_models
 from service.synthetic import generate
 from tests.integration.test_projections import pure_fold, stored_rows
+from tests.rows import canonical
 
 OTHER = dataclasses.replace(RiskConfig(), version="test-2", late_days=20)
 """Thresholds other than the defaults: the late bookings listed in the rows change too."""
 
 
 def pure_signals(app: Buurtkas, config: RiskConfig) -> list[tuple[Any, ...]]:
-    return list(fold(Signals(config), app.stored_events(), MemoryRows()).select())
+    return canonical("signals", fold(Signals(config), app.stored_events(), MemoryRows()).select())
 
 
 class Rounds:

@@ -24,6 +24,7 @@ from service.storage import persistence_env
 from service.synthetic import generate
 from tests.properties.stores import fresh_stores, on_both_stores, store_examples
 from tests.properties.test_read_model_builds import CONFIGS
+from tests.rows import canonical
 
 NAME = "signals"
 follow = st.tuples(st.just("follow"), st.integers(min_value=0, max_value=2))
@@ -55,8 +56,8 @@ def check_active(app: Buurtkas, store: ReadModelStore, floor: int) -> int:
         return position
     config = next(c for c in CONFIGS if projection(NAME, c).build() == build)
     events = app.stored_events(1, position) if position else iter(())
-    pure = list(fold(projection(NAME, config), events, MemoryRows()).select())
-    stored = list(store.select(NAME, generation))
+    pure = canonical(NAME, fold(projection(NAME, config), events, MemoryRows()).select())
+    stored = canonical(NAME, store.select(NAME, generation))
     # a batch short of the head leaves its platforms marked dirty, their findings to be
     # evaluated when the head is reached (a pure fold evaluates them at its end)
     dirty = {key for kind, key, _, _ in stored if kind == "dirty"}

@@ -23,6 +23,7 @@ from service.application import Buurtkas
 from service.storage import persistence_env
 from service.synthetic import generate
 from tests.properties.stores import fresh_stores, on_both_stores, store_examples
+from tests.rows import canonical
 
 
 @on_both_stores(6, 3)
@@ -69,8 +70,8 @@ def test_findings_evaluated_by_workers_equal_those_evaluated_in_one_process(
                     signals.catch_up()
                 # then the rows equal a fold that evaluated every platform itself
                 alone = fold(Signals(workers=1), app.stored_events(), MemoryRows()).select()
-                rows = list(store.select("signals", store.ensure("signals")))
-                assert rows == list(alone)
+                rows = canonical("signals", store.select("signals", store.ensure("signals")))
+                assert rows == canonical("signals", alone)
                 # and workers evaluated them whenever there were facts to evaluate
                 logged = sum(int(doc["facts"]) for kind, _, _, doc in rows if kind == "head")
                 assert len(pools) >= (1 if logged else 0)
