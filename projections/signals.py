@@ -14,7 +14,7 @@ Rows, all tagged with their platform:
   correction). Each row holds a run of the log (key ``<platform>:<number of its first
   fact>``, so the keys' order is the log's): a batch appends a platform's facts to its
   last row while that row is open (fewer than ``FACTS_OPEN`` facts), else starts a row of
-  its own (up to ``FACTS_ROW``). A row once closed is never written again: a rebuild
+  its own. A row once closed is never written again: a rebuild
   writes each fact once, where rows of a fixed size had their last one written again by
   every batch. How the log is cut into rows depends on the batches it was folded in; its
   facts do not (``canonical``);
@@ -57,14 +57,19 @@ from domain.risk import (
 )
 from projections.base import Projection, StoredRow
 from projections.rows import Elsewhere, Overlay, Rows
-from projections.signals_digest import Digest, Digester, Item, ShippedDigester, iso, reads
+from projections.signals_digest import (
+    Digest,
+    Digester,
+    ShippedDigester,
+    iso,
+    reads,
+    registers,
+)
 from projections.signals_facts import facts_of, findings_doc, findings_elsewhere
 from projections.store import Doc, decode, encode
 from projections.workers import default_workers, warm_up, worker_pool
 
 MAX_LATE_LISTED = 100
-FACTS_ROW = 64
-"""Facts a batch logs to one row of a platform's log at most."""
 FACTS_OPEN = 8
 """A log row holding fewer facts is still open: the next batch appends to it (and writes
 it again, small as it is) rather than start a row of its own."""
@@ -189,10 +194,10 @@ class Signals(Projection):
 
     def prefetch_digests(self, rows: Rows, digests: list[Digest]) -> None:
         """``prefetch`` for a batch digested elsewhere (``apply_digest``)."""
-        platforms = {platform for platform, _ in digests}
-        ops = [item[4] for _, items in digests for item in items if item[4] is not None]
+        platforms = {digest[0] for digest in digests}
+        ops = [item[4] for digest in digests for item in digest[1] if item[4] is not None]
         shas = {op[2] for op in ops if op[0] == "receipt"}
-        self._preload(rows, sum(len(items) for _, items in digests), platforms, shas)
+        self._preload(rows, sum(len(digest[1]) for digest in digests), platforms, shas)
 
     def _preload(self, rows: Rows, events: int, platforms: set[str], shas: set[Any]) -> None:
         if self.workers > 1 and events >= WARM_FROM and not self.warmed:
@@ -221,17 +226,17 @@ class Signals(Projection):
         of position, each change noting the whole of them on every platform that used it:
         so a batch's platforms folded one after the other (``Digester.digest_batch``) give
         the same rows as their events folded in order."""
-        platform, items = digest
+        platform, items = digest[0], digest[1]
         batch = self.batch if self.rows is not None and self.rows() is rows else self._batch(rows)
         docs = batch.docs.get(platform)
         if docs is None:
             docs = self._docs(rows, platform)
             if docs is None:  # not registered (yet): its events up to its registration
-                start = next((i for i, item in enumerate(items) if _registers(item)), None)
+                start = next((i for i, item in enumerate(items) if registers(item)), None)
                 if start is None:
                     return
                 items = items[start:]
-                name = items[0][4][1]  # type: ignore[index]
+                name = items[0][4][1]
                 docs = batch.docs[platform] = Docs(new_meta(name), new_head(), changed=True)
         if not docs.observed:
             docs.observed = True
@@ -254,6 +259,8 @@ class Signals(Projection):
                 self._log(rows, docs, platform, fact)
             if op is not None:
                 OPERATIONS[op[0]](self, rows, docs, platform, position, op)
+        if len(digest) > 2:  # the facts as their JSON, joined: written as they are
+            self._log(rows, docs, platform, FRAGMENT(digest[3]), digest[2])
         if day > docs.day:
             docs.day = day
             head["clock"] = iso(date.fromordinal(day))
@@ -282,20 +289,19 @@ class Signals(Projection):
             rows.put("meta", platform, docs.meta, platform)
             docs.meta_saved = True
 
-    def _log(self, rows: Rows, docs: Docs, platform: str, fact: list[Any] | bytes) -> None:
-        """Append ``fact`` to the platform's log (given as its JSON: kept as it is, and
-        read as a list once written, ``plain_log``)."""
-        logged: Any = FRAGMENT(fact) if type(fact) is bytes else fact
+    def _log(self, rows: Rows, docs: Docs, platform: str, fact: Any, count: int = 1) -> None:
+        """Append ``fact`` to the platform's log; or ``count`` facts as their JSON, joined,
+        in an ``orjson.Fragment`` (kept as it is, and read as a list once written,
+        ``plain_log``)."""
         head = docs.head
-        count = head["facts"]
         found = docs.chunk
-        if found is None or len(found[1]["facts"]) >= FACTS_ROW:
-            found = docs.chunk = _log_row(rows, head, platform, first=found is None)
+        if found is None:
+            found = docs.chunk = _log_row(rows, head, platform)
         key, chunk = found
-        facts = chunk["facts"]
-        facts.append(logged)
-        head["facts"] = count + 1
-        if len(facts) == FACTS_OPEN:  # closed: it will not be read while folding
+        chunk["facts"].append(fact)
+        before = head["facts"] - head["row"]
+        head["facts"] += count
+        if before < FACTS_OPEN <= before + count:  # closed: it will not be read while folding
             rows.put("facts", key, chunk, platform, keep=False)
 
     # One operation per kind of change to a platform's documents (``signals_digest``) --
@@ -646,11 +652,6 @@ def plain_log(log: list[tuple[str, Doc]]) -> list[tuple[str, Doc]]:
 FRAGMENT = orjson.Fragment
 
 
-def _registers(item: Item) -> bool:
-    """Whether a digested event registers its platform."""
-    return item[4] is not None and item[4][0] == "registered"
-
-
 def _position(use: list[Any]) -> int:
     return int(use[2])
 
@@ -664,11 +665,11 @@ OPEN_SIZES = range(1, FACTS_OPEN)
 """The sizes of an open log row (an empty one is never written)."""
 
 
-def _log_row(rows: Rows, head: Doc, platform: str, *, first: bool) -> tuple[str, Doc]:
-    """The log row a batch appends the platform's next fact to: for its ``first`` fact
-    of the batch, the last row when it is still open, else a new row starting at it."""
+def _log_row(rows: Rows, head: Doc, platform: str) -> tuple[str, Doc]:
+    """The log row a batch appends the platform's facts to: the last row when it is still
+    open, else a new row starting at the platform's next fact."""
     count = head["facts"]
-    if first and count - head["row"] in OPEN_SIZES:
+    if count - head["row"] in OPEN_SIZES:
         key = row_key(platform, head["row"])
         found = rows.get("facts", key)
         if found is not None:

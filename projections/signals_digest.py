@@ -33,12 +33,13 @@ from projections.base import Dispatch
 from projections.index import KNOWN_AGGREGATES
 from projections.memo import Memo
 
-Item = tuple[int, int, int, "list[Any] | bytes | None", "tuple[Any, ...] | None"]
+Item = tuple[int, int, int, "list[Any] | None", "tuple[Any, ...] | None"]
 """One event's digest: (position, day number of the business date, days booked late, the
-fact logged (a list, or its JSON: ``Digester.encoded``) or None, the operation or None)."""
-Digest = tuple[str, "list[Item] | tuple[Item, ...]"]
+fact logged or None, the operation or None)."""
+Digest = tuple[Any, ...]
 """A platform, and the digests of its events in order: of one event, or of all its events
-in a batch (``Digester.digest_batch``)."""
+in a batch (``Digester.digest_batch``); from a ``ShippedDigester``, also the number of
+facts they log and those facts' JSON, joined (the digests then hold none)."""
 
 REJECTED = Expense.Rejected
 
@@ -316,14 +317,16 @@ PARTS: Dispatch[Callable[[Events, int, Any], Part]] = Dispatch(
 """What each class gives besides the platform, dates and lateness every event has."""
 
 
+def registers(item: Item) -> bool:
+    """Whether a digested event registers its platform."""
+    return item[4] is not None and item[4][0] == "registered"
+
+
 class Digester:
     """Digests events in position order, remembering (boundedly) the platform of each
     aggregate it has seen."""
 
     reads = staticmethod(reads)
-    encoded = False
-    """Whether a fact is given as its JSON (``bytes``), as the fold writes it, instead of
-    a list: smaller to send between processes, and not encoded again."""
 
     def __init__(self) -> None:
         self.owners: Memo[int, str] = Memo(KNOWN_AGGREGATES)
@@ -400,8 +403,6 @@ class Digester:
         if part is None:
             return position, occurred, late, None, None
         fact, operation = part(events, position, event)
-        if fact is not None and self.encoded:
-            return position, occurred, late, orjson.dumps(fact), operation
         return position, occurred, late, fact, operation
 
     def digest_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Digest]:
@@ -421,6 +422,20 @@ class Digester:
 
 
 class ShippedDigester(Digester):
-    """A digester whose facts are sent to another process: each as its JSON."""
+    """A digester whose digests are sent to another process: the facts a batch logs for a
+    platform as their JSON, joined (``f1,f2,...``), which the fold appends to the log as it
+    is (``Signals.apply_digest``). One encoding a platform instead of one a fact: each call
+    to the encoder costs more than what it encodes."""
 
-    encoded = True
+    def digest_batch(self, events: Events, batch: list[tuple[int, Any]]) -> list[Digest]:
+        shipped: list[Digest] = []
+        for platform, items in super().digest_batch(events, batch):
+            facts = [item[3] for item in items if item[3] is not None]
+            if not facts or any(map(registers, items)):
+                # (a platform registered in this batch: the fold leaves out whatever came
+                # before, facts included, so they stay with their events)
+                shipped.append((platform, items))
+                continue
+            apart = [(p, day, late, None, op) for p, day, late, _, op in items]
+            shipped.append((platform, apart, len(facts), orjson.dumps(facts)[1:-1]))
+        return shipped
