@@ -73,6 +73,22 @@ def pure_fold(app: Buurtkas, name: str) -> list[tuple[Any, ...]]:
     return canonical(name, fold(FACTORIES[name](), app.stored_events(), MemoryRows()).select())
 
 
+def signals_rebuilt_in_batches(
+    app: Buurtkas, store: ReadModelStore, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> list[Encoded]:
+    """Rebuild the signals in batches of ``batch_size``; return each batch's writes."""
+    batches: list[Encoded] = []
+    commit = ReadModelStore.commit_encoded
+
+    def recorded(self: ReadModelStore, *args: Any, **kwargs: Any) -> None:
+        batches.append(args[4])
+        commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReadModelStore, "commit_encoded", recorded)
+    runner(app, store, "signals", batch_size).rebuild()
+    return batches
+
+
 class TestReadModels:
     def test_every_read_model_equals_a_pure_fold_of_the_history(
         self, app: Buurtkas, store: ReadModelStore
@@ -530,16 +546,8 @@ class TestReadModels:
         # given: a history whose signals write many new rows in every batch
         load_demo(app)
         generate(app, 1200, seed=8)
-        batches: list[Encoded] = []
-        commit = ReadModelStore.commit_encoded
-
-        def recorded(self: ReadModelStore, *args: Any, **kwargs: Any) -> None:
-            batches.append(args[4])
-            commit(self, *args, **kwargs)
-
-        monkeypatch.setattr(ReadModelStore, "commit_encoded", recorded)
         # when
-        runner(app, store, "signals", 97).rebuild()
+        batches = signals_rebuilt_in_batches(app, store, monkeypatch, 97)
         # then: a key is inserted in the first batch that writes it, and only replaced later
         written: set[tuple[str, str]] = set()
         first_written: set[tuple[str, str]] = set()
@@ -563,16 +571,8 @@ class TestReadModels:
         # given: a history whose platforms log a few facts in most batches of 97 events
         load_demo(app)
         generate(app, 1500, seed=9)
-        batches: list[Encoded] = []
-        commit = ReadModelStore.commit_encoded
-
-        def recorded(self: ReadModelStore, *args: Any, **kwargs: Any) -> None:
-            batches.append(args[4])
-            commit(self, *args, **kwargs)
-
-        monkeypatch.setattr(ReadModelStore, "commit_encoded", recorded)
         # when
-        runner(app, store, "signals", 97).rebuild()
+        batches = signals_rebuilt_in_batches(app, store, monkeypatch, 97)
         # then: a log row is written again only by the next batches while it held fewer
         # than FACTS_OPEN facts, and only ever grows
         sizes: dict[str, int] = {}
@@ -587,7 +587,7 @@ class TestReadModels:
                     assert sizes.get(key, 0) < size
                     sizes[key] = size
         assert appended  # (some platforms logged fewer facts in a batch than FACTS_OPEN)
-        # and each fact was written about once: the rows hold the log, nothing twice
+        # and the rows hold each logged fact once
         generation = store.active_generation("signals")
         assert generation is not None
         heads = store.select("signals", generation, "head")
