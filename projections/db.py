@@ -6,6 +6,7 @@ SQL is written once with ``?`` placeholders and adapted to psycopg's ``%s``.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,10 @@ COMMIT_WAL_PAGES = 8_000
 (SQLite's default is 1,000, about 4 MiB). A rebuild's batch writes pages all over the
 table, nearly the default's worth each: the file then took every batch's pages again, and
 the copying (the kernel's writes) held up the runner. At 8,000 a page written by several
-batches in a row is copied once; the WAL file stays under about 32 MiB."""
+batches in a row is copied once. The WAL file then grows to about 32 MiB (more while a
+reader holds an older snapshot) and keeps that size; a commit on another connection
+meanwhile (the service's, whose threshold is SQLite's) may copy what the committer left,
+tens of milliseconds at most; the committer copies it when it closes."""
 
 
 class Connection(Protocol):
@@ -55,6 +59,8 @@ class Connection(Protocol):
 
 class SQLiteConnection:
     dialect = "sqlite"
+    committing = False
+    """Whether this connection commits a runner's batches (``connect(committing=True)``)."""
 
     def __init__(self, path: str, cache_mib: int | None = None) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -67,6 +73,7 @@ class SQLiteConnection:
         if cache_mib is not None:
             self.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mib)}")  # in KiB
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {COMMIT_WAL_PAGES}")
+        self.committing = cache_mib is not None
         self._depth = 0
 
     def execute(
@@ -93,6 +100,12 @@ class SQLiteConnection:
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
+        if self.committing:
+            # what its commits left in the WAL is copied into the file now, rather than by
+            # the next commit on another connection (whose threshold is SQLite's own)
+            # (busy, or the file is gone: the next checkpoint copies them)
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.conn.close()
 
 

@@ -490,18 +490,28 @@ class Signals(Projection):
     def canonical(self, rows: Iterable[StoredRow]) -> list[StoredRow]:
         """Each platform's log as one row (key: the platform), its facts in order, and
         its head without where the last row starts: how the log was cut into rows
-        depends on the batches it was folded in."""
+        depends on the batches it was folded in. The cut itself is checked as every
+        fold leaves it (``log_layout``): a platform whose rows break it gets a ``layout``
+        row naming what is wrong, which no fresh fold has."""
         kept: list[StoredRow] = []
-        logs: dict[str, list[Any]] = {}
+        logs: dict[str, list[tuple[str, Doc]]] = {}
+        heads: dict[str, Doc] = {}
         for kind, key, platform, doc in rows:
             if kind == "facts" and platform is not None:
-                logs.setdefault(platform, []).extend(doc["facts"])
+                logs.setdefault(platform, []).append((key, doc))
             elif kind == "head":
+                heads[key] = doc
                 kept.append((kind, key, platform, {k: v for k, v in doc.items() if k != "row"}))
             else:
                 kept.append((kind, key, platform, doc))
-        whole: list[StoredRow] = [("facts", p, p, {"facts": f}) for p, f in logs.items()]
-        return sorted(kept + whole, key=lambda row: row[:2])
+        for platform, log in logs.items():
+            plain = plain_log(log)
+            facts = [fact for _, doc in plain for fact in doc["facts"]]
+            kept.append(("facts", platform, platform, {"facts": facts}))
+            problems = log_layout(platform, plain, heads.get(platform))
+            if problems:
+                kept.append(("layout", platform, platform, {"problems": problems}))
+        return sorted(kept, key=lambda row: row[:2])
 
     # Findings ---------------------------------------------------------------------
 
@@ -659,6 +669,30 @@ def _position(use: list[Any]) -> int:
 def row_key(platform: str, start: int) -> str:
     """The key of the platform's log row whose first fact is number ``start``."""
     return f"{platform}:{start:09d}"
+
+
+def log_layout(platform: str, log: list[tuple[str, Doc]], head: Doc | None) -> list[str]:
+    """What is wrong with how a platform's log rows (in key order, facts as lists) are cut,
+    as every fold cuts them: each row keyed by the number of its first fact, none empty,
+    every row but the last closed (``FACTS_OPEN`` facts or more), and the head counting
+    the facts and naming the last row's start. Nothing: all is well."""
+    problems: list[str] = []
+    count = start = 0
+    for i, (key, doc) in enumerate(log):
+        size = len(doc["facts"])
+        if key != row_key(platform, count):
+            problems.append(f"row {key} should start at fact {count}")
+        if size == 0 or (i < len(log) - 1 and size < FACTS_OPEN):
+            problems.append(f"row {key} holds {size} facts and is not the last")
+        start, count = count, count + size
+    if head is None:
+        problems.append("no head")
+    elif (head["facts"], head.get("row")) != (count, start):
+        problems.append(
+            f"head counts {head['facts']} facts from row {head.get('row')}, "
+            f"the rows {count} from row {start}"
+        )
+    return problems
 
 
 OPEN_SIZES = range(1, FACTS_OPEN)

@@ -204,6 +204,7 @@ def check_read_models(
     details: list[dict[str, Any]] = []
     figures: dict[str, Any] = {}
     stored: dict[str, dict[tuple[str, str], tuple[str | None, Doc]]] = {}
+    rows: dict[str, int] = {}
     by_position: dict[int, list[str]] = {}
     for name in FACTORIES:
         active = store.active(name)
@@ -218,7 +219,7 @@ def check_read_models(
                 {"read_model": name, "difference": "stale", "built": build, "current": wanted}
             )
             continue
-        position, stored[name] = _stable_rows(store, projection(name, risk), generation)
+        position, rows[name], stored[name] = _stable_rows(store, projection(name, risk), generation)
         by_position.setdefault(position, []).append(name)
     head = int(app.recorder.max_notification_id() or 0)
     for position, names in sorted(by_position.items()):
@@ -231,7 +232,7 @@ def check_read_models(
                 "position": position,
                 "head": head,
                 "lag": head - position,
-                "rows": len(stored[name]),
+                "rows": rows[name],
                 "differences": len(differences),
             }
             details += [{"read_model": name, **d} for d in differences[:MAX_DIFFERENCES]]
@@ -283,15 +284,15 @@ def check_read_models(
 
 def _stable_rows(
     store: ReadModelStore, model: Projection, generation: int
-) -> tuple[int, dict[tuple[str, str], tuple[str | None, Doc]]]:
-    """Rows (``canonical``) and position read while no batch committed in between
-    (retried if one did)."""
+) -> tuple[int, int, dict[tuple[str, str], tuple[str | None, Doc]]]:
+    """Position, the number of rows, and the rows as ``canonical`` has them, read while no
+    batch committed in between (retried if one did)."""
     name = model.name
     for _ in range(5):
         position = store.position(name, generation)
-        rows = _keyed(model.canonical(store.select(name, generation)))
+        selected = list(store.select(name, generation))
         if store.position(name, generation) == position:
-            return position, rows
+            return position, len(selected), _keyed(model.canonical(selected))
     raise RuntimeError(f"read model {name} kept moving while it was compared")
 
 
@@ -320,10 +321,29 @@ def diff_rows(
                     "kind": kind,
                     "key": row_key,
                     "difference": "differs",
-                    "fields": {f: {"stored": have.get(f), "replay": want.get(f)} for f in fields},
+                    "fields": {f: field_difference(have.get(f), want.get(f)) for f in fields},
                 }
             )
     return differences
+
+
+def field_difference(stored: Any, replay: Any) -> dict[str, Any]:
+    """How a field of a row differs: both values; for two lists (a platform's log of
+    facts, thousands long), their lengths and the first place they differ, with what each
+    holds there."""
+    if not (isinstance(stored, list) and isinstance(replay, list)):
+        return {"stored": stored, "replay": replay}
+    at = next(
+        (i for i, (a, b) in enumerate(zip(stored, replay, strict=False)) if a != b),
+        min(len(stored), len(replay)),
+    )
+    return {
+        "stored_items": len(stored),
+        "replay_items": len(replay),
+        "first_difference": at,
+        "stored": stored[at] if at < len(stored) else None,
+        "replay": replay[at] if at < len(replay) else None,
+    }
 
 
 def check_double_entry(app: Buurtkas) -> CheckResult:

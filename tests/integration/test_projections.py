@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -20,13 +21,13 @@ from projections import workers as workers_module
 from projections.balances import budget_figures, grant_figures, platform_figures
 from projections.base import fold
 from projections.committer import Committer
-from projections.db import COMMIT_CACHE_MIB
+from projections.db import COMMIT_CACHE_MIB, COMMIT_WAL_PAGES
 from projections.registry import FACTORIES, runner, runners
 from projections.replay import replay_platform
 from projections.rows import BatchRows, MemoryRows
 from projections.signals import Signals
 from projections.signals_facts import findings_elsewhere
-from projections.store import ConcurrentUpdateError, Encoded, ReadModelStore
+from projections.store import ConcurrentUpdateError, Encoded, ReadModelStore, Row, table_name
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.reports import find_platform, platform_balances
@@ -468,6 +469,34 @@ class TestReadModels:
             return
         assert cache == [(-1024 * COMMIT_CACHE_MIB,)]
         assert store.conn.execute("PRAGMA cache_size") == [(-2000,)]
+
+    def test_a_committing_connection_to_sqlite_leaves_its_wal_copied_into_the_file(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        if store.conn.dialect != "sqlite":
+            pytest.skip("PostgreSQL has no write-ahead log per connection")
+        # given: a generation, and a committer whose WAL holds more pages than SQLite's
+        # default threshold before it copies them
+        generation = store.ensure("status")
+        committer = Committer(store)
+        thresholds = committer.executor.submit(
+            lambda: committer.store.conn.execute("PRAGMA wal_autocheckpoint")
+        ).result()
+        doc = orjson.dumps({"pad": "x" * 900}).decode()
+        rows: list[Row] = [("platform", f"p{n}", f"p{n}", doc) for n in range(20)]
+        # when: it commits a batch, and closes
+        committer.submit("status", generation, 0, 10, Encoded([], [], rows), require_active=True)
+        committer.wait()
+        committer.close()
+        # then: the file itself (read without the WAL) holds the batch and its position
+        assert thresholds == [(COMMIT_WAL_PAGES,)]
+        assert store.conn.execute("PRAGMA wal_autocheckpoint") == [(1000,)]
+        path = app.store_env["SQLITE_DBNAME"]
+        with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as file_only:
+            table = table_name("status", generation)
+            query = "SELECT position FROM rm_tracking WHERE projection = 'status'"
+            assert file_only.execute(query).fetchall() == [(10,)]
+            assert file_only.execute(f"SELECT COUNT(*) FROM {table}").fetchall() == [(20,)]
 
     def test_a_rebuild_fills_a_new_generation_and_swaps_it_in(
         self, app: Buurtkas, store: ReadModelStore

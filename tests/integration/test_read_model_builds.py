@@ -8,8 +8,10 @@ readers keep the old generation until the swap. Runs on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from typing import Any
 
+import orjson
 import pytest
 
 from domain.risk import RiskConfig
@@ -19,7 +21,7 @@ from projections.registry import FACTORIES, runner
 from projections.rows import MemoryRows
 from projections.runner import Runner, follow_together
 from projections.signals import Signals
-from projections.store import ReadModelStore, StaleReadModel
+from projections.store import ReadModelStore, StaleReadModel, table_name
 from service.application import Buurtkas
 from service.demo import load_demo
 from service.integrity import check_read_models
@@ -240,3 +242,52 @@ class TestReadModelBuilds:
         # and once the signals are rebuilt with those thresholds, it passes
         runner(app, store, "signals", risk=OTHER).refresh()
         assert check_read_models(app, store, OTHER).ok
+
+    def test_the_integrity_check_names_the_first_fact_of_a_log_that_differs(
+        self, app: Buurtkas, store: ReadModelStore
+    ) -> None:
+        # given the signals folded in batches of 100, so that logs span several rows
+        load_demo(app)
+        generate(app, 1500, seed=41)
+        for name in FACTORIES:
+            runner(app, store, name, batch_size=100).catch_up()
+        assert check_read_models(app, store, None).ok
+        # when one fact of a platform's second log row is changed in the table
+        generation = store.active_generation("signals")
+        assert generation is not None
+        logs = list(store.select("signals", generation, "facts"))
+        counts = Counter(platform for _, _, platform, _ in logs)
+        platform = next(p for p, rows in counts.items() if rows > 2)
+        key, doc = next(
+            (k, d) for _, k, p, d in logs if p == platform and not k.endswith(":000000000")
+        )
+        at = int(key.rsplit(":", 1)[1]) + 1
+        replayed = doc["facts"][1]
+        changed = {"facts": [doc["facts"][0], ["gone", "tampered"], *doc["facts"][2:]]}
+        table = table_name("signals", generation)
+        store.conn.execute(
+            f"UPDATE {table} SET doc = ? WHERE kind = 'facts' AND key = ?",
+            (orjson.dumps(changed).decode(), key),
+        )
+        result = check_read_models(app, store, None)
+        # then the check names the platform's log, how long it is, and the first fact
+        # that differs, not the whole log
+        assert not result.ok
+        facts = sum(len(d["facts"]) for _, _, p, d in logs if p == platform)
+        assert result.details == [
+            {
+                "read_model": "signals",
+                "kind": "facts",
+                "key": platform,
+                "difference": "differs",
+                "fields": {
+                    "facts": {
+                        "stored_items": facts,
+                        "replay_items": facts,
+                        "first_difference": at,
+                        "stored": ["gone", "tampered"],
+                        "replay": replayed,
+                    }
+                },
+            }
+        ]

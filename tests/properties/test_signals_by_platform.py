@@ -3,8 +3,9 @@
 A rebuild's workers hand the runner each batch's digests platform by platform
 (``Digester.digest_batch``). Platforms share only receipts: random histories of three
 platforms submit expenses with receipts from a small pool, attach receipts again and
-reject expenses, in a random interleaving; folding all of it platform by platform, with
-the facts sent as JSON as the workers send them, gives the rows of the fold in order.
+reject expenses, in a random interleaving; folding it platform by platform, with each
+platform's facts sent as one JSON text as the workers send them (the platforms registered
+in an earlier batch), gives the rows of the fold in order.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ steps = st.lists(
 )
 
 
-def history(plan: list[tuple[int, str, int, int]]) -> list[Any]:
-    """The events of three platforms, then the plan's steps in its order."""
+def history(plan: list[tuple[int, str, int, int]]) -> tuple[list[Any], int]:
+    """The events of three platforms, then the plan's steps in its order; and how many
+    events the platforms' own come to (before the plan's)."""
     events: list[Any] = []
     recorded = builders.recorded
     builders.recorded = lambda aggregate: events.extend(aggregate.collect_events())
@@ -60,6 +62,7 @@ def history(plan: list[tuple[int, str, int, int]]) -> list[Any]:
         ]
     finally:
         builders.recorded = recorded
+    registered = len(events)
     expenses: list[list[Expense]] = [[], [], []]
     for day, (which, action, receipt, pick) in enumerate(plan, 1):
         on = d("2020-02-01") + timedelta(days=day)
@@ -89,7 +92,7 @@ def history(plan: list[tuple[int, str, int, int]]) -> list[Any]:
             else:
                 expense.reject(reason="not ours", occurred_on=on, actor=CHAIR)
         events.extend(expense.collect_events())
-    return events
+    return events, registered
 
 
 def plain(rows: MemoryRows) -> list[tuple[Any, ...]]:
@@ -105,18 +108,22 @@ def plain(rows: MemoryRows) -> list[tuple[Any, ...]]:
 def test_signals_folded_platform_by_platform_equal_the_signals_folded_in_order(
     plan: list[tuple[int, str, int, int]],
 ) -> None:
-    # given a history of three platforms sharing receipts
-    events = list(enumerate(history(plan), 1))
+    # given a history of three platforms sharing receipts, the platforms registered in a
+    # batch before the plan's
+    stored, registered = history(plan)
+    events = list(enumerate(stored, 1))
     in_order = fold(Signals(workers=1), events, MemoryRows())
-    # when its digests are folded platform by platform, as a rebuild's workers send them
-    rows = MemoryRows()
+    signals = Signals(workers=1)
+    rows = fold(signals, events[:registered], MemoryRows())
+    # when the plan's digests are folded platform by platform, as a rebuild's workers
+    # send them
     for _, event in events:
         rows.remember(event)
-    signals = Signals(workers=1)
-    digests = ShippedDigester().digest_batch(rows, events)
+    digests = ShippedDigester().digest_batch(rows, events[registered:])
     signals.prefetch_digests(rows, digests)
     for digest in digests:
         signals.apply_digest(rows, digest)
     signals.finish(rows)
-    # then the rows are the same
+    # then the rows are the same, and some platform's facts came as one JSON text
     assert plain(rows) == plain(in_order)
+    assert any(len(digest) == 4 for digest in digests)

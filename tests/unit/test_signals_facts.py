@@ -57,10 +57,13 @@ def log_rows(platform: str, *runs: list[str]) -> list[StoredRow]:
     return [("head", platform, platform, head), *rows]
 
 
+LOG = [f"fact {n}" for n in range(12)]
+
+
 def test_a_log_cut_into_other_rows_is_the_same_log() -> None:
     # given: one log cut into rows as two foldings in other batches cut it
-    one = log_rows("p", ["a", "b", "c"], ["d"])
-    other = log_rows("p", ["a"], ["b", "c", "d"])
+    one = log_rows("p", LOG[:9], LOG[9:])
+    other = log_rows("p", LOG)
     # then: their canonical rows are the same, while the rows themselves are not
     assert one != other
     assert Signals().canonical(sorted(one)) == Signals().canonical(sorted(other))
@@ -69,16 +72,34 @@ def test_a_log_cut_into_other_rows_is_the_same_log() -> None:
 @pytest.mark.parametrize(
     "other",
     [
-        [["a", "b"], ["d"]],  # a fact left out
-        [["a", "b", "c"], ["c", "d"]],  # a fact logged twice
-        [["a", "c", "b"], ["d"]],  # two facts in another order
+        [LOG[:9], LOG[10:]],  # a fact left out
+        [LOG[:9], LOG[8:]],  # a fact logged twice
+        [LOG[:9], [LOG[10], LOG[9], LOG[11]]],  # two facts in another order
     ],
 )
 def test_a_log_with_a_fact_missing_twice_or_out_of_order_is_another_log(
     other: list[list[str]],
 ) -> None:
     # given: a log, and one that differs in its facts however it is cut
-    one = log_rows("p", ["a", "b", "c"], ["d"])
+    one = log_rows("p", LOG[:9], LOG[9:])
     changed = log_rows("p", *other)
     # then: their canonical rows differ
     assert Signals().canonical(sorted(one)) != Signals().canonical(sorted(changed))
+
+
+def test_a_log_cut_as_no_fold_cuts_it_is_named_so() -> None:
+    # given: the same facts, with a row closed before it held FACTS_OPEN facts (no fold
+    # starts a row while the last is open), and a head naming an earlier row as the last
+    early = log_rows("p", LOG[:3], LOG[3:])
+    head_behind = log_rows("p", LOG[:9], LOG[9:])
+    head_behind[0][3]["row"] = 0
+    # when
+    canonical = [Signals().canonical(sorted(rows)) for rows in (early, head_behind)]
+    # then: each has a layout row naming the problem, which a well-cut log has not
+    well_cut = Signals().canonical(sorted(log_rows("p", LOG)))
+    assert not [row for row in well_cut if row[0] == "layout"]
+    problems = [[row[3]["problems"] for row in rows if row[0] == "layout"] for rows in canonical]
+    assert problems == [
+        [["row p:000000000 holds 3 facts and is not the last"]],
+        [["head counts 12 facts from row 0, the rows 12 from row 9"]],
+    ]
