@@ -102,8 +102,8 @@ class SQLiteConnection:
     def close(self) -> None:
         if self.committing:
             # what its commits left in the WAL is copied into the file now, rather than by
-            # the next commit on another connection (whose threshold is SQLite's own)
-            # (busy, or the file is gone: the next checkpoint copies them)
+            # the next commit on another connection (whose threshold is SQLite's own); if
+            # it cannot be now (busy, the file gone), the next checkpoint copies it
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.conn.close()

@@ -207,12 +207,13 @@ class Signals(Projection):
         shas.discard("")
         keys = {("receipt", sha) for sha in shas}
         rows.preload(keys | {(kind, p) for p in platforms for kind in ("meta", "head", "dirty")})
-        last_chunks = []
+        open_rows = []
         for platform in platforms:
             head = rows.get("head", platform)
-            if head is not None and head["facts"] - head["row"] in OPEN_SIZES:
-                last_chunks.append(("facts", row_key(platform, head["row"])))
-        rows.preload(last_chunks)
+            key = None if head is None else open_row(platform, head)
+            if key is not None:
+                open_rows.append(("facts", key))
+        rows.preload(open_rows)
 
     def apply(self, rows: Rows, position: int, event: Any) -> None:
         digest = self.digester.digest(rows, position, event)
@@ -682,7 +683,9 @@ def log_layout(platform: str, log: list[tuple[str, Doc]], head: Doc | None) -> l
         size = len(doc["facts"])
         if key != row_key(platform, count):
             problems.append(f"row {key} should start at fact {count}")
-        if size == 0 or (i < len(log) - 1 and size < FACTS_OPEN):
+        if size == 0:
+            problems.append(f"row {key} holds no facts")
+        elif i < len(log) - 1 and size < FACTS_OPEN:
             problems.append(f"row {key} holds {size} facts and is not the last")
         start, count = count, count + size
     if head is None:
@@ -695,22 +698,20 @@ def log_layout(platform: str, log: list[tuple[str, Doc]], head: Doc | None) -> l
     return problems
 
 
-OPEN_SIZES = range(1, FACTS_OPEN)
-"""The sizes of an open log row (an empty one is never written)."""
+def open_row(platform: str, head: Doc) -> str | None:
+    """The key of the platform's last log row while it is open (it holds fewer than
+    ``FACTS_OPEN`` facts; an empty one is never written), else None."""
+    size = head["facts"] - head["row"]
+    return row_key(platform, head["row"]) if 0 < size < FACTS_OPEN else None
 
 
 def _log_row(rows: Rows, head: Doc, platform: str) -> tuple[str, Doc]:
     """The log row a batch appends the platform's facts to: the last row when it is still
     open, else a new row starting at the platform's next fact."""
-    count = head["facts"]
-    if count - head["row"] in OPEN_SIZES:
-        key = row_key(platform, head["row"])
-        found = rows.get("facts", key)
-        if found is not None:
-            rows.put("facts", key, found, platform)
-            return key, found
-    head["row"] = count
-    key = row_key(platform, count)
-    chunk: Doc = {"facts": []}
-    rows.put("facts", key, chunk, platform)
-    return key, chunk
+    key = open_row(platform, head)
+    found = None if key is None else rows.get("facts", key)
+    if key is None or found is None:
+        head["row"] = head["facts"]
+        key, found = row_key(platform, head["row"]), {"facts": []}
+    rows.put("facts", key, found, platform)
+    return key, found

@@ -205,27 +205,28 @@ def check_read_models(
     figures: dict[str, Any] = {}
     stored: dict[str, dict[tuple[str, str], tuple[str | None, Doc]]] = {}
     rows: dict[str, int] = {}
+    models = {name: projection(name, risk) for name in FACTORIES}
     by_position: dict[int, list[str]] = {}
-    for name in FACTORIES:
+    for name, model in models.items():
         active = store.active(name)
         if active is None:
             figures[name] = "not built"
             continue
         generation, build = active
-        wanted = projection(name, risk).build()
+        wanted = model.build()
         if not made_by(build, store.position(name, generation), wanted):
             figures[name] = {"stale": True, "built": build, "current": wanted}
             details.append(
                 {"read_model": name, "difference": "stale", "built": build, "current": wanted}
             )
             continue
-        position, rows[name], stored[name] = _stable_rows(store, projection(name, risk), generation)
+        position, rows[name], stored[name] = _stable_rows(store, model, generation)
         by_position.setdefault(position, []).append(name)
     head = int(app.recorder.max_notification_id() or 0)
     for position, names in sorted(by_position.items()):
-        models = [projection(name, risk) for name in names]
-        folded = fold_together(models, app.stored_events(stop=position))
-        for model, fresh in zip(models, folded, strict=True):
+        together = [models[name] for name in names]
+        folded = fold_together(together, app.stored_events(stop=position))
+        for model, fresh in zip(together, folded, strict=True):
             name = model.name
             differences = diff_rows(stored[name], _keyed(model.canonical(fresh.select())))
             figures[name] = {
